@@ -1,0 +1,50 @@
+# Two set-up commands (README): `make run` and `make test`. Everything else is a helper of those two.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export ECHODEPTH_DATA_DIR ?= ./var
+
+.PHONY: run test lint typecheck bench eval-text schema clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+run: $(VENV)/.installed
+	@$(BIN)/echodepth db upgrade
+	@KEY=$$($(BIN)/echodepth keys create --tenant local --name make-run) && \
+	echo "" && \
+	echo "EchoDepth API on http://127.0.0.1:8000  (docs: http://127.0.0.1:8000/docs)" && \
+	echo "API key for tenant 'local' (shown once): $$KEY" && \
+	echo "Try it:" && \
+	echo "  curl -s -H 'Authorization: Bearer $$KEY' -H 'Content-Type: application/json' -d '{\"text\": \"I am really pleased with how the demo went.\"}' http://127.0.0.1:8000/v1/analyse/text" && \
+	echo "  curl -s -H 'Authorization: Bearer $$KEY' http://127.0.0.1:8000/v1/result/<job_id>" && \
+	echo "" && \
+	exec $(BIN)/echodepth serve
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check core engine connectors tests bench scripts
+	$(BIN)/mypy
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench
+
+eval-text: $(VENV)/.installed
+	$(BIN)/python scripts/eval_text_model.py
+
+schema: $(VENV)/.installed
+	$(BIN)/python -c "from pathlib import Path; from core.sdk.schema import write_json_schema; write_json_schema(Path('docs/schema/result.v1.json'))"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

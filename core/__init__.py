@@ -1,0 +1,1 @@
+"""EchoDepth core: settings, API, auth, storage, jobs and the connector registry."""

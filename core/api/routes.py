@@ -1,0 +1,211 @@
+"""The /v1 analysis, result and job routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+
+from core import metrics
+from core.api.auth import require_tenant
+from core.api.bodies import MediaUrlRequest, TextRequest, parse_text_request
+from core.api.problems import problem
+from core.runtime import Runtime
+from core.sdk.errors import InputError
+from core.sdk.schema import ErrorInfo, JobStatus, ResultV1
+from core.storage.models import Job, Result
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1")
+Tenant = Annotated[str, Depends(require_tenant)]
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+class JobLinks(BaseModel):
+    """Where to fetch the job's result."""
+
+    result: str
+
+
+class JobAccepted(BaseModel):
+    """202 answer to an analysis request."""
+
+    job_id: str
+    status: JobStatus
+    links: JobLinks
+
+
+class JobSummary(BaseModel):
+    """One row of GET /v1/jobs."""
+
+    job_id: str
+    status: JobStatus
+    modality: str
+    created_at: datetime
+    completed_at: datetime | None
+    error: ErrorInfo | None
+    links: JobLinks
+
+
+class JobList(BaseModel):
+    """A page of jobs; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    data: list[JobSummary]
+    next_cursor: str | None
+
+
+def _runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def _links(job_id: str) -> JobLinks:
+    return JobLinks(result=f"/v1/result/{job_id}")
+
+
+def _error(job: Job) -> ErrorInfo | None:
+    if job.error_code:
+        return ErrorInfo(code=job.error_code, message=job.error_message or "")
+    return None
+
+
+def _job_uuid(job_id: str) -> str:
+    try:
+        return str(uuid.UUID(job_id))
+    except ValueError as exc:
+        raise InputError("invalid_input", "job_id must be a UUID", 422) from exc
+
+
+def _result(job: Job, result: Result | None) -> ResultV1:
+    body: dict[str, Any] = dict(result.body) if result is not None else {}
+    body.pop("modality", None)
+    return ResultV1(
+        job_id=job.id,
+        status=JobStatus(job.status),
+        modality=job.modality,
+        created_at=job.created_at,
+        completed_at=job.completed_at,
+        error=_error(job),
+        metadata=job.metadata_ or {},
+        **body,
+    )
+
+
+_TEXT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": TextRequest.model_json_schema()},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/analyse/text",
+    status_code=202,
+    response_model=JobAccepted,
+    openapi_extra=_TEXT_BODY,
+    responses={400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
+)
+async def analyse_text(request: Request, response: Response, tenant_id: Tenant) -> JobAccepted:
+    """Queue linguistic emotion mapping and V/A/D scoring of a text; poll the result link."""
+    rt = _runtime(request)
+    body = await parse_text_request(request, rt.settings.max_request_bytes, rt.settings.max_text_chars)
+    webhook = str(body.webhook_url) if body.webhook_url else None
+    job = rt.store.create_job(tenant_id, "text", body.text, body.metadata, webhook)
+    rt.queue.enqueue(job.id)
+    metrics.JOBS_SUBMITTED.labels("text").inc()
+    response.headers["Location"] = f"/v1/result/{job.id}"
+    return JobAccepted(job_id=job.id, status=JobStatus.queued, links=_links(job.id))
+
+
+_MEDIA_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": MediaUrlRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "metadata": {"type": "string", "description": "JSON object"},
+                        "webhook_url": {"type": "string", "format": "uri"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _not_yet(modality: str) -> Any:
+    async def handler(tenant_id: Tenant) -> Response:
+        return problem(501, "not_implemented", f"{modality} analysis is not available in this release yet")
+
+    handler.__name__ = f"analyse_{modality}"
+    handler.__doc__ = f"Queue {modality} analysis (file upload or URL). Answers 501 until it ships."
+    return handler
+
+
+for _modality in ("video", "audio", "image", "multimodal"):
+    router.add_api_route(
+        f"/analyse/{_modality}",
+        _not_yet(_modality),
+        methods=["POST"],
+        status_code=202,
+        response_model=JobAccepted,
+        openapi_extra=_MEDIA_BODY,
+        responses={401: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM, 501: _PROBLEM},
+    )
+
+
+@router.get("/result/{job_id}", response_model=ResultV1, responses={404: _PROBLEM, 422: _PROBLEM})
+def get_result(job_id: str, request: Request, tenant_id: Tenant) -> ResultV1:
+    """The job, and when completed its full result (schema v1)."""
+    found = _runtime(request).store.get_job(tenant_id, _job_uuid(job_id))
+    if found is None:
+        raise InputError("not_found", "no such job", 404)
+    return _result(*found)
+
+
+@router.delete("/result/{job_id}", status_code=204, responses={404: _PROBLEM, 422: _PROBLEM})
+def delete_result(job_id: str, request: Request, tenant_id: Tenant) -> Response:
+    """Erase the job, its input and its result."""
+    if not _runtime(request).store.delete_job(tenant_id, _job_uuid(job_id)):
+        raise InputError("not_found", "no such job", 404)
+    return Response(status_code=204)
+
+
+@router.get("/jobs", response_model=JobList, responses={422: _PROBLEM})
+def list_jobs(
+    request: Request,
+    tenant_id: Tenant,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1)] = 20,
+    cursor: str | None = None,
+) -> JobList:
+    """The tenant's jobs, newest first, cursor-paginated."""
+    rt = _runtime(request)
+    if limit > rt.settings.jobs_page_max:
+        raise InputError("invalid_input", f"limit must be at most {rt.settings.jobs_page_max}", 422)
+    page = rt.store.list_jobs(tenant_id, status.value if status else None, limit, cursor)
+    data = [
+        JobSummary(
+            job_id=j.id,
+            status=JobStatus(j.status),
+            modality=j.modality,
+            created_at=j.created_at,
+            completed_at=j.completed_at,
+            error=_error(j),
+            links=_links(j.id),
+        )
+        for j in page.jobs
+    ]
+    return JobList(data=data, next_cursor=page.next_cursor)

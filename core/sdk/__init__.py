@@ -1,0 +1,29 @@
+"""What connectors may import from core: contracts, typed errors and the result schema."""
+
+from core.sdk.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    EchoDepthError,
+    EngineError,
+    InputError,
+    PermanentError,
+    SkipItem,
+    TransientError,
+)
+from core.sdk.schema import SCHEMA_VERSION, JobStatus, ResultV1
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "ConnectorError",
+    "EchoDepthError",
+    "EngineError",
+    "InputError",
+    "PermanentError",
+    "SkipItem",
+    "TransientError",
+    "SCHEMA_VERSION",
+    "JobStatus",
+    "ResultV1",
+]

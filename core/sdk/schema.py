@@ -1,0 +1,65 @@
+"""Result schema v1: the job fields around the engine's report. Keys are added, never renamed."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.report import VAD, EngineInfo, Quality, Segment, Trust
+
+__all__ = ["SCHEMA_VERSION", "JobStatus", "ErrorInfo", "ResultV1", "write_json_schema"]
+
+SCHEMA_VERSION = "1"
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life."""
+
+    queued = "queued"
+    processing = "processing"
+    completed = "completed"
+    failed = "failed"
+
+
+class ErrorInfo(BaseModel):
+    """Why a job failed: a stable code and a human message."""
+
+    code: str
+    message: str
+
+
+class ResultV1(BaseModel):
+    """GET /v1/result/{job_id}: the job, and when completed the full analysis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    job_id: str
+    status: JobStatus
+    modality: str
+    created_at: datetime
+    completed_at: datetime | None = None
+    error: ErrorInfo | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    vad: VAD | None = None
+    trust_score: float | None = Field(default=None, ge=0.0, le=100.0)
+    trust: Trust | None = None
+    segments: list[Segment] = Field(default_factory=list)
+    credibility: list[float] = Field(default_factory=list)
+    emotions: dict[str, float] = Field(default_factory=dict)
+    au_map: dict[str, Any] = Field(default_factory=dict)
+    linguistic: dict[str, Any] = Field(default_factory=dict)
+    quality: Quality = Field(default_factory=Quality)
+    engine: EngineInfo | None = None
+
+
+def write_json_schema(path: Path) -> None:
+    """Write the JSON Schema of ResultV1 to ``path`` (docs/schema/result.v1.json)."""
+    schema = ResultV1.model_json_schema()
+    schema["$id"] = "https://echodepth.dev/schema/result.v1.json"
+    path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")

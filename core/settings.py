@@ -1,0 +1,77 @@
+"""The one settings class: environment ``ECHODEPTH_*`` over ``config/defaults.yaml``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from config import CONFIG_DIR
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Every EchoDepth setting; see README "Settings" for what each one does."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ECHODEPTH_",
+        yaml_file=CONFIG_DIR / "defaults.yaml",
+        extra="forbid",
+    )
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    broker_url: str | None = None
+    broker_namespace: str = "echodepth"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    worker_threads: int = Field(default=2, ge=1)
+    max_text_chars: int = Field(default=100_000, ge=1)
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    job_lease_seconds: float = Field(default=60, gt=0)
+    requeue_after_seconds: float = Field(default=60, gt=0)
+    sweep_interval_seconds: float = Field(default=15, gt=0)
+    job_max_retries: int = Field(default=3, ge=0)
+    retry_min_backoff_ms: int = Field(default=1000, ge=0)
+    retry_max_backoff_ms: int = Field(default=60_000, ge=0)
+    jobs_page_max: int = Field(default=100, ge=1)
+    metrics_enabled: bool = True
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Constructor arguments, then environment, then config/defaults.yaml."""
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'echodepth.db').resolve()}"
+
+    @property
+    def embedded_worker(self) -> bool:
+        """True when no broker is configured: jobs run on in-process worker threads."""
+        return not self.broker_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,311 @@
+"""Every query the service makes, each scoped by tenant where a tenant is involved."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, Executable, and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.sdk.errors import InputError
+from core.storage.db import Database
+from core.storage.models import ApiKey, Job, JobInput, Result, Tenant, utcnow
+
+__all__ = ["Store", "JobPage", "Claim", "KEY_PREFIX"]
+
+KEY_PREFIX = "edk_"
+_PREFIX_LEN = 12
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of a tenant's jobs and the cursor of the next page (None at the end)."""
+
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on a job: the attempt number guards every later write."""
+
+    job_id: str
+    attempt: int
+    modality: str
+    text: str | None
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _changed(s: Session, stmt: Executable) -> int:
+    """Execute a write and return how many rows it changed."""
+    result: CursorResult[Any] = s.execute(stmt)  # type: ignore[assignment]
+    return int(result.rowcount)
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = json.dumps([job.created_at.isoformat(), job.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, job_id = json.loads(raw)
+        return datetime.fromisoformat(created), str(job_id)
+    except (ValueError, TypeError) as exc:
+        raise InputError("invalid_input", "cursor is not one this API issued", 422) from exc
+
+
+class Store:
+    """Tenants, keys, jobs and results on one Database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # tenants and keys -------------------------------------------------------------------------
+
+    def ensure_tenant(self, name: str) -> str:
+        """The id of the tenant called ``name``, created if missing."""
+        with self.db.session() as s:
+            found = s.scalar(select(Tenant.id).where(Tenant.name == name))
+            if found:
+                return found
+            tenant = Tenant(id=str(uuid.uuid4()), name=name)
+            s.add(tenant)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return s.scalars(select(Tenant.id).where(Tenant.name == name)).one()
+            return tenant.id
+
+    def create_key(self, tenant_name: str, name: str | None = None) -> str:
+        """A new API key for the tenant; the plaintext is returned once and never stored."""
+        tenant_id = self.ensure_tenant(tenant_name)
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self.db.session() as s:
+            s.add(
+                ApiKey(
+                    id=str(uuid.uuid4()),
+                    tenant_id=tenant_id,
+                    prefix=key[:_PREFIX_LEN],
+                    key_hash=_hash_key(key),
+                    name=name,
+                )
+            )
+            s.commit()
+        return key
+
+    def authenticate(self, key: str) -> str | None:
+        """The tenant id that owns ``key``, or None."""
+        if not key.startswith(KEY_PREFIX) or len(key) < _PREFIX_LEN + 8:
+            return None
+        with self.db.session() as s:
+            row = s.scalars(
+                select(ApiKey).where(ApiKey.prefix == key[:_PREFIX_LEN], ApiKey.revoked_at.is_(None))
+            ).first()
+            if row is None or not hmac.compare_digest(row.key_hash, _hash_key(key)):
+                return None
+            return row.tenant_id
+
+    # jobs -------------------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        tenant_id: str,
+        modality: str,
+        text: str | None,
+        metadata: dict[str, Any],
+        webhook_url: str | None,
+    ) -> Job:
+        """Commit a queued job and its input in one transaction."""
+        job = Job(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant_id,
+            modality=modality,
+            status="queued",
+            created_at=utcnow(),
+            enqueued_at=utcnow(),
+            attempts=0,
+            metadata_=metadata,
+            webhook_url=webhook_url,
+        )
+        with self.db.session() as s:
+            s.add(job)
+            s.flush()
+            s.add(JobInput(job_id=job.id, text=text))
+            s.commit()
+        return job
+
+    def get_job(self, tenant_id: str, job_id: str) -> tuple[Job, Result | None] | None:
+        """The tenant's job and its result, or None (also for another tenant's job)."""
+        with self.db.session() as s:
+            job = s.scalars(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id)).first()
+            if job is None:
+                return None
+            return job, s.get(Result, job_id)
+
+    def list_jobs(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> JobPage:
+        """The tenant's jobs, newest first, ``limit`` per page."""
+        q = select(Job).where(Job.tenant_id == tenant_id)
+        if status:
+            q = q.where(Job.status == status)
+        if cursor:
+            created, job_id = _decode_cursor(cursor)
+            q = q.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < job_id)))
+        q = q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+        with self.db.session() as s:
+            rows = list(s.scalars(q))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return JobPage(rows, _encode_cursor(rows[-1]) if more and rows else None)
+
+    def delete_job(self, tenant_id: str, job_id: str) -> bool:
+        """Erase the job, its input and its result; False when there is no such job."""
+        with self.db.session() as s:
+            found = s.scalar(select(Job.id).where(Job.id == job_id, Job.tenant_id == tenant_id))
+            if not found:
+                return False
+            for table in (Result, JobInput):
+                s.execute(delete(table).where(table.job_id == job_id))
+            s.execute(delete(Job).where(Job.id == job_id))
+            s.commit()
+            return True
+
+    # worker side ------------------------------------------------------------------------------
+
+    def claim(self, job_id: str, lease_seconds: float) -> Claim | None:
+        """Take the job if it is queued or its last worker's lease ran out; None if not ours to run."""
+        now = utcnow()
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                return None
+            claimable = job.status == "queued" or (
+                job.status == "processing" and job.lease_expires_at is not None and job.lease_expires_at < now
+            )
+            if not claimable:
+                return None
+            attempt = job.attempts + 1
+            won = _changed(
+                s,
+                update(Job)
+                .where(Job.id == job_id, Job.attempts == job.attempts, Job.status == job.status)
+                .values(
+                    status="processing",
+                    attempts=attempt,
+                    started_at=now,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                ),
+            )
+            if not won:
+                s.rollback()
+                return None
+            text = s.scalar(select(JobInput.text).where(JobInput.job_id == job_id))
+            s.commit()
+            return Claim(job_id, attempt, job.modality, text)
+
+    def renew_lease(self, claim: Claim, lease_seconds: float) -> bool:
+        """Extend the lease; False when the job is no longer this attempt's."""
+        with self.db.session() as s:
+            n = _changed(
+                s,
+                update(Job)
+                .where(Job.id == claim.job_id, Job.attempts == claim.attempt, Job.status == "processing")
+                .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds)),
+            )
+            s.commit()
+            return bool(n)
+
+    def complete(self, claim: Claim, schema_version: str, body: dict[str, Any]) -> bool:
+        """Store the result and end the job, once; False if this attempt lost the job meanwhile."""
+        with self.db.session() as s:
+            n = _changed(
+                s,
+                update(Job)
+                .where(Job.id == claim.job_id, Job.attempts == claim.attempt, Job.status == "processing")
+                .values(status="completed", completed_at=utcnow(), lease_expires_at=None),
+            )
+            if not n:
+                s.rollback()
+                return False
+            s.add(Result(job_id=claim.job_id, schema_version=schema_version, body=body))
+            s.execute(delete(JobInput).where(JobInput.job_id == claim.job_id))
+            s.commit()
+            return True
+
+    def fail(self, job_id: str, code: str, message: str, attempt: int | None = None) -> bool:
+        """End the job as failed with a stable code, dropping its input."""
+        cond = [Job.id == job_id, Job.status.in_(("queued", "processing"))]
+        if attempt is not None:
+            cond.append(Job.attempts == attempt)
+        with self.db.session() as s:
+            n = _changed(
+                s,
+                update(Job)
+                .where(*cond)
+                .values(
+                    status="failed",
+                    completed_at=utcnow(),
+                    lease_expires_at=None,
+                    error_code=code,
+                    error_message=message[:2000],
+                ),
+            )
+            if n:
+                s.execute(delete(JobInput).where(JobInput.job_id == job_id))
+            s.commit()
+            return bool(n)
+
+    def release(self, claim: Claim) -> None:
+        """Give a job back to the queue after a transient failure (the retry will claim it)."""
+        with self.db.session() as s:
+            _changed(
+                s,
+                update(Job)
+                .where(Job.id == claim.job_id, Job.attempts == claim.attempt, Job.status == "processing")
+                .values(status="queued", lease_expires_at=None, enqueued_at=utcnow()),
+            )
+            s.commit()
+
+    def due_for_requeue(self, requeue_after: float, limit: int = 500) -> list[str]:
+        """Jobs whose message looks lost (queued too long) or whose worker died (lease expired).
+
+        Marks each one re-enqueued now, so concurrent sweepers send each message once.
+        """
+        now = utcnow()
+        stale = now - timedelta(seconds=requeue_after)
+        due = or_(
+            and_(Job.status == "queued", Job.enqueued_at < stale),
+            and_(
+                Job.status == "processing",
+                Job.lease_expires_at < now,
+                or_(Job.enqueued_at < Job.lease_expires_at, Job.enqueued_at < stale),
+            ),
+        )
+        picked: list[str] = []
+        with self.db.session() as s:
+            rows = s.execute(select(Job.id, Job.enqueued_at).where(due).limit(limit)).all()
+            for job_id, enqueued_at in rows:
+                n = _changed(
+                    s,
+                    update(Job)
+                    .where(Job.id == job_id, Job.enqueued_at == enqueued_at)
+                    .values(enqueued_at=now),
+                )
+                if n:
+                    picked.append(job_id)
+            s.commit()
+        return picked

@@ -1,0 +1,108 @@
+"""The engine's output: one report per analysed input, shared by every modality.
+
+Core wraps it with job fields to make result schema v1 (``core.sdk.schema.ResultV1``).
+Later modalities add fields here; none is renamed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "VAD",
+    "Evidence",
+    "TrustComponent",
+    "Trust",
+    "Segment",
+    "Quality",
+    "EngineInfo",
+    "Report",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VAD(_Model):
+    """Valence, arousal and dominance, each on 0–1 (0.5 is neutral)."""
+
+    valence: float = Field(ge=0.0, le=1.0)
+    arousal: float = Field(ge=0.0, le=1.0)
+    dominance: float = Field(ge=0.0, le=1.0)
+
+
+class Evidence(_Model):
+    """One observation behind a score: what was seen, where, and how strongly."""
+
+    kind: str
+    detail: str
+    start: float | None = None
+    end: float | None = None
+    text: str | None = None
+    value: float | None = None
+
+
+class TrustComponent(_Model):
+    """One named input to the Trust Score, with its 0–1 value, weight and evidence."""
+
+    name: str
+    value: float = Field(ge=0.0, le=1.0)
+    weight: float = Field(ge=0.0, le=1.0)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Trust(_Model):
+    """The explainable composite behind ``trust_score``; never a verdict on honesty."""
+
+    score: float | None = Field(default=None, ge=0.0, le=100.0)
+    band: Literal["low", "moderate", "high"] | None = None
+    confidence: float = Field(ge=0.0, le=1.0)
+    components: list[TrustComponent] = Field(default_factory=list)
+    note: str = (
+        "A composite of signal congruence, stress markers and signal quality. "
+        "It is not a lie detector and must not be used as a verdict on honesty."
+    )
+
+
+class Segment(_Model):
+    """A sentence (text: start/end are character offsets) or a second (media: seconds)."""
+
+    start: float
+    end: float
+    text: str | None = None
+    vad: VAD | None = None
+    credibility: float | None = Field(default=None, ge=0.0, le=100.0)
+    emotions: dict[str, float] = Field(default_factory=dict)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Quality(_Model):
+    """Flags that qualify the result (e.g. ``too_short``, ``low_signal``)."""
+
+    flags: list[str] = Field(default_factory=list)
+
+
+class EngineInfo(_Model):
+    """The engine version and the models (name → version or file digest) that produced the report."""
+
+    version: str
+    models: dict[str, str] = Field(default_factory=dict)
+
+
+class Report(_Model):
+    """Everything the engine says about one input."""
+
+    modality: str
+    vad: VAD | None = None
+    trust_score: float | None = Field(default=None, ge=0.0, le=100.0)
+    trust: Trust | None = None
+    segments: list[Segment] = Field(default_factory=list)
+    credibility: list[float] = Field(default_factory=list)
+    emotions: dict[str, float] = Field(default_factory=dict)
+    au_map: dict[str, Any] = Field(default_factory=dict)
+    linguistic: dict[str, Any] = Field(default_factory=dict)
+    quality: Quality = Field(default_factory=Quality)
+    engine: EngineInfo

@@ -1,0 +1,115 @@
+"""The echodepth command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ECHODEPTH_BIN
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECHODEPTH_")}
+    return {**env, "ECHODEPTH_DATA_DIR": str(data_dir), **extra}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_key_created_before_first_serve_is_accepted_by_the_server(tmp_path: Path) -> None:
+    env = _env(tmp_path / "var")
+    out = subprocess.run(
+        [ECHODEPTH_BIN, "keys", "create", "--tenant", "local"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = out.stdout.strip()
+    assert key.startswith("edk_") and "\n" not in key
+    assert (tmp_path / "var" / "echodepth.db").exists()
+    port = _free_port()
+    server = subprocess.Popen(
+        [ECHODEPTH_BIN, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {key}"}
+        r = httpx.post(
+            f"{base}/v1/analyse/text", json={"text": "What a wonderful day it was."}, headers=headers
+        )
+        assert r.status_code == 202, r.text
+        job_id = r.json()["job_id"]
+        body: dict[str, object] = {}
+        while time.monotonic() < deadline + 60:
+            body = httpx.get(f"{base}/v1/result/{job_id}", headers=headers).json()
+            if body["status"] in ("completed", "failed"):
+                break
+            time.sleep(0.1)
+        assert body["status"] == "completed"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_analyse_prints_json_for_text(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [ECHODEPTH_BIN, "analyse", "--text", "I love it. I hate waiting."],
+        env=_env(tmp_path / "var"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(out.stdout)
+    assert report["modality"] == "text" and len(report["segments"]) == 2
+    assert report["segments"][0]["vad"]["valence"] > report["segments"][1]["vad"]["valence"]
+
+
+def test_analyse_reads_a_file_and_summarises(tmp_path: Path) -> None:
+    f = tmp_path / "call.txt"
+    f.write_text("Thanks so much, this is exactly what we needed.", encoding="utf-8")
+    out = subprocess.run(
+        [ECHODEPTH_BIN, "analyse", str(f), "--summary"],
+        env=_env(tmp_path / "var"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "valence" in out.stdout and "trust score" in out.stdout
+
+
+def test_analyse_rejects_missing_and_binary_input(tmp_path: Path) -> None:
+    env = _env(tmp_path / "var")
+    missing = subprocess.run(
+        [ECHODEPTH_BIN, "analyse", str(tmp_path / "nope.txt")], env=env, capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "not a file" in missing.stderr
+    blob = tmp_path / "x.txt"
+    blob.write_bytes(b"\xff\xfe\x00bad")
+    bad = subprocess.run([ECHODEPTH_BIN, "analyse", str(blob)], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "UTF-8" in bad.stderr
+
+
+def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
+    env = _env(tmp_path / "var")
+    for _ in range(2):
+        subprocess.run([ECHODEPTH_BIN, "db", "upgrade"], env=env, check=True, capture_output=True)
