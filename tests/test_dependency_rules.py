@@ -17,8 +17,10 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            if "." in node.module:
+                found.add(node.module)
+            else:  # `from core import sdk` imports core.sdk
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
     return found
 
 
