@@ -18,6 +18,7 @@ __all__ = [
     "Segment",
     "Quality",
     "EngineInfo",
+    "Analysis",
     "Report",
 ]
 
@@ -92,10 +93,9 @@ class EngineInfo(_Model):
     models: dict[str, str] = Field(default_factory=dict)
 
 
-class Report(_Model):
-    """Everything the engine says about one input."""
+class Analysis(_Model):
+    """The analysis keys shared by the engine's report and result schema v1 (added to, never renamed)."""
 
-    modality: str
     vad: VAD | None = None
     trust_score: float | None = Field(default=None, ge=0.0, le=100.0)
     trust: Trust | None = None
@@ -105,4 +105,10 @@ class Report(_Model):
     au_map: dict[str, Any] = Field(default_factory=dict)
     linguistic: dict[str, Any] = Field(default_factory=dict)
     quality: Quality = Field(default_factory=Quality)
+
+
+class Report(Analysis):
+    """Everything the engine says about one input."""
+
+    modality: str
     engine: EngineInfo

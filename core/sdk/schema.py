@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.report import VAD, EngineInfo, Quality, Segment, Trust
+from engine.report import Analysis, EngineInfo
 
 __all__ = ["SCHEMA_VERSION", "JobStatus", "ErrorInfo", "ResultV1", "write_json_schema"]
 
@@ -33,7 +33,7 @@ class ErrorInfo(BaseModel):
     message: str
 
 
-class ResultV1(BaseModel):
+class ResultV1(Analysis):
     """GET /v1/result/{job_id}: the job, and when completed the full analysis."""
 
     model_config = ConfigDict(extra="forbid")
@@ -46,15 +46,6 @@ class ResultV1(BaseModel):
     completed_at: datetime | None = None
     error: ErrorInfo | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    vad: VAD | None = None
-    trust_score: float | None = Field(default=None, ge=0.0, le=100.0)
-    trust: Trust | None = None
-    segments: list[Segment] = Field(default_factory=list)
-    credibility: list[float] = Field(default_factory=list)
-    emotions: dict[str, float] = Field(default_factory=dict)
-    au_map: dict[str, Any] = Field(default_factory=dict)
-    linguistic: dict[str, Any] = Field(default_factory=dict)
-    quality: Quality = Field(default_factory=Quality)
     engine: EngineInfo | None = None
 
 
