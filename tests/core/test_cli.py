@@ -16,7 +16,7 @@ from tests.conftest import ECHODEPTH_BIN
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECHODEPTH_")}
-    return {**env, "ECHODEPTH_DATA_DIR": str(data_dir), **extra}
+    return {**env, "COLUMNS": "400", "ECHODEPTH_DATA_DIR": str(data_dir), **extra}
 
 
 def _free_port() -> int:
