@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from core.jobs.queue import JobQueue
+from core.media.spool import Spool
 from core.settings import Settings, get_settings
 from core.storage.db import Database
 from core.storage.store import Store
@@ -23,7 +24,8 @@ class Runtime:
         self.db = Database(self.settings.effective_database_url)
         self.db.ensure_current()
         self.store = Store(self.db)
-        self.queue = JobQueue(self.settings, self.store)
+        self.spool = Spool(self.settings.spool_dir)
+        self.queue = JobQueue(self.settings, self.store, self.spool)
 
     def start_embedded_worker(self) -> None:
         """In embedded mode, run the worker and the sweep on this process's threads."""

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     job_max_retries: int = Field(default=3, ge=0)
     retry_min_backoff_ms: int = Field(default=1000, ge=0)
     retry_max_backoff_ms: int = Field(default=60_000, ge=0)
+    max_upload_bytes: int = Field(default=524_288_000, ge=1024)
+    max_media_seconds: float = Field(default=14_400, gt=0)
+    allow_private_urls: bool = False
+    url_fetch_timeout_seconds: float = Field(default=20, gt=0)
+    url_fetch_max_seconds: float = Field(default=600, gt=0)
     jobs_page_max: int = Field(default=100, ge=1)
     metrics_enabled: bool = True
     log_level: str = "INFO"
@@ -64,6 +69,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'echodepth.db').resolve()}"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where in-flight media is kept (shared by API and workers in a scaled deployment)."""
+        return self.data_dir / "spool"
 
     @property
     def embedded_worker(self) -> bool:

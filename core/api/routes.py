@@ -8,15 +8,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from core import metrics
 from core.api.auth import require_tenant
 from core.api.bodies import MediaUrlRequest, TextRequest, parse_text_request
+from core.api.media import submit_media
 from core.api.problems import problem
 from core.runtime import Runtime
 from core.sdk.errors import InputError
 from core.sdk.schema import ErrorInfo, JobStatus, ResultV1
 from core.storage.models import Job, Result
+from core.storage.store import NewInput
 
 __all__ = ["router"]
 
@@ -118,11 +121,17 @@ async def analyse_text(request: Request, response: Response, tenant_id: Tenant) 
     rt = _runtime(request)
     body = await parse_text_request(request, rt.settings.max_request_bytes, rt.settings.max_text_chars)
     webhook = str(body.webhook_url) if body.webhook_url else None
-    job = rt.store.create_job(tenant_id, "text", body.text, body.metadata, webhook)
-    rt.queue.enqueue(job.id)
-    metrics.JOBS_SUBMITTED.labels("text").inc()
-    response.headers["Location"] = f"/v1/result/{job.id}"
-    return JobAccepted(job_id=job.id, status=JobStatus.queued, links=_links(job.id))
+    job = await run_in_threadpool(
+        rt.store.create_job, tenant_id, "text", NewInput(text=body.text), body.metadata, webhook
+    )
+    return await _accepted(rt, job.id, "text", response)
+
+
+async def _accepted(rt: Runtime, job_id: str, modality: str, response: Response) -> JobAccepted:
+    await run_in_threadpool(rt.queue.enqueue, job_id)
+    metrics.JOBS_SUBMITTED.labels(modality).inc()
+    response.headers["Location"] = f"/v1/result/{job_id}"
+    return JobAccepted(job_id=job_id, status=JobStatus.queued, links=_links(job_id))
 
 
 _MEDIA_BODY = {
@@ -154,7 +163,21 @@ def _not_yet(modality: str) -> Any:
     return handler
 
 
-for _modality in ("video", "audio", "image", "multimodal"):
+@router.post(
+    "/analyse/audio",
+    status_code=202,
+    response_model=JobAccepted,
+    openapi_extra=_MEDIA_BODY,
+    responses={400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
+)
+async def analyse_audio(request: Request, response: Response, tenant_id: Tenant) -> JobAccepted:
+    """Queue vocal pitch, pace, hesitation, transcript and V/A/D analysis of an audio file or URL."""
+    rt = _runtime(request)
+    job = await submit_media(request, rt, tenant_id, "audio")
+    return await _accepted(rt, job.id, "audio", response)
+
+
+for _modality in ("video", "image", "multimodal"):
     router.add_api_route(
         f"/analyse/{_modality}",
         _not_yet(_modality),
@@ -178,8 +201,11 @@ def get_result(job_id: str, request: Request, tenant_id: Tenant) -> ResultV1:
 @router.delete("/result/{job_id}", status_code=204, responses={404: _PROBLEM, 422: _PROBLEM})
 def delete_result(job_id: str, request: Request, tenant_id: Tenant) -> Response:
     """Erase the job, its input and its result."""
-    if not _runtime(request).store.delete_job(tenant_id, _job_uuid(job_id)):
+    rt = _runtime(request)
+    job_id = _job_uuid(job_id)
+    if not rt.store.delete_job(tenant_id, job_id):
         raise InputError("not_found", "no such job", 404)
+    rt.spool.delete(job_id)
     return Response(status_code=204)
 
 

@@ -18,7 +18,8 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from core import metrics
-from core.jobs.analysis import run_analysis
+from core.jobs.analysis import Context, run_analysis
+from core.media.spool import Spool
 from core.sdk.errors import EngineError
 from core.sdk.schema import SCHEMA_VERSION
 from core.settings import Settings
@@ -73,9 +74,11 @@ class _LeaseKeeper:
 class JobQueue:
     """The broker, the ``analyse_job`` actor bound to it, and the lost-message sweep."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, spool: Spool) -> None:
         self.settings = settings
         self.store = store
+        self.spool = spool
+        self._ctx = Context(settings, spool)
         self.broker = _make_broker(settings)
         self.broker.add_middleware(CurrentMessage())
         self.actor: Any = dramatiq.actor(
@@ -125,7 +128,7 @@ class JobQueue:
         started = time.perf_counter()
         try:
             with _LeaseKeeper(self.store, claim, self.settings.job_lease_seconds):
-                report = run_analysis(claim)
+                report = run_analysis(claim, self._ctx)
         except EngineError as exc:
             self._on_failure(claim, exc.code, exc.message, exc.retryable, exc)
             return
@@ -134,7 +137,9 @@ class JobQueue:
             self._on_failure(claim, "internal_error", "analysis failed unexpectedly", True, exc)
             return
         body = report.model_dump(mode="json")
-        if self.store.complete(claim, SCHEMA_VERSION, body):
+        completed = self.store.complete(claim, SCHEMA_VERSION, body)
+        self.spool.delete(job_id)
+        if completed:
             metrics.JOBS_FINISHED.labels(claim.modality, "completed").inc()
             metrics.JOB_SECONDS.labels(claim.modality).observe(time.perf_counter() - started)
 
@@ -142,7 +147,9 @@ class JobQueue:
         if retryable and self._retries_left():
             self.store.release(claim)
             raise exc  # dramatiq's Retries middleware re-delivers with backoff
-        if self.store.fail(claim.job_id, code, message, claim.attempt):
+        failed = self.store.fail(claim.job_id, code, message, claim.attempt)
+        self.spool.delete(claim.job_id)
+        if failed:
             metrics.JOBS_FINISHED.labels(claim.modality, "failed").inc()
 
     def start_worker(self, threads: int | None = None) -> None:
@@ -170,7 +177,18 @@ class JobQueue:
             log.info("sweep: re-enqueueing job %s", job_id)
             self.enqueue(job_id)
         metrics.JOBS_REQUEUED.inc(len(ids))
+        self._drop_orphaned_media()
         return ids
+
+    def _drop_orphaned_media(self) -> None:
+        """Delete spooled media whose job has ended or been erased (e.g. a worker died mid-cleanup)."""
+        files = {p.name.removesuffix(".part"): p for p in self.spool.files()}
+        stale_after = time.time() - self.settings.job_lease_seconds
+        active = self.store.active_job_ids(list(files))
+        for job_id, path in files.items():
+            if job_id not in active and path.stat().st_mtime < stale_after:
+                log.info("sweep: removing orphaned media of job %s", job_id)
+                self.spool.delete(job_id)
 
     def _sweep_loop(self) -> None:
         while not self._sweep_stop.wait(self.settings.sweep_interval_seconds):

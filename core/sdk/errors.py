@@ -13,6 +13,8 @@ EchoDepthError
 
 from __future__ import annotations
 
+from engine.errors import EngineError  # the engine's own error (the engine imports nothing from core)
+
 __all__ = [
     "EchoDepthError",
     "ConfigError",
@@ -76,13 +78,3 @@ class PermanentError(ConnectorError):
 
 class SkipItem(ConnectorError):
     """The resource is gone; log, count and continue."""
-
-
-class EngineError(EchoDepthError):
-    """Analysis of one input failed; ``retryable`` says whether trying again can help."""
-
-    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable

@@ -20,7 +20,7 @@ from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import ApiKey, Job, JobInput, Result, Tenant, utcnow
 
-__all__ = ["Store", "JobPage", "Claim", "KEY_PREFIX"]
+__all__ = ["Store", "JobPage", "Claim", "NewInput", "KEY_PREFIX"]
 
 KEY_PREFIX = "edk_"
 _PREFIX_LEN = 12
@@ -42,6 +42,19 @@ class Claim:
     attempt: int
     modality: str
     text: str | None
+    spooled: bool = False
+    source_url: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class NewInput:
+    """What a new job analyses: text, a spooled upload, or a URL to fetch in the worker."""
+
+    text: str | None = None
+    spooled: bool = False
+    source_url: str | None = None
+    filename: str | None = None
 
 
 def _hash_key(key: str) -> str:
@@ -126,13 +139,14 @@ class Store:
         self,
         tenant_id: str,
         modality: str,
-        text: str | None,
+        source: NewInput,
         metadata: dict[str, Any],
         webhook_url: str | None,
+        job_id: str | None = None,
     ) -> Job:
         """Commit a queued job and its input in one transaction."""
         job = Job(
-            id=str(uuid.uuid4()),
+            id=job_id or str(uuid.uuid4()),
             tenant_id=tenant_id,
             modality=modality,
             status="queued",
@@ -145,7 +159,15 @@ class Store:
         with self.db.session() as s:
             s.add(job)
             s.flush()
-            s.add(JobInput(job_id=job.id, text=text))
+            s.add(
+                JobInput(
+                    job_id=job.id,
+                    text=source.text,
+                    spooled=source.spooled,
+                    source_url=source.source_url,
+                    filename=source.filename,
+                )
+            )
             s.commit()
         return job
 
@@ -213,9 +235,11 @@ class Store:
             if not won:
                 s.rollback()
                 return None
-            text = s.scalar(select(JobInput.text).where(JobInput.job_id == job_id))
+            src = s.get(JobInput, job_id)
             s.commit()
-            return Claim(job_id, attempt, job.modality, text)
+            if src is None:
+                return Claim(job_id, attempt, job.modality, None)
+            return Claim(job_id, attempt, job.modality, src.text, src.spooled, src.source_url, src.filename)
 
     def renew_lease(self, claim: Claim, lease_seconds: float) -> bool:
         """Extend the lease; False when the job is no longer this attempt's."""
@@ -279,6 +303,16 @@ class Store:
                 .values(status="queued", lease_expires_at=None, enqueued_at=utcnow()),
             )
             s.commit()
+
+    def active_job_ids(self, job_ids: list[str]) -> set[str]:
+        """Which of ``job_ids`` still exist and are queued or processing."""
+        if not job_ids:
+            return set()
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(Job.id).where(Job.id.in_(job_ids), Job.status.in_(("queued", "processing")))
+            )
+            return set(rows)
 
     def due_for_requeue(self, requeue_after: float, limit: int = 500) -> list[str]:
         """Jobs whose message looks lost (queued too long) or whose worker died (lease expired).

@@ -13,6 +13,7 @@ from core.jobs import analysis
 from core.runtime import Runtime
 from core.settings import Settings
 from core.storage.models import Job, JobInput, Result
+from core.storage.store import NewInput
 from engine.report import Report
 from tests.conftest import FAST_JOB_SETTINGS, REDIS_URL, Backend, start_worker
 
@@ -38,7 +39,9 @@ def test_sweep_resends_a_job_whose_message_was_lost(backend: Backend) -> None:
     rt = backend.runtime
     tenant = rt.store.authenticate(backend.key)
     assert tenant
-    job = rt.store.create_job(tenant, "text", "The message for this job never reached the broker.", {}, None)
+    job = rt.store.create_job(
+        tenant, "text", NewInput(text="The message for this job never reached the broker."), {}, None
+    )
     # No enqueue: the message is lost. The worker's sweep must find the job and send it again.
     done = _wait_status(rt, job.id, "completed", timeout=60)
     assert done.attempts == 1
@@ -57,8 +60,8 @@ def test_worker_killed_mid_job_is_rerun_and_completes_once(
     rt = Runtime(settings)
     try:
         tenant = rt.store.ensure_tenant("acme")
-        long_text = " ".join(f"Sentence {i} says the quarter went rather well for us." for i in range(3000))
-        job = rt.store.create_job(tenant, "text", long_text[: settings.max_text_chars], {}, None)
+        long_text = " ".join(f"Sentence {i} says the quarter went rather well for us." for i in range(800))
+        job = rt.store.create_job(tenant, "text", NewInput(text=long_text), {}, None)
         first = start_worker(settings, tmp_path / "w1.log")
         rt.queue.enqueue(job.id)
         _wait_status(rt, job.id, "processing", timeout=30)
@@ -81,7 +84,7 @@ def test_missing_input_fails_with_a_code_and_no_retry(make_embedded: Callable[..
     b = make_embedded()
     tenant = b.runtime.store.authenticate(b.key)
     assert tenant
-    job = b.runtime.store.create_job(tenant, "text", "Some words that will vanish.", {}, None)
+    job = b.runtime.store.create_job(tenant, "text", NewInput(text="Some words that will vanish."), {}, None)
     with b.runtime.db.session() as s:
         s.execute(delete(JobInput).where(JobInput.job_id == job.id))
         s.commit()
@@ -98,11 +101,11 @@ def test_transient_crash_is_retried_then_completes(
     real = analysis.ANALYSERS["text"]
     calls: list[int] = []
 
-    def flaky(claim: analysis.Claim) -> Report:
+    def flaky(claim: analysis.Claim, ctx: analysis.Context) -> Report:
         calls.append(claim.attempt)
         if len(calls) == 1:
             raise ConnectionError("database went away for a moment")
-        return real(claim)
+        return real(claim, ctx)
 
     monkeypatch.setitem(analysis.ANALYSERS, "text", flaky)
     b = make_embedded()
@@ -114,7 +117,7 @@ def test_transient_crash_is_retried_then_completes(
 def test_crash_on_every_attempt_ends_failed_with_internal_error(
     make_embedded: Callable[..., Backend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(claim: analysis.Claim) -> Report:
+    def broken(claim: analysis.Claim, ctx: analysis.Context) -> Report:
         raise RuntimeError("a bug")
 
     monkeypatch.setitem(analysis.ANALYSERS, "text", broken)
