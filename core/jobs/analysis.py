@@ -54,9 +54,10 @@ def media_path(claim: Claim, ctx: Context) -> Path:
 
 
 def _analyse_audio(claim: Claim, ctx: Context) -> Report:
-    from engine.voice import analyse_audio
+    path = media_path(claim, ctx)
+    from engine.voice import analyse_audio  # heavy imports, in the worker only
 
-    return analyse_audio(media_path(claim, ctx), max_seconds=ctx.settings.max_media_seconds)
+    return analyse_audio(path, max_seconds=ctx.settings.max_media_seconds)
 
 
 ANALYSERS: dict[str, Callable[[Claim, Context], Report]] = {
