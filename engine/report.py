@@ -16,6 +16,9 @@ __all__ = [
     "TrustComponent",
     "Trust",
     "Segment",
+    "Word",
+    "TranscriptSegment",
+    "SpeakerSummary",
     "Quality",
     "EngineInfo",
     "Analysis",
@@ -78,6 +81,57 @@ class Segment(_Model):
     credibility: float | None = Field(default=None, ge=0.0, le=100.0)
     emotions: dict[str, float] = Field(default_factory=dict)
     evidence: list[Evidence] = Field(default_factory=list)
+    # Media seconds (voice): the per-second measures; None where they do not apply.
+    f0_hz: float | None = None
+    intensity_db: float | None = None
+    speech: bool | None = None
+    pause: bool | None = None
+    speech_rate: float | None = None
+    speaker: str | None = None
+    # Media seconds (face/video): primary face's mean AU intensities, presence, pose, gaze and blinks.
+    au: dict[str, float] = Field(default_factory=dict)
+    face_present: bool | None = None
+    face_id: str | None = None
+    head_pose: dict[str, float] | None = None
+    gaze: dict[str, float] | None = None
+    blinks: int | None = None
+    # Media seconds (video/multimodal): each modality's V/A/D beside the fused ``vad``.
+    face_vad: VAD | None = None
+    voice_vad: VAD | None = None
+    text_vad: VAD | None = None
+
+
+class Word(_Model):
+    """A recognised word with its times (seconds) and the recogniser's posterior probability."""
+
+    text: str
+    start: float
+    end: float
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    filler: bool = False
+
+
+class TranscriptSegment(_Model):
+    """A stretch of recognised speech (seconds) with its lexical VAD from the text engine."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    words: list[Word] = Field(default_factory=list)
+    vad: VAD | None = None
+
+
+class SpeakerSummary(_Model):
+    """One voice found in the recording: talk time, turns and its vocal summary."""
+
+    id: str
+    talk_time: float = Field(ge=0.0)
+    talk_share: float = Field(ge=0.0, le=1.0)
+    turns: int = Field(ge=0)
+    f0_mean_hz: float | None = None
+    speech_rate: float | None = None
+    vad: VAD | None = None
 
 
 class Quality(_Model):
@@ -105,6 +159,14 @@ class Analysis(_Model):
     au_map: dict[str, Any] = Field(default_factory=dict)
     linguistic: dict[str, Any] = Field(default_factory=dict)
     quality: Quality = Field(default_factory=Quality)
+    voice: dict[str, Any] = Field(default_factory=dict)
+    transcript: list[TranscriptSegment] = Field(default_factory=list)
+    speakers: list[SpeakerSummary] = Field(default_factory=list)
+    # Face, image, video and multimodal results (engine/face, engine/video, engine/fusion).
+    face: dict[str, Any] = Field(default_factory=dict)
+    faces: list[dict[str, Any]] = Field(default_factory=list)
+    images: list[dict[str, Any]] = Field(default_factory=list)
+    modalities: dict[str, Any] = Field(default_factory=dict)
 
 
 class Report(Analysis):

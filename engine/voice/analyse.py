@@ -1,0 +1,614 @@
+"""``analyse_audio``: decoded audio → per-second and whole-clip voice report (modality "audio").
+
+Nothing here is a lie detector: credibility and trust summarise signal congruence, stress markers and
+signal quality; they are not verdicts on honesty.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from engine import __version__
+from engine.media import iter_audio, probe
+from engine.media.decode import DEFAULT_MAX_SECONDS
+from engine.report import (
+    VAD,
+    EngineInfo,
+    Evidence,
+    Quality,
+    Report,
+    Segment,
+    SpeakerSummary,
+    TranscriptSegment,
+    Trust,
+    TrustComponent,
+)
+from engine.report import Word as WordModel
+
+from . import asr as asr_mod
+from .affect import GENERIC_BASELINE, MIN_SD, VoiceBaseline, arousal_logit, dominance_logit, sigmoid
+from .cues import cues_for
+from .frames import FRAME_S, FrameTrack, extract_frames
+from .measures import FilledPause, clip_measures, hesitation, merge_filled_pauses, quality_flags, snr_db
+from .prosody import SpeechMap, prosodic_filled_pauses, speech_map, syllable_nuclei
+from .speakers import Turn, speaker_turns
+
+__all__ = ["analyse_audio", "PARALLEL_ASR_MIN_SECONDS"]
+
+PARALLEL_ASR_MIN_SECONDS = 60.0  # shorter clips: ASR in-process (spawning workers costs ~1 s)
+SEGMENT_GAP_S = 0.6  # a transcript segment ends at a silence this long, or at a change of speaker
+SECOND_DEVIATION_GAIN = 0.7  # how far a second's own cues move it from its speaker's level
+TRUST_WEIGHTS = {"signal_congruence": 0.35, "stress_markers": 0.35, "signal_quality": 0.30}
+BAND_LOW, BAND_HIGH = 40.0, 70.0
+CRED_WEIGHTS = (0.55, 0.45)  # per-second credibility = 100 × (0.55 congruence + 0.45 (1 − stress))
+JITTER_NORM = 0.0104  # Praat's jitter (local) threshold for pathology (Boersma & Weenink, Praat manual)
+ENGLISH = ("en",)
+HESITATION_FORMULA = (
+    "HI = 100 × (silent pauses ≥ 250 ms + filled pauses) / syllables; score = 1 − exp(−HI/10)"
+)
+
+
+@dataclass
+class _Clip:
+    track: FrameTrack
+    smap: SpeechMap
+    nuclei: np.ndarray
+    turns: list[Turn]
+    frame_speaker: np.ndarray
+    words: list[asr_mod.Word] = field(default_factory=list)
+    filled: list[FilledPause] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+def analyse_audio(
+    path: str | Path,
+    *,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    asr: bool = True,
+    language: str = "en",
+    baseline: VoiceBaseline | None = None,
+    workers: int | None = None,
+) -> Report:
+    """Analyse one audio (or video) file; raises ``MediaError`` for unusable media, never for silence."""
+    timings: dict[str, float] = {}
+    info = probe(path)
+    english = language.lower().split("-")[0] in ENGLISH
+    workers = workers or min(2, os.cpu_count() or 1)
+    duration = info.duration or 0.0
+    pool, futures = None, None
+    if asr and english and workers > 1 and duration >= PARALLEL_ASR_MIN_SECONDS:
+        pool, futures = _start_parallel_asr(str(path), max_seconds, duration, workers)
+    try:
+        t0 = time.perf_counter()
+        clip = _prosody(path, max_seconds)
+        timings["decode_prosody_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        if futures is not None:
+            clip.words = [w for f in futures for w in f.result()]
+        elif asr and english and "no_speech" not in clip.flags:
+            clip.words = asr_mod.transcribe(str(path), max_seconds=max_seconds)
+        timings["asr_wait_s" if futures is not None else "asr_s"] = time.perf_counter() - t1
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if not english:
+        clip.flags.append("language_unsupported")
+    return _report(clip, asr=asr and english, baseline=baseline, timings=timings)
+
+
+def _start_parallel_asr(
+    path: str, max_seconds: float, duration: float, workers: int
+) -> tuple[ProcessPoolExecutor, list[Future[list[asr_mod.Word]]]]:
+    import multiprocessing as mp
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    edges = [duration * i / workers for i in range(workers)] + [float("inf")]
+    futures = [
+        pool.submit(asr_mod.transcribe, path, max_seconds=max_seconds, share=(edges[i], edges[i + 1]))
+        for i in range(workers)
+    ]
+    return pool, futures
+
+
+def _prosody(path: str | Path, max_seconds: float) -> _Clip:
+    track = extract_frames(iter_audio(path, max_seconds=max_seconds))
+    smap = speech_map(track)
+    nuclei = syllable_nuclei(track, smap)
+    turns = speaker_turns(track, smap)
+    frame_speaker = np.full(track.n, "", dtype=object)
+    for t in turns:
+        frame_speaker[int(round(t.start / FRAME_S)) : int(round(t.end / FRAME_S))] = t.speaker
+    frame_speaker[~smap.speech] = ""
+    clip = _Clip(track, smap, nuclei, turns, frame_speaker)
+    clip.flags = quality_flags(track, smap, nuclei, snr_db(track, smap))
+    return clip
+
+
+# --- affect -------------------------------------------------------------------------------------------
+
+
+def _speaker_cues(clip: _Clip) -> dict[str, dict[str, float | None]]:
+    return {
+        s: cues_for(clip.track, clip.frame_speaker == s, clip.nuclei)
+        for s in dict.fromkeys(t.speaker for t in clip.turns)
+    }
+
+
+def _speaker_vad(
+    clip: _Clip, cues: dict[str, dict[str, float | None]], baseline: VoiceBaseline | None
+) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
+    """Per speaker: (arousal logit, dominance logit); plus the confidences of the clip-level estimates."""
+    ref = baseline if baseline is not None and len(cues) == 1 else GENERIC_BASELINE
+    talk = {s: float((clip.frame_speaker == s).sum()) * FRAME_S for s in cues}
+    total = sum(talk.values()) or 1.0
+    out, cover_a, cover_d = {}, [], []
+    for s, c in cues.items():
+        z = ref.z(c)
+        a, ca = arousal_logit(z)
+        d, cd = dominance_logit(z)
+        if len(cues) > 1:  # talk share above an equal split reads as holding the floor
+            d += 1.5 * (talk[s] / total - 1.0 / len(cues))
+        out[s] = (a, d)
+        cover_a.append(ca)
+        cover_d.append(cd)
+    speech_s = float(clip.smap.speech.sum()) * FRAME_S
+    amount = min(1.0, speech_s / 10.0)
+    base = 0.8 if ref is not GENERIC_BASELINE else 0.55
+    conf = {
+        "arousal": round(base * amount * float(np.mean(cover_a or [0])), 3),
+        "dominance": round(0.35 * amount * float(np.mean(cover_d or [0])), 3),
+        "valence": 0.1,
+        "baseline": ref.source,
+    }
+    return out, conf  # type: ignore[return-value]
+
+
+def _second_deviation(clip: _Clip, n_sec: int) -> np.ndarray:
+    """Each second's arousal logit relative to its speaker, from cues z-scored within that speaker."""
+    dev = np.zeros(n_sec)
+    per: dict[str, list[tuple[int, dict[str, float | None]]]] = {}
+    for i in range(n_sec):
+        sl = slice(i * 100, (i + 1) * 100)
+        spk = _majority(clip.frame_speaker[sl])
+        if not spk:
+            continue
+        mask = np.zeros(clip.track.n, dtype=bool)
+        mask[sl] = clip.frame_speaker[sl] == spk
+        per.setdefault(spk, []).append((i, cues_for(clip.track, mask, clip.nuclei)))
+    for rows in per.values():
+        for cue in MIN_SD:
+            vals = np.array([c[cue] for _, c in rows if c[cue] is not None], dtype=float)
+            if vals.size < 3:
+                continue
+            mean, sd = vals.mean(), max(vals.std(), MIN_SD[cue])
+            for _, c in rows:
+                if c[cue] is not None:
+                    c[cue] = float(np.clip((float(c[cue] or 0.0) - mean) / sd, -4, 4))
+        for i, c in rows:
+            z = {k: v for k, v in c.items() if v is not None}
+            if z and len(rows) >= 3:
+                dev[i] = SECOND_DEVIATION_GAIN * arousal_logit(z)[0]
+    return dev
+
+
+def _majority(labels: np.ndarray) -> str:
+    vals, counts = np.unique(labels[labels != ""], return_counts=True)
+    return str(vals[np.argmax(counts)]) if vals.size and counts.max() >= 20 else ""
+
+
+# --- transcript ---------------------------------------------------------------------------------------
+
+
+def _speaker_at(clip: _Clip, t: float) -> str | None:
+    i = min(max(int(t / FRAME_S), 0), max(clip.track.n - 1, 0))
+    return str(clip.frame_speaker[i]) or None if clip.track.n else None
+
+
+def _transcript(clip: _Clip) -> list[TranscriptSegment]:
+    segs: list[TranscriptSegment] = []
+    for w in clip.words:
+        spk = _speaker_at(clip, (w.start + w.end) / 2)
+        model = WordModel(
+            text=w.text,
+            start=round(w.start, 3),
+            end=round(w.end, 3),
+            confidence=round(w.confidence, 3),
+            filler=w.text in asr_mod.FILLER_WORDS,
+        )
+        last = segs[-1] if segs else None
+        if last and w.start - last.end < SEGMENT_GAP_S and (spk is None or last.speaker in (None, spk)):
+            last.words.append(model)
+            last.end = model.end
+        else:
+            segs.append(
+                TranscriptSegment(start=model.start, end=model.end, text="", speaker=spk, words=[model])
+            )
+    for s in segs:
+        s.text = " ".join(w.text for w in s.words if not w.filler)
+    return [s for s in segs if s.text]
+
+
+def _lexical_vad(segs: list[TranscriptSegment], flags: list[str]) -> dict[str, str]:
+    """Fill each segment's lexical VAD from the text engine; flag and carry on if it is unavailable."""
+    if not segs:
+        return {}
+    try:
+        from engine.text import get_analyser
+
+        analyser = get_analyser()
+        batch = getattr(analyser, "analyse_batch", None)
+        reports = batch([s.text for s in segs]) if batch else [analyser.analyse(s.text) for s in segs]
+    except (ImportError, OSError, RuntimeError, ValueError) as exc:
+        flags.append("text_engine_unavailable")
+        return {"text_engine_error": type(exc).__name__}
+    for seg, rep in zip(segs, reports, strict=True):
+        seg.vad = rep.vad
+    return dict(reports[0].engine.models) if reports else {}
+
+
+# --- report -------------------------------------------------------------------------------------------
+
+
+def _vad(a_logit: float, d_logit: float, valence: float) -> VAD:
+    return VAD(
+        valence=round(valence, 4), arousal=round(sigmoid(a_logit), 4), dominance=round(sigmoid(d_logit), 4)
+    )
+
+
+def _lexical_valence(segs: list[TranscriptSegment], start: float, end: float) -> float | None:
+    hits = [(s.vad.valence, len(s.words)) for s in segs if s.vad and s.start < end and start < s.end]
+    if not hits:
+        return None
+    return float(np.average([v for v, _ in hits], weights=[n for _, n in hits]))
+
+
+def _report(clip: _Clip, *, asr: bool, baseline: VoiceBaseline | None, timings: dict[str, float]) -> Report:
+    track, smap = clip.track, clip.smap
+    no_speech = "no_speech" in clip.flags
+    pauses = smap.pauses
+    filled = (
+        merge_filled_pauses(prosodic_filled_pauses(track, smap), clip.words, smap.speech)
+        if not no_speech
+        else []
+    )
+    clip.filled = filled
+    measures = clip_measures(track, smap, clip.nuclei)
+    hi, hscore = hesitation(len(pauses), len(filled), int(clip.nuclei.size))
+    segs = _transcript(clip)
+    models: dict[str, str] = {"praat-parselmouth": _version("parselmouth"), "webrtcvad": "webrtcvad-wheels"}
+    if asr:
+        models["pocketsphinx"] = _version("pocketsphinx") + " en-us (topn=2, maxhmmpf=3000)"
+        if clip.words and len(clip.words) / max(clip.nuclei.size, 1) < 0.1 and measures["speech_s"] >= 5:  # type: ignore[operator]
+            clip.flags.append("language_unsupported")
+        models.update({f"text:{k}": v for k, v in _lexical_vad(segs, clip.flags).items()})
+    cues = _speaker_cues(clip) if not no_speech else {}
+    spk_vad, conf = (
+        _speaker_vad(clip, cues, baseline)
+        if cues
+        else ({}, {"arousal": 0.0, "dominance": 0.0, "valence": 0.0})
+    )
+    n_sec = int(np.ceil(track.duration - 1e-9)) if track.duration else 0
+    dev = _second_deviation(clip, n_sec) if cues else np.zeros(n_sec)
+    talk = {s: float((clip.frame_speaker == s).sum()) * FRAME_S for s in spk_vad}
+    total_talk = sum(talk.values()) or 1.0
+    lex_val = _lexical_valence(segs, 0.0, track.duration)
+    valence = lex_val if lex_val is not None else 0.5
+    if lex_val is not None:
+        conf["valence"] = round(
+            min(0.4, 0.02 * sum(len(s.words) for s in segs))
+            * float(np.mean([w.confidence for w in clip.words]))
+            + 0.1,
+            3,
+        )
+    clip_vad = None
+    if spk_vad:
+        a = float(
+            np.average([sigmoid(v[0]) for v in spk_vad.values()], weights=[talk[s] or 1e-6 for s in spk_vad])
+        )
+        d = float(
+            np.average([sigmoid(v[1]) for v in spk_vad.values()], weights=[talk[s] or 1e-6 for s in spk_vad])
+        )
+        clip_vad = VAD(valence=round(valence, 4), arousal=round(a, 4), dominance=round(d, 4))
+    seconds = _seconds(clip, n_sec, spk_vad, dev, segs)
+    trust, components = _trust(clip, clip_vad, seconds, segs, hscore, measures, conf)
+    stress_by_sec = _second_stress(clip, seconds, n_sec)
+    congruence = next((c.value for c in components if c.name == "signal_congruence"), 0.5)
+    credibility: list[float] = []
+    for seg, stress in zip(seconds, stress_by_sec, strict=True):
+        if seg.vad is not None:
+            seg.credibility = round(100 * (CRED_WEIGHTS[0] * congruence + CRED_WEIGHTS[1] * (1 - stress)), 1)
+            credibility.append(seg.credibility)
+    speakers = [
+        SpeakerSummary(
+            id=s,
+            talk_time=round(talk[s], 2),
+            talk_share=round(talk[s] / total_talk, 3),
+            turns=sum(t.speaker == s for t in clip.turns),
+            f0_mean_hz=_f0_mean(clip, s),
+            speech_rate=round(cues[s]["rate"], 2) if cues[s].get("rate") is not None else None,  # type: ignore[arg-type]
+            vad=_vad(spk_vad[s][0], spk_vad[s][1], valence),
+        )
+        for s in spk_vad
+    ]
+    voice = _voice_dict(clip, measures, pauses, filled, hi, hscore, cues, conf, timings, baseline)
+    return Report(
+        modality="audio",
+        engine=EngineInfo(version=__version__, models=models),
+        vad=clip_vad,
+        trust_score=trust.score,
+        trust=trust,
+        segments=seconds,
+        credibility=credibility,
+        quality=Quality(flags=clip.flags),
+        voice=voice,
+        transcript=segs,
+        speakers=speakers,
+    )
+
+
+def _version(module: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = {"parselmouth": "praat-parselmouth"}
+    try:
+        return version(names.get(module, module))
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _f0_mean(clip: _Clip, speaker: str) -> float | None:
+    f0 = clip.track.f0[(clip.frame_speaker == speaker) & np.isfinite(clip.track.f0)]
+    return round(float(f0.mean()), 1) if f0.size else None
+
+
+def _seconds(
+    clip: _Clip,
+    n_sec: int,
+    spk_vad: dict[str, tuple[float, float]],
+    dev: np.ndarray,
+    segs: list[TranscriptSegment],
+) -> list[Segment]:
+    track, smap = clip.track, clip.smap
+    out = []
+    for i in range(n_sec):
+        sl = slice(i * 100, min((i + 1) * 100, track.n))
+        speech = smap.speech[sl]
+        voiced = track.f0[sl][speech & np.isfinite(track.f0[sl])]
+        window = (clip.nuclei >= i - 1) & (clip.nuclei < i + 2)
+        span = min(i + 2, track.duration) - max(i - 1, 0)
+        spk = _majority(clip.frame_speaker[sl])
+        seg = Segment(
+            start=float(i),
+            end=float(min(i + 1, track.duration)),
+            f0_hz=round(float(np.median(voiced)), 1) if voiced.size >= 3 else None,
+            intensity_db=round(float(track.intensity[sl].mean()), 1) if speech.size else None,
+            speech=bool(speech.mean() >= 0.25) if speech.size else False,
+            pause=any(p.start < i + 1 and i < p.end for p in smap.pauses),
+            speech_rate=round(float(window.sum()) / span, 2) if span > 0 else None,
+            speaker=spk or None,
+        )
+        if spk and spk in spk_vad:
+            a, d = spk_vad[spk]
+            lex = _lexical_valence(segs, i, i + 1)
+            seg.vad = _vad(a + dev[i], d, lex if lex is not None else 0.5)
+        seg.evidence = [
+            Evidence(
+                kind="pause",
+                detail="silent pause ≥ 250 ms",
+                start=round(p.start, 2),
+                end=round(p.end, 2),
+                value=round(p.duration, 2),
+            )
+            for p in smap.pauses
+            if i <= p.start < i + 1
+        ] + [
+            Evidence(
+                kind="filled_pause",
+                detail=f"filled pause ({f.source})",
+                start=round(f.start, 2),
+                end=round(f.end, 2),
+                text=f.token,
+            )
+            for f in clip.filled
+            if i <= f.start < i + 1
+        ]
+        out.append(seg)
+    return out
+
+
+def _second_stress(clip: _Clip, seconds: list[Segment], n_sec: int) -> list[float]:
+    """Per second: 0.5 × hesitations near it (≤ 2 in a 3 s window saturates) + 0.5 × raised arousal."""
+    events = [p.start for p in clip.smap.pauses] + [f.start for f in clip.filled]
+    out = []
+    for i, seg in enumerate(seconds):
+        near = sum(i - 1 <= t < i + 2 for t in events)
+        raised = max(0.0, (seg.vad.arousal - 0.5) * 2) if seg.vad else 0.0
+        out.append(0.5 * min(1.0, near / 2) + 0.5 * raised)
+    return out
+
+
+def _quality_component(clip: _Clip, measures: dict[str, Any]) -> TrustComponent:
+    penalties = {
+        "clipping": 0.3,
+        "low_snr": 0.3,
+        "too_short": 0.4,
+        "music_or_noise": 0.4,
+        "language_unsupported": 0.1,
+    }
+    value = min(1.0, (measures["speech_s"] / 10.0) ** 0.5)
+    evidence = [
+        Evidence(
+            kind="speech_seconds", detail="seconds of detected speech", value=round(measures["speech_s"], 2)
+        )
+    ]
+    for flag, p in penalties.items():
+        if flag in clip.flags:
+            value *= 1 - p
+            evidence.append(Evidence(kind="quality_flag", detail=flag))
+    return TrustComponent(
+        name="signal_quality",
+        value=round(value, 3),
+        weight=TRUST_WEIGHTS["signal_quality"],
+        evidence=evidence,
+    )
+
+
+def _stress_component(
+    clip: _Clip, clip_vad: VAD | None, hscore: float, measures: dict[str, Any]
+) -> TrustComponent:
+    jitter = measures.get("jitter_local") or 0.0
+    raised = max(0.0, (clip_vad.arousal - 0.5) * 2) if clip_vad else 0.0
+    jit = min(1.0, max(0.0, (jitter - JITTER_NORM) / JITTER_NORM))
+    stress = 0.5 * hscore + 0.3 * raised + 0.2 * jit
+    evidence = [
+        Evidence(kind="hesitation_score", detail="1 − exp(−HI/10)", value=round(hscore, 3)),
+        Evidence(kind="arousal_elevation", detail="vocal arousal above neutral", value=round(raised, 3)),
+        Evidence(kind="jitter", detail="jitter (local) above 1.04 %", value=round(jitter, 5)),
+    ]
+    evidence += [
+        Evidence(kind="pause", detail="silent pause ≥ 250 ms", start=round(p.start, 2), end=round(p.end, 2))
+        for p in clip.smap.pauses[:20]
+    ]
+    evidence += [
+        Evidence(
+            kind="filled_pause", detail=f.source, start=round(f.start, 2), end=round(f.end, 2), text=f.token
+        )
+        for f in clip.filled[:20]
+    ]
+    return TrustComponent(
+        name="stress_markers",
+        value=round(1 - stress, 3),
+        weight=TRUST_WEIGHTS["stress_markers"],
+        evidence=evidence,
+    )
+
+
+def _congruence_component(seconds: list[Segment], segs: list[TranscriptSegment]) -> TrustComponent | None:
+    """Agreement of vocal and lexical arousal over the transcript segments (1 − 2 × mean |difference|)."""
+    diffs, evidence = [], []
+    for s in segs:
+        vocal = [x.vad.arousal for x in seconds if x.vad and x.start < s.end and s.start < x.end]
+        if s.vad is None or not vocal:
+            continue
+        d = abs(float(np.mean(vocal)) - s.vad.arousal)
+        diffs.append(d)
+        if d > 0.25:
+            evidence.append(
+                Evidence(
+                    kind="arousal_mismatch",
+                    detail="vocal vs lexical arousal",
+                    start=s.start,
+                    end=s.end,
+                    text=s.text[:80],
+                    value=round(d, 3),
+                )
+            )
+    if not diffs:
+        return None
+    value = float(np.clip(1 - 2 * np.mean(diffs), 0, 1))
+    return TrustComponent(
+        name="signal_congruence",
+        value=round(value, 3),
+        weight=TRUST_WEIGHTS["signal_congruence"],
+        evidence=evidence[:20],
+    )
+
+
+def _trust(
+    clip: _Clip,
+    clip_vad: VAD | None,
+    seconds: list[Segment],
+    segs: list[TranscriptSegment],
+    hscore: float,
+    measures: dict[str, Any],
+    conf: dict[str, Any],
+) -> tuple[Trust, list[TrustComponent]]:
+    if "no_speech" in clip.flags:
+        return Trust(score=None, band=None, confidence=0.0), []
+    components = [
+        c
+        for c in (
+            _congruence_component(seconds, segs),
+            _stress_component(clip, clip_vad, hscore, measures),
+            _quality_component(clip, measures),
+        )
+        if c is not None
+    ]
+    total = sum(c.weight for c in components)
+    score = 100 * sum(c.weight * c.value for c in components) / total
+    band: Literal["low", "moderate", "high"] = (
+        "low" if score < BAND_LOW else "high" if score > BAND_HIGH else "moderate"
+    )
+    quality = next(c.value for c in components if c.name == "signal_quality")
+    confidence = float(np.clip(quality * (0.5 + 0.5 * total), 0, 1)) * max(
+        0.3, float(conf.get("arousal", 0.3)) + 0.2
+    )
+    return Trust(
+        score=round(score, 1), band=band, confidence=round(min(1.0, confidence), 3), components=components
+    ), components
+
+
+def _voice_dict(
+    clip: _Clip,
+    measures: dict[str, Any],
+    pauses: list[Any],
+    filled: list[FilledPause],
+    hi: float,
+    hscore: float,
+    cues: dict[str, dict[str, float | None]],
+    conf: dict[str, Any],
+    timings: dict[str, float],
+    baseline: VoiceBaseline | None,
+) -> dict[str, Any]:
+    def r(v: Any, n: int = 4) -> Any:
+        return round(v, n) if isinstance(v, float) else v
+
+    total = sum(p.duration for p in pauses)
+    speech_frames = clip.smap.speech
+    all_cues = cues_for(clip.track, speech_frames, clip.nuclei) if speech_frames.any() else {}
+    voice: dict[str, Any] = {k: r(v) for k, v in measures.items()}
+    voice.update(
+        pauses={
+            "count": len(pauses),
+            "total_s": r(total, 3),
+            "mean_s": r(total / len(pauses), 3) if pauses else None,
+            "min_pause_s": 0.25,
+            "items": [{"start": r(p.start, 3), "end": r(p.end, 3)} for p in pauses],
+        },
+        filled_pauses={
+            "count": len(filled),
+            "items": [
+                {"start": r(f.start, 3), "end": r(f.end, 3), "source": f.source, "token": f.token}
+                for f in filled
+            ],
+        },
+        hesitation_index=r(hi, 2),
+        hesitation_score=r(hscore, 3),
+        hesitation_formula=HESITATION_FORMULA,
+        snr_db=r(snr_db(clip.track, clip.smap), 1),
+        clipping_ratio=r(clip.track.clipped / clip.track.samples, 6) if clip.track.samples else 0.0,
+        cues={k: r(v) for k, v in all_cues.items()},
+        speaker_cues={s: {k: r(v) for k, v in c.items()} for s, c in cues.items()},
+        vad_confidence=conf,
+        vad_sources={
+            "arousal": "F0 level and variability, intensity (speaker baseline only), alpha ratio, rate",
+            "dominance": "intensity/vocal effort (+), F0 level (−), rate (−), talk share (+)",
+            "valence": "lexical valence of the transcript (text engine) when present, else neutral 0.5",
+        },
+        baseline="speaker" if baseline is not None and len(cues) == 1 else "generic",
+        asr={
+            "words": len(clip.words),
+            "mean_confidence": r(float(np.mean([w.confidence for w in clip.words])), 3)
+            if clip.words
+            else None,
+        },
+        timings={k: r(v, 3) for k, v in timings.items()},
+    )
+    return voice

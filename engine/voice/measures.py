@@ -1,0 +1,128 @@
+"""Whole-clip measures: pitch, voice quality, intensity, rate, pauses, hesitation, quality flags."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .asr import FILLER_WORDS, Word
+from .frames import FRAME_S, FrameTrack
+from .prosody import Interval, SpeechMap, pitch_stats
+
+__all__ = ["FilledPause", "merge_filled_pauses", "clip_measures", "hesitation", "quality_flags", "snr_db"]
+
+ISOLATION_S = 0.15  # an ASR filler token needs this much silence on one side (or prosodic agreement)
+HESITATION_SCALE = 10.0  # hesitation score = 1 − exp(−HI / 10): 10 hesitations per 100 syllables → 0.63
+NO_SPEECH_S = 0.5
+TOO_SHORT_SPEECH_S = 3.0
+CLIPPING_RATIO = 0.001
+LOW_SNR_DB = 15.0
+ACTIVE_DB = 35.0  # ≈ −59 dBFS: quieter frames are silence whatever the clip's level
+MIN_NUCLEI_RATE = 1.0  # syllables per second of "speech" below which it is unlikely to be speech
+
+
+@dataclass(frozen=True)
+class FilledPause:
+    """A filled pause ("um", "uh", "er") and what found it: ``prosody``, ``asr`` or both."""
+
+    start: float
+    end: float
+    source: str
+    token: str | None = None
+
+
+def _isolated(word: Word, speech: np.ndarray) -> bool:
+    """Silence (no speech frames) for ≥ 150 ms right before or right after the token, within 50 ms."""
+    gap, slack = int(ISOLATION_S / FRAME_S), 5
+    a, b = int(word.start / FRAME_S), int(np.ceil(word.end / FRAME_S))
+    before = a - gap - slack >= 0 and not speech[max(0, a - gap - slack) : max(0, a - slack)].any()
+    after = b + gap + slack <= speech.size and not speech[b + slack : b + gap + slack].any()
+    return before or after
+
+
+def merge_filled_pauses(prosodic: list[Interval], words: list[Word], speech: np.ndarray) -> list[FilledPause]:
+    """Union of prosodic detections and ASR filler tokens that are isolated or confirmed by prosody.
+
+    pocketsphinx often writes "um" as "oh" (or drops it): "oh" counts only where prosody agrees.
+    """
+    found = [FilledPause(p.start, p.end, "prosody") for p in prosodic]
+    for w in words:
+        overlap = [i for i, f in enumerate(found) if w.start < f.end and f.start < w.end]
+        if overlap and w.text in FILLER_WORDS | {"oh"}:
+            i = overlap[0]
+            found[i] = FilledPause(found[i].start, found[i].end, "prosody+asr", w.text)
+        elif not overlap and w.text in FILLER_WORDS and _isolated(w, speech):
+            found.append(FilledPause(w.start, w.end, "asr", w.text))
+    return sorted(found, key=lambda f: f.start)
+
+
+def hesitation(n_pauses: int, n_filled: int, syllables: int) -> tuple[float, float]:
+    """(hesitation index, score): HI = 100 × (silent + filled pauses) / syllables; score = 1 − e^(−HI/10)."""
+    hi = 100.0 * (n_pauses + n_filled) / max(syllables, 1)
+    return hi, 1.0 - math.exp(-hi / HESITATION_SCALE)
+
+
+def snr_db(track: FrameTrack, smap: SpeechMap) -> float | None:
+    """Median speech-frame intensity minus the 10th percentile of non-speech frames (or of all frames)."""
+    if not smap.speech.any():
+        return None
+    rest = track.intensity[~smap.speech]
+    noise = float(np.quantile(rest if rest.size >= 50 else track.intensity, 0.1))
+    return float(np.median(track.intensity[smap.speech])) - noise
+
+
+def clip_measures(track: FrameTrack, smap: SpeechMap, nuclei: np.ndarray) -> dict[str, float | int | None]:
+    """Pitch, voice quality, intensity, rates and talk ratio over the whole clip."""
+    speech_s = float(smap.speech.sum()) * FRAME_S
+    voiced = smap.speech & np.isfinite(track.f0)
+    out: dict[str, float | int | None] = {"duration_s": track.duration, "speech_s": speech_s}
+    out.update(pitch_stats(track.f0[voiced]))
+    r = np.clip(track.strength[voiced], 1e-4, 1 - 1e-4)
+    out["hnr_db"] = float(np.mean(10 * np.log10(r / (1 - r)))) if r.size >= 5 else None
+    out["jitter_local"] = track.jitter_sum / track.periods if track.periods else None
+    out["shimmer_local"] = track.shimmer_sum / track.periods if track.periods else None
+    db = track.intensity[smap.speech]
+    out["intensity_mean_db"] = float(db.mean()) if db.size else None
+    out["intensity_sd_db"] = float(db.std()) if db.size else None
+    out["syllables"] = int(nuclei.size)
+    out["speech_rate"] = nuclei.size / track.duration if track.duration else None
+    out["articulation_rate"] = nuclei.size / speech_s if speech_s else None
+    out["talk_ratio"] = speech_s / track.duration if track.duration else 0.0
+    return out
+
+
+def quality_flags(track: FrameTrack, smap: SpeechMap, nuclei: np.ndarray, snr: float | None) -> list[str]:
+    """``no_speech``, ``too_short``, ``clipping``, ``low_snr`` and ``music_or_noise`` (see docs/engine.md)."""
+    flags = []
+    speech_s = float(smap.speech.sum()) * FRAME_S
+    if speech_s < NO_SPEECH_S or nuclei.size < 2:
+        flags.append("no_speech")
+    elif speech_s < TOO_SHORT_SPEECH_S:
+        flags.append("too_short")
+    if track.samples and track.clipped / track.samples > CLIPPING_RATIO:
+        flags.append("clipping")
+    if snr is not None and snr < LOW_SNR_DB and "no_speech" not in flags:
+        flags.append("low_snr")
+    if _music_or_noise(track, smap, nuclei):
+        flags.append("music_or_noise")
+    return flags
+
+
+def _music_or_noise(track: FrameTrack, smap: SpeechMap, nuclei: np.ndarray) -> bool:
+    """Sustained sound that is not speech-like: little of it passes as speech, too few syllable peaks in
+    what does, or long unbroken voicing (tones, singing, instruments)."""
+    active = track.intensity >= max(smap.threshold_db, ACTIVE_DB)
+    active_s = float(active.sum()) * FRAME_S
+    if active_s < 2.0:
+        return False
+    speech_s = float(smap.speech.sum()) * FRAME_S
+    if speech_s / active_s < 0.5:
+        return True
+    if nuclei.size / max(speech_s, 1e-6) < MIN_NUCLEI_RATE:
+        return True
+    voiced = np.isfinite(track.f0) & active
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(np.int8), [0]])))
+    lengths = (edges[1::2] - edges[::2]) * FRAME_S
+    return bool(lengths.size and float(lengths.sum()) / active_s > 0.5 and float(np.median(lengths)) > 1.0)

@@ -1,0 +1,117 @@
+"""Simple speaker-turn separation: cluster short speech chunks by pitch and timbre.
+
+Speech runs are cut into chunks of at most 2 s; each chunk is described by its median F0 (semitones) and
+its mean mel-cepstrum. k-means for k = 2..MAX_SPEAKERS is kept only when the clusters are well separated
+(silhouette) and differ clearly in pitch or timbre; otherwise the clip is one voice. Limits (documented in
+docs/engine.md): overlapping speech is given to one speaker; voices of similar pitch and timbre merge; a
+speaker with under ~2 s of speech may be absorbed; chunks shorter than 0.5 s inherit a neighbour's label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .frames import FRAME_S, FrameTrack
+from .prosody import SpeechMap, semitones
+
+__all__ = ["Turn", "speaker_turns", "MAX_SPEAKERS"]
+
+CHUNK_S = 2.0
+MIN_CHUNK_VOICED = 20  # voiced frames needed to describe a chunk
+MIN_CHUNKS = 4
+MAX_SPEAKERS = 3
+MIN_SILHOUETTE = 0.35
+MIN_F0_GAP_ST = 3.0  # cluster median pitch apart by this much ...
+MIN_TIMBRE_GAP = 2.5  # ... or cepstral centroids apart by this many pooled within-cluster SDs
+MIN_SHARE = 0.1  # every speaker holds at least this share of the chunks
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One stretch of speech by one speaker (ids "S1", "S2", ... in order of first appearance)."""
+
+    speaker: str
+    start: float
+    end: float
+
+
+def _chunks(smap: SpeechMap) -> list[tuple[int, int]]:
+    step = int(CHUNK_S / FRAME_S)
+    out: list[tuple[int, int]] = []
+    for run in smap.runs:
+        a, b = int(round(run.start / FRAME_S)), int(round(run.end / FRAME_S))
+        n = max(1, int(np.ceil((b - a) / step)))
+        edges = np.linspace(a, b, n + 1).astype(int)
+        out.extend(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+    return out
+
+
+def _features(track: FrameTrack, chunks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    feats, ok = [], []
+    for a, b in chunks:
+        f0 = track.f0[a:b]
+        voiced = np.isfinite(f0)
+        ok.append(voiced.sum() >= MIN_CHUNK_VOICED)
+        pitch = float(np.median(semitones(f0[voiced]))) if voiced.any() else 0.0
+        feats.append(
+            np.concatenate(
+                [[pitch], track.cep[a:b][voiced].mean(0) if voiced.any() else track.cep[a:b].mean(0)]
+            )
+        )
+    return np.array(feats), np.array(ok, dtype=bool)
+
+
+def _separated(x: np.ndarray, labels: np.ndarray, k: int) -> bool:
+    centres = [x[labels == i] for i in range(k)]
+    if min(len(c) for c in centres) < max(1, MIN_SHARE * len(x)):
+        return False
+    pooled = np.sqrt(np.mean([c[:, 1:].var(0).mean() for c in centres if len(c) > 1] or [1.0])) or 1.0
+    for i in range(k):
+        for j in range(i + 1, k):
+            f0_gap = abs(np.median(centres[i][:, 0]) - np.median(centres[j][:, 0]))
+            timbre = np.linalg.norm(centres[i][:, 1:].mean(0) - centres[j][:, 1:].mean(0)) / pooled
+            if f0_gap < MIN_F0_GAP_ST and timbre < MIN_TIMBRE_GAP:
+                return False
+    return True
+
+
+def _cluster(x: np.ndarray) -> np.ndarray:
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    z = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    z[:, 0] *= 3.0  # pitch is the most reliable single cue to a change of voice
+    best, best_score = np.zeros(len(x), dtype=int), MIN_SILHOUETTE
+    for k in range(2, min(MAX_SPEAKERS, len(x) - 1) + 1):
+        labels = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(z)
+        if len(set(labels)) < k:
+            continue
+        score = float(silhouette_score(z, labels))
+        if score > best_score and _separated(x, labels, k):
+            best, best_score = labels, score
+    return best
+
+
+def speaker_turns(track: FrameTrack, smap: SpeechMap) -> list[Turn]:
+    """Turns in time order; one speaker unless the clustering finds clearly different voices."""
+    chunks = _chunks(smap)
+    if not chunks:
+        return []
+    feats, ok = _features(track, chunks)
+    labels = np.zeros(len(chunks), dtype=int)
+    if ok.sum() >= MIN_CHUNKS:
+        labels[ok] = _cluster(feats[ok])
+        for i in np.flatnonzero(~ok):  # undescribed chunks take the nearest described neighbour's label
+            j = np.flatnonzero(ok)[np.argmin(np.abs(np.flatnonzero(ok) - i))]
+            labels[i] = labels[j]
+    names: dict[int, str] = {}
+    turns: list[Turn] = []
+    for (a, b), lab in zip(chunks, labels, strict=True):
+        name = names.setdefault(int(lab), f"S{len(names) + 1}")
+        if turns and turns[-1].speaker == name and a * FRAME_S - turns[-1].end < 1.0:
+            turns[-1] = Turn(name, turns[-1].start, b * FRAME_S)
+        else:
+            turns.append(Turn(name, a * FRAME_S, b * FRAME_S))
+    return turns
