@@ -22,6 +22,9 @@ __all__ = ["FRAME_S", "FrameTrack", "extract_frames"]
 FRAME_S = 0.01
 HOP = int(SAMPLE_RATE * FRAME_S)  # 160 samples
 CONTEXT = int(0.2 * SAMPLE_RATE)  # left context carried into each block (Praat windows are ~40 ms)
+# Praat refuses a Sound shorter than its analysis window ("shorter than window length"); a block that
+# short (the last few ms of a file) is zero-padded to this length for the Praat analyses only.
+MIN_PRAAT_SAMPLES = int(0.25 * SAMPLE_RATE)
 PITCH_FLOOR, PITCH_CEILING = 75.0, 600.0  # Praat defaults widened for raised (aroused) voices
 VAD_MODE = 2  # webrtcvad aggressiveness 0–3
 VAD_FRAME = 480  # 30 ms at 16 kHz
@@ -130,8 +133,9 @@ def _block(track: FrameTrack, parts: _Parts, signal: np.ndarray, ctx: int, t0: f
     n = (signal.size - ctx) // HOP
     if n <= 0:
         return
+    praat_signal = np.pad(signal, (0, max(0, MIN_PRAAT_SAMPLES - signal.size)))
     sound = parselmouth.Sound(
-        signal.astype(np.float64), sampling_frequency=SAMPLE_RATE, start_time=t0 - ctx / SAMPLE_RATE
+        praat_signal.astype(np.float64), sampling_frequency=SAMPLE_RATE, start_time=t0 - ctx / SAMPLE_RATE
     )
     pitch = sound.to_pitch_ac(time_step=FRAME_S, pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEILING)
     sel = pitch.selected_array

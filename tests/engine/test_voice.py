@@ -194,3 +194,19 @@ def test_gain_alone_does_not_move_arousal_without_a_speaker_baseline(tmp_path: P
     normal = analyse_audio(SPEECH, asr=False).vad
     assert quiet is not None and normal is not None
     assert quiet.arousal == pytest.approx(normal.arousal, abs=0.05)
+
+
+@pytest.mark.parametrize("seconds", [0.05, 30.04, 30.09])
+def test_a_very_short_final_block_is_analysed_not_refused(tmp_path: Path, seconds: float) -> None:
+    """Decoding yields 30 s blocks; a last block of a few ms must not trip Praat's window-length check."""
+    n = int(seconds * 16000)
+    t = np.arange(n) / 16000
+    pcm = (0.3 * np.sin(2 * np.pi * 150 * t) * 32767).astype("<i2")
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(pcm.tobytes())
+    report = analyse_audio(path, asr=False)
+    assert report.modality == "audio"
