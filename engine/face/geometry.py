@@ -1,0 +1,77 @@
+"""Landmark geometry: AU06/AU09/AU25 measures, head pose from the transformation matrix, gaze direction.
+
+Distances are in inter-ocular distances (IOD) on a roll-corrected face, so they do not depend on image size
+or head tilt in the image plane. Landmark indices are MediaPipe's canonical face mesh (478 with irises).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["normalised", "geometry_measures", "head_pose", "gaze", "GAZE_AT_CAMERA"]
+
+R_OUT, R_IN, L_IN, L_OUT = 33, 133, 362, 263  # eye corners (subject's right eye = image left)
+CHEEKS = (117, 346)  # upper cheek below each eye
+ALAE = (48, 278)  # nose wings
+LIP_INNER_UP, LIP_INNER_DOWN = 13, 14
+NOSE_BRIDGE = 168
+GAZE_AT_CAMERA = 0.25  # |horizontal| and |vertical| gaze below this counts as looking at the camera
+
+
+def normalised(landmarks: np.ndarray) -> np.ndarray | None:
+    """2-D landmarks centred on the nose bridge, rotated so the eyes are level, in IOD units."""
+    pts = landmarks[:, :2].astype(np.float64)
+    right, left = (pts[R_OUT] + pts[R_IN]) / 2, (pts[L_IN] + pts[L_OUT]) / 2
+    axis = left - right
+    iod = float(np.hypot(*axis))
+    if iod < 1e-6:
+        return None
+    c, s = axis / iod
+    rot = np.array([[c, s], [-s, c]])  # rotate by −angle
+    return (pts - pts[NOSE_BRIDGE]) @ rot.T / iod
+
+
+def geometry_measures(landmarks: np.ndarray, params: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The 0–1 landmark measures named in the AU table (``cheek_raise``, ``nose_wrinkle``, ``lips_part``)."""
+    p = normalised(landmarks)
+    if p is None:
+        return {name: 0.0 for name in params}
+    eye_line = float(np.mean(p[[R_OUT, R_IN, L_IN, L_OUT], 1]))
+    raw = {
+        "cheek_raise": float(np.mean(p[list(CHEEKS), 1])) - eye_line,
+        "nose_wrinkle": float(np.mean(p[list(ALAE), 1])) - eye_line,
+        "lips_part": float(p[LIP_INNER_DOWN, 1] - p[LIP_INNER_UP, 1]),
+    }
+    out = {}
+    for name, cfg in params.items():
+        d, ref, scale = raw[name], cfg["ref"], cfg["scale"]
+        value = (d - ref) / scale if name == "lips_part" else (ref - d) / scale
+        out[name] = float(np.clip(value, 0.0, 1.0))
+    return out
+
+
+def head_pose(matrix: np.ndarray | None) -> dict[str, float] | None:
+    """Yaw, pitch and roll in degrees from MediaPipe's facial transformation matrix (0, 0, 0 = frontal)."""
+    if matrix is None:
+        return None
+    r = matrix[:3, :3]
+    pitch = math.degrees(math.atan2(r[2, 1], r[2, 2]))
+    yaw = math.degrees(math.asin(float(np.clip(-r[2, 0], -1.0, 1.0))))
+    roll = math.degrees(math.atan2(r[1, 0], r[0, 0]))
+    return {"yaw": round(yaw, 1), "pitch": round(pitch, 1), "roll": round(roll, 1)}
+
+
+def gaze(shapes: dict[str, float]) -> dict[str, float]:
+    """Gaze from the eyeLook* blendshapes: horizontal (+ = subject's left), vertical (+ = up), each −1…1."""
+    horizontal = (
+        (shapes.get("eyeLookOutLeft", 0) - shapes.get("eyeLookInLeft", 0))
+        + (shapes.get("eyeLookInRight", 0) - shapes.get("eyeLookOutRight", 0))
+    ) / 2
+    vertical = (
+        (shapes.get("eyeLookUpLeft", 0) + shapes.get("eyeLookUpRight", 0))
+        - (shapes.get("eyeLookDownLeft", 0) + shapes.get("eyeLookDownRight", 0))
+    ) / 2
+    at_camera = abs(horizontal) < GAZE_AT_CAMERA and abs(vertical) < GAZE_AT_CAMERA
+    return {"horizontal": round(horizontal, 3), "vertical": round(vertical, 3), "at_camera": float(at_camera)}

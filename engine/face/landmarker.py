@@ -1,0 +1,116 @@
+"""MediaPipe Face Landmarker wrapper: RGB frame → faces (478 landmarks, 52 blendshapes, head-pose matrix).
+
+The model bundle ships in ``models/`` (Apache-2.0, see ``models/NOTICE``); nothing is downloaded at run
+time. MediaPipe task objects must be closed, so :class:`Landmarker` is a context manager.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MODEL_FILE", "MAX_FACES", "FaceObservation", "Landmarker", "model_digest"]
+
+MODEL_FILE = Path(__file__).resolve().parent / "models" / "face_landmarker.task"
+MAX_FACES = 12  # a 3×4 gallery view
+MIN_DETECTION_CONFIDENCE = 0.5
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ INFO/WARNING lines on stderr
+logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    """One face in one frame: pixel landmarks (478×3, z in pixels too), blendshapes, pose matrix, box."""
+
+    landmarks: np.ndarray
+    blendshapes: dict[str, float]
+    matrix: np.ndarray | None
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+    frame_size: tuple[int, int]  # width, height
+
+    @property
+    def area_share(self) -> float:
+        """The face box's share of the frame area."""
+        x0, y0, x1, y1 = self.box
+        return max(0.0, (x1 - x0) * (y1 - y0)) / float(self.frame_size[0] * self.frame_size[1])
+
+    @property
+    def width_px(self) -> float:
+        """Face box width in pixels."""
+        return self.box[2] - self.box[0]
+
+
+@lru_cache(maxsize=1)
+def model_digest() -> str:
+    """First 16 hex digits of the model bundle's SHA-256 (for ``EngineInfo.models``)."""
+    return hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()[:16]
+
+
+class Landmarker:
+    """A Face Landmarker in IMAGE mode (stills) or VIDEO mode (frames with increasing timestamps)."""
+
+    def __init__(self, *, video: bool = False, max_faces: int = MAX_FACES) -> None:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
+        self._options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(MODEL_FILE)),
+            running_mode=mode,
+            num_faces=max_faces,
+            min_face_detection_confidence=MIN_DETECTION_CONFIDENCE,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        self._video = video
+        self._task: Any = None
+        self._last_ts = -1
+
+    def __enter__(self) -> Landmarker:
+        from mediapipe.tasks.python import vision
+
+        self._task = vision.FaceLandmarker.create_from_options(self._options)
+        self._task.__enter__()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.__exit__(et, ev, tb)
+            self._task = None
+
+    def detect(self, rgb: np.ndarray, timestamp_s: float | None = None) -> list[FaceObservation]:
+        """Faces in one RGB uint8 frame (H×W×3), largest first."""
+        import mediapipe as mp
+
+        if self._task is None:
+            raise RuntimeError("use Landmarker as a context manager")
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self._video:
+            ts = max(int(round((timestamp_s or 0.0) * 1000)), self._last_ts + 1)
+            self._last_ts = ts
+            result = self._task.detect_for_video(image, ts)
+        else:
+            result = self._task.detect(image)
+        h, w = rgb.shape[:2]
+        faces = [_observation(result, i, w, h) for i in range(len(result.face_landmarks))]
+        return sorted(faces, key=lambda f: -f.area_share)
+
+
+def _observation(result: Any, i: int, w: int, h: int) -> FaceObservation:
+    pts = np.array([(p.x * w, p.y * h, p.z * w) for p in result.face_landmarks[i]], dtype=np.float32)
+    shapes = {b.category_name: float(b.score) for b in result.face_blendshapes[i]}
+    mats = result.facial_transformation_matrixes
+    matrix = np.asarray(mats[i], dtype=np.float64) if mats and len(mats) > i else None
+    x0, y0 = np.clip(pts[:, 0].min(), 0, w), np.clip(pts[:, 1].min(), 0, h)
+    x1, y1 = np.clip(pts[:, 0].max(), 0, w), np.clip(pts[:, 1].max(), 0, h)
+    return FaceObservation(pts, shapes, matrix, (float(x0), float(y0), float(x1), float(y1)), (w, h))

@@ -1,0 +1,76 @@
+"""Build small test media in test setup: talking-head MP4s from a face photo plus a WAV (or a tone)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FACES = FIXTURES / "faces"
+SPEECH_WAV = FIXTURES / "audio" / "speech_pauses_um.wav"
+
+
+def _canvas(photo: Path, size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    face = Image.open(photo).convert("RGB")
+    face.thumbnail((int(h * 0.9), int(h * 0.9)))
+    canvas = Image.new("RGB", size, (90, 100, 110))
+    canvas.paste(face, ((w - face.width) // 2, (h - face.height) // 2))
+    return np.asarray(canvas)
+
+
+def _audio_blocks(seconds: float, wav: Path | None, rate: int = 16_000) -> np.ndarray:
+    if wav is not None and wav.is_file():
+        with av.open(str(wav)) as c:
+            res = av.AudioResampler(format="s16", layout="mono", rate=rate)
+            pcm = np.concatenate(
+                [f.to_ndarray().reshape(-1) for fr in c.decode(audio=0) for f in res.resample(fr)]
+            )
+    else:  # a synthetic "voice": a 160 Hz tone with syllable-like amplitude bursts
+        t = np.arange(int(seconds * rate)) / rate
+        env = (np.sin(2 * np.pi * 3 * t) > 0).astype(float)
+        pcm = (0.3 * env * np.sin(2 * np.pi * 160 * t) * 32767).astype(np.int16)
+    n = int(seconds * rate)
+    pcm = np.pad(pcm, (0, max(0, n - pcm.size)))[:n]
+    return pcm.astype(np.int16)
+
+
+def talking_head(
+    out: Path,
+    *,
+    seconds: float = 4.0,
+    size: tuple[int, int] = (640, 360),
+    fps: int = 25,
+    photos: tuple[Path, ...] = (FACES / "london_008_neutral.jpg", FACES / "london_008_smiling.jpg"),
+    wav: Path | None = SPEECH_WAV,
+    audio: bool = True,
+    switch_s: float = 1.0,
+) -> Path:
+    """Write an H.264/AAC MP4 cycling through ``photos`` every ``switch_s`` seconds, with speech or a tone."""
+    frames = [_canvas(p, size) for p in photos]
+    with av.open(str(out), "w") as c:
+        vs = c.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
+        vs.options = {"preset": "ultrafast", "crf": "28"}
+        a_s = c.add_stream("aac", rate=16_000) if audio else None
+        if a_s is not None:
+            a_s.layout = "mono"
+        for i in range(int(seconds * fps)):
+            img = frames[int(i / fps / switch_s) % len(frames)]
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pkt)
+        for pkt in vs.encode(None):
+            c.mux(pkt)
+        if a_s is not None:
+            pcm = _audio_blocks(seconds, wav)
+            for k in range(0, pcm.size, 1024):
+                fr = av.AudioFrame.from_ndarray(pcm[None, k : k + 1024], format="s16", layout="mono")
+                fr.sample_rate = 16_000
+                for pkt in a_s.encode(fr):
+                    c.mux(pkt)
+            for pkt in a_s.encode(None):
+                c.mux(pkt)
+    return out
