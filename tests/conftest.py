@@ -16,6 +16,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from core.api.app import create_app
 from core.runtime import Runtime
@@ -67,7 +68,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The ECHODEPTH_* environment that reproduces ``settings`` in another process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECHODEPTH_")}
     for name, value in settings.model_dump(exclude_none=True).items():
-        env[f"ECHODEPTH_{name.upper()}"] = str(value)
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        env[f"ECHODEPTH_{name.upper()}"] = str(plain)
     return env
 
 

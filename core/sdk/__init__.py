@@ -1,5 +1,16 @@
 """What connectors may import from core: contracts, typed errors and the result schema."""
 
+from core.sdk.contracts import (
+    EVENT_TYPES,
+    Credentials,
+    DeliveryReceipt,
+    HttpSession,
+    MediaItem,
+    OutboundMessage,
+    ProviderSpec,
+    Sink,
+    Source,
+)
 from core.sdk.errors import (
     AuthError,
     ConfigError,
@@ -14,6 +25,15 @@ from core.sdk.errors import (
 from core.sdk.schema import SCHEMA_VERSION, JobStatus, ResultV1
 
 __all__ = [
+    "EVENT_TYPES",
+    "Credentials",
+    "DeliveryReceipt",
+    "HttpSession",
+    "MediaItem",
+    "OutboundMessage",
+    "ProviderSpec",
+    "Sink",
+    "Source",
     "AuthError",
     "ConfigError",
     "ConnectorError",

@@ -1,0 +1,1 @@
+"""Connector plugins, one folder per vendor, found through the ``echodepth.connectors`` entry point."""

@@ -1,0 +1,135 @@
+"""/v1/connections and the OAuth callback: connect a vendor account, list and revoke connections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from core.api.auth import require_tenant
+from core.connections import Connection, Connections
+from core.connections.state import STATE_TTL_SECONDS
+from core.runtime import Runtime
+from core.sdk.errors import ConnectorError
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["connections"])
+Tenant = Annotated[str, Depends(require_tenant)]
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+_COOKIE = "echodepth_oauth"
+
+
+class ConnectionOut(BaseModel):
+    """A connected vendor account (never its tokens)."""
+
+    id: str
+    provider: str
+    external_account_id: str
+    account: dict[str, Any]
+    scopes: list[str]
+    status: str
+    expires_at: datetime | None
+    refresh_failures: int
+    last_used_at: datetime | None
+    created_at: datetime
+
+
+class ConnectionList(BaseModel):
+    """The tenant's connections."""
+
+    data: list[ConnectionOut]
+
+
+class OAuthResult(BaseModel):
+    """Where the browser lands after the vendor's consent page."""
+
+    status: str
+    provider: str
+    connection_id: str | None = None
+    code: str | None = None
+
+
+def _connections(request: Request) -> Connections:
+    rt: Runtime = request.app.state.runtime
+    return rt.connections
+
+
+def _out(c: Connection) -> ConnectionOut:
+    return ConnectionOut(
+        id=c.id,
+        provider=c.provider,
+        external_account_id=c.external_account_id,
+        account=c.account or {},
+        scopes=list(c.scopes or []),
+        status=c.status,
+        expires_at=c.expires_at,
+        refresh_failures=c.refresh_failures,
+        last_used_at=c.last_used_at,
+        created_at=c.created_at,
+    )
+
+
+@router.get(
+    "/connections/{provider}/authorize",
+    status_code=302,
+    responses={401: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+)
+def authorize(provider: str, request: Request, tenant_id: Tenant) -> Response:
+    """Redirect to the vendor's consent page (state signed, single-use, 10 minutes; PKCE where supported)."""
+    start = _connections(request).authorize(tenant_id, provider)
+    response = RedirectResponse(start.url, status_code=302)
+    response.set_cookie(
+        _COOKIE, start.nonce, max_age=STATE_TTL_SECONDS, httponly=True, samesite="lax", path="/v1/oauth"
+    )
+    return response
+
+
+def _result(provider: str, **query: str) -> RedirectResponse:
+    response = RedirectResponse(
+        f"/v1/oauth/result?{urlencode({'provider': provider, **query})}", status_code=302
+    )
+    response.delete_cookie(_COOKIE, path="/v1/oauth")
+    return response
+
+
+@router.get("/oauth/callback/{provider}", status_code=302, responses={400: _PROBLEM, 404: _PROBLEM})
+async def callback(
+    provider: str, request: Request, state: str = "", code: str | None = None, error: str | None = None
+) -> Response:
+    """The vendor sends the browser back here; the code becomes a stored connection."""
+    if error or not code:
+        return _result(provider, status="error", code=error or "missing_code")
+    conns = _connections(request)
+    cookie = request.cookies.get(_COOKIE)
+    try:
+        conn = await run_in_threadpool(conns.callback, provider, code, state, cookie)
+    except ConnectorError as exc:
+        return _result(provider, status="error", code=exc.code)
+    return _result(provider, status="connected", connection_id=conn.id)
+
+
+@router.get("/oauth/result", response_model=OAuthResult)
+def result(
+    provider: str, status: str, connection_id: str | None = None, code: str | None = None
+) -> OAuthResult:
+    """The end of a connect flow, for the browser (or the app that opened it)."""
+    return OAuthResult(status=status, provider=provider, connection_id=connection_id, code=code)
+
+
+@router.get("/connections", response_model=ConnectionList, responses={401: _PROBLEM})
+def list_connections(request: Request, tenant_id: Tenant) -> ConnectionList:
+    """The tenant's connected vendor accounts."""
+    return ConnectionList(data=[_out(c) for c in _connections(request).store.list(tenant_id)])
+
+
+@router.delete("/connections/{connection_id}", status_code=204, responses={401: _PROBLEM, 404: _PROBLEM})
+def delete_connection(connection_id: str, request: Request, tenant_id: Tenant) -> Response:
+    """Revoke the tokens at the vendor where it can, then delete them."""
+    _connections(request).disconnect(tenant_id, connection_id)
+    return Response(status_code=204)

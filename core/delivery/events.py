@@ -1,0 +1,47 @@
+"""Event envelopes: ``{"type", "timestamp", "data"}``; for analyses ``data`` is the result as GET /v1/result
+returns it (schema v1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.delivery.store import NewEvent
+from core.sdk.schema import ErrorInfo, JobStatus, ResultV1
+from core.storage.db import Database
+from core.storage.models import Job, Result, utcnow
+
+__all__ = ["envelope", "result_document", "job_event"]
+
+
+def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of one event."""
+    return {"type": event_type, "timestamp": utcnow().isoformat(), "data": data}
+
+
+def result_document(job: Job, result: Result | None) -> dict[str, Any]:
+    """The job's result schema v1 document, exactly as GET /v1/result/{job_id} serialises it."""
+    body: dict[str, Any] = dict(result.body) if result is not None else {}
+    body.pop("modality", None)
+    error = ErrorInfo(code=job.error_code, message=job.error_message or "") if job.error_code else None
+    doc = ResultV1(
+        job_id=job.id,
+        status=JobStatus(job.status),
+        modality=job.modality,
+        created_at=job.created_at,
+        completed_at=job.completed_at,
+        error=error,
+        metadata=job.metadata_ or {},
+        **body,
+    )
+    return doc.model_dump(mode="json")
+
+
+def job_event(db: Database, job_id: str) -> NewEvent | None:
+    """``analysis.completed`` / ``analysis.failed`` for an ended job; None if it is gone or not ended."""
+    with db.session() as s:
+        job = s.get(Job, job_id)
+        if job is None or job.status not in ("completed", "failed"):
+            return None
+        data = result_document(job, s.get(Result, job_id))
+    event_type = "analysis.completed" if job.status == "completed" else "analysis.failed"
+    return NewEvent(job.tenant_id, event_type, envelope(event_type, data), job.webhook_url)

@@ -1,0 +1,227 @@
+"""Webhook delivery: the ``deliver_webhook`` actor on the jobs' broker, its retry schedule and its sweep.
+
+An event is fanned out to one delivery row per destination (committed first), then one message per row
+is sent. A worker claims the row, sends through the registered ``webhook`` Sink and records the outcome:
+delivered; retried later with the Standard Webhooks schedule plus jitter (or the receiver's Retry-After);
+dead-lettered when the schedule is spent or the receiver answered 410 (which also disables the endpoint).
+The sweep re-sends messages of rows whose message was lost or whose worker died; a duplicate message finds
+nothing to claim. Receivers deduplicate on ``webhook-id``, which stays the same across retries and replays.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import dramatiq
+from prometheus_client import Counter
+
+from core.delivery.events import job_event
+from core.delivery.models import JOB_URL, WebhookEndpoint
+from core.delivery.secrets import new_webhook_secret
+from core.delivery.session import GuardedSession
+from core.delivery.store import DeliveryClaim, DeliveryStore, NewEvent
+from core.registry import ConnectorRegistry, get_registry
+from core.sdk.contracts import Credentials, OutboundMessage, ProviderSpec, Sink
+from core.sdk.errors import ConnectorError, TransientError
+from core.settings import Settings
+from core.storage.db import Database
+from core.storage.models import utcnow
+from core.vault import TokenVault
+
+__all__ = ["DeliveryQueue", "WEBHOOK_QUEUE", "WEBHOOK_ACTOR"]
+
+log = logging.getLogger("echodepth.delivery")
+WEBHOOK_QUEUE = "webhooks"
+WEBHOOK_ACTOR = "deliver_webhook"
+_MAX_RETRY_AFTER = 86_400.0  # a receiver's Retry-After is honoured up to the spec's longest gap, a day
+_JITTER = 0.1  # ±10 % so that retries of many deliveries failing together spread out
+ATTEMPTS = Counter("echodepth_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
+
+
+class DeliveryQueue:
+    """Fans events out to webhook deliveries and sends them on the broker shared with jobs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        vault: TokenVault,
+        broker: dramatiq.Broker,
+        registry: ConnectorRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = DeliveryStore(db, vault)
+        self.broker = broker
+        self._registry = registry
+        self.actor: Any = dramatiq.actor(
+            actor_name=WEBHOOK_ACTOR, queue_name=WEBHOOK_QUEUE, broker=broker, max_retries=0
+        )(self._deliver)
+        self._worker: dramatiq.Worker | None = None
+        self._sweep_stop = threading.Event()
+        self._sweep_thread: threading.Thread | None = None
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed attempt may take before another worker may take it over."""
+        return self.settings.webhook_timeout_seconds + 5
+
+    # producer side ----------------------------------------------------------------------------
+
+    def emit(self, event: NewEvent) -> list[str]:
+        """Record one delivery per subscribed endpoint (and the job's own URL), then send them."""
+        targets = [(e.id, e.url or "") for e in self.store.subscribed(event.tenant_id, event.type)]
+        if event.job_webhook_url:
+            targets.append((self._job_signer(event.tenant_id).id, event.job_webhook_url))
+        ids = self.store.add_deliveries(event, targets) if targets else []
+        for delivery_id in ids:
+            self.send(delivery_id)
+        return ids
+
+    def job_finished(self, job_id: str) -> None:
+        """Emit ``analysis.completed`` or ``analysis.failed`` for a job that just ended."""
+        event = job_event(self.store.db, job_id)
+        if event is not None:
+            self.emit(event)
+
+    def _job_signer(self, tenant_id: str) -> WebhookEndpoint:
+        """The tenant's signer for per-job URLs, created (once, even under a race) when missing."""
+        found = self.store.job_signer(tenant_id)
+        if found is not None:
+            return found
+        mine = self.store.create_endpoint(
+            tenant_id, None, [], "per-job webhook_url signer", new_webhook_secret(), JOB_URL
+        )
+        winner = self.store.job_signer(tenant_id)
+        if winner is not None and winner.id != mine.id:
+            self.store.delete_endpoint(tenant_id, mine.id, kind=JOB_URL)
+            return winner
+        return mine
+
+    def rotate_job_secret(self, tenant_id: str) -> tuple[str, datetime | None]:
+        """A new secret for per-job URL deliveries (shown once); the old one overlaps until the time given."""
+        secret = new_webhook_secret()
+        found = self.store.job_signer(tenant_id)
+        if found is None:
+            self.store.create_endpoint(tenant_id, None, [], "per-job webhook_url signer", secret, JOB_URL)
+            return secret, None
+        return secret, self.store.rotate_secret(found, secret, self.settings.webhook_secret_overlap_seconds)
+
+    def send(self, delivery_id: str, delay_seconds: float = 0) -> bool:
+        """Send the delivery's message; False if the broker is down (the sweep sends it later)."""
+        try:
+            self.actor.send_with_options(args=(delivery_id,), delay=int(delay_seconds * 1000) or None)
+            return True
+        except Exception:  # noqa: BLE001 - any broker failure: the committed row is the truth
+            log.warning("could not enqueue delivery %s; the sweep will retry", delivery_id, exc_info=True)
+            return False
+
+    # consumer side ----------------------------------------------------------------------------
+
+    def _sink(self) -> tuple[Sink, ProviderSpec]:
+        found = (self._registry or get_registry()).get("webhook")
+        spec = found.spec.model_copy(update={"timeout_seconds": self.settings.webhook_timeout_seconds})
+        assert isinstance(found.connector, Sink)
+        return found.connector, spec
+
+    def _deliver(self, delivery_id: str) -> None:
+        claim = self.store.claim(delivery_id, self.lease_seconds)
+        if claim is None:
+            log.info("delivery %s: nothing to claim (done, not due or sending elsewhere)", delivery_id)
+            return
+        if not claim.endpoint_active:
+            self.store.dead(claim, None, "endpoint_disabled")
+            ATTEMPTS.labels("endpoint_disabled").inc()
+            return
+        sink, spec = self._sink()
+        session = GuardedSession(
+            Credentials(signing_secrets=claim.secrets),
+            allow_private=self.settings.allow_private_urls,
+            timeout=self.settings.webhook_timeout_seconds,
+        )
+        message = OutboundMessage(claim.message_id, claim.event_type, utcnow(), claim.url, claim.payload)
+        try:
+            receipt = sink.deliver(session, spec, message)
+        except ConnectorError as exc:
+            self._on_failure(claim, exc)
+            return
+        self.store.delivered(claim, receipt.status_code)
+        ATTEMPTS.labels("delivered").inc()
+
+    def _on_failure(self, claim: DeliveryClaim, exc: ConnectorError) -> None:
+        error = f"{exc.code}: {exc}"
+        ATTEMPTS.labels(exc.code).inc()
+        log.info("delivery %s attempt %d failed: %s", claim.delivery_id, claim.attempt, error)
+        if not isinstance(exc, TransientError):  # PermanentError, AuthError: retrying cannot help
+            if exc.code == "endpoint_gone":
+                self.store.disable_endpoint(claim.endpoint_id, "endpoint_gone")
+            self.store.dead(claim, exc.status, error)
+            return
+        when = self._next_attempt(claim.attempt, exc.retry_after)
+        if when is None:
+            self.store.dead(claim, exc.status, error)
+            return
+        if self.store.retry_at(claim, when, exc.status, error):
+            self.send(claim.delivery_id, max(0.0, (when - utcnow()).total_seconds()))
+
+    def _next_attempt(self, attempt: int, retry_after: float | None) -> datetime | None:
+        """When to try again after failed attempt number ``attempt`` (1-based); None when spent."""
+        delays = self.settings.webhook_retry_delays
+        if attempt > len(delays):
+            return None
+        delay = delays[attempt - 1] * random.uniform(1 - _JITTER, 1 + _JITTER)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, _MAX_RETRY_AFTER))
+        return utcnow() + timedelta(seconds=delay)
+
+    def start_worker(self, threads: int | None = None) -> None:
+        """Consume delivery messages on this process's threads."""
+        self._worker = dramatiq.Worker(
+            self.broker,
+            queues={WEBHOOK_QUEUE},
+            worker_threads=threads or self.settings.webhook_worker_threads,
+            worker_timeout=200,
+        )
+        self._worker.start()
+
+    def stop_worker(self) -> None:
+        """Finish in-flight deliveries and stop consuming."""
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+
+    # sweep ------------------------------------------------------------------------------------
+
+    def sweep_once(self) -> list[str]:
+        """Re-send messages of deliveries whose message was lost or whose worker died."""
+        ids = self.store.due_for_resend(self.settings.requeue_after_seconds)
+        for delivery_id in ids:
+            log.info("sweep: re-enqueueing delivery %s", delivery_id)
+            self.send(delivery_id)
+        return ids
+
+    def _sweep_loop(self) -> None:
+        while not self._sweep_stop.wait(self.settings.sweep_interval_seconds):
+            try:
+                self.sweep_once()
+            except Exception:  # noqa: BLE001 - keep sweeping through a database blip
+                log.warning("delivery sweep failed; will try again", exc_info=True)
+
+    def start(self, threads: int | None = None) -> None:
+        """Run the delivery worker and its sweep in this process."""
+        self.start_worker(threads)
+        self._sweep_stop.clear()
+        self._sweep_thread = threading.Thread(target=self._sweep_loop, name="delivery-sweep", daemon=True)
+        self._sweep_thread.start()
+        self.sweep_once()
+
+    def close(self) -> None:
+        """Stop the sweep and the worker."""
+        self._sweep_stop.set()
+        if self._sweep_thread is not None:
+            self._sweep_thread.join(timeout=5)
+            self._sweep_thread = None
+        self.stop_worker()
