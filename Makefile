@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck bench eval-text schema clean
+.PHONY: run test lint typecheck bench bench-voice bench-video eval-text calibrate schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,16 @@ lint: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench
+
+bench-voice: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.voice_rtf
+
+bench-video: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.face_video
+
+calibrate: $(VENV)/.installed
+	$(BIN)/python scripts/calibrate_voice.py
+	$(BIN)/python scripts/calibrate_faces.py
 
 eval-text: $(VENV)/.installed
 	$(BIN)/python scripts/eval_text_model.py

@@ -1,4 +1,4 @@
-"""The ``echodepth`` command line: serve, worker, keys, analyse, db."""
+"""The ``echodepth`` command line: serve, worker, keys, analyse, db, connectors, vault."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+connectors_app = typer.Typer(help="Connector plugins.", no_args_is_help=True)
+vault_app = typer.Typer(help="The token vault.", no_args_is_help=True)
+app.add_typer(connectors_app, name="connectors")
+app.add_typer(vault_app, name="vault")
 err = Console(stderr=True)
 
 
@@ -73,6 +77,7 @@ def worker(
     rt.queue.start_worker(threads)
     rt.queue.start_sweeper()
     rt.queue.sweep_once()
+    rt.deliveries.start()
     err.print(f"worker ready ({threads or settings.worker_threads} threads)")
     stop.wait()
     err.print("worker stopping: finishing in-flight jobs")
@@ -109,26 +114,79 @@ def db_upgrade() -> None:
     db.dispose()
 
 
-def _read_input(source: str | None, text: str | None) -> str:
+_TEXT_SUFFIXES = {".txt", ".text", ".md", ".vtt", ""}
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def _media_modality(path: Path) -> str:
+    """``image``, ``video`` or ``audio`` for a local file, from its suffix or its streams."""
+    if path.suffix.lower() in _IMAGE_SUFFIXES:
+        return "image"
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if container.streams.video and path.suffix.lower() not in (".mp3", ".m4a", ".flac", ".ogg"):
+                return "video"
+            if container.streams.audio:
+                return "audio"
+    except av.FFmpegError as exc:
+        raise typer.BadParameter(f"media_corrupt: {path.name} is not a media file PyAV can read") from exc
+    raise typer.BadParameter(f"media_not_audio: {path.name} has neither audio nor video")
+
+
+def _download(url: str, workdir: Path, settings: Settings) -> Path:
+    from core.media.outbound import fetch_to_file
+    from core.sdk.errors import InputError
+
+    name = Path(url.split("?", 1)[0]).name or "download"
+    dest = workdir / name
+    try:
+        fetch_to_file(
+            url,
+            dest,
+            max_bytes=settings.max_upload_bytes,
+            timeout=settings.url_fetch_timeout_seconds,
+            total_seconds=settings.url_fetch_max_seconds,
+            allow_private=settings.allow_private_urls,
+        )
+    except InputError as exc:
+        raise typer.BadParameter(f"{exc.code}: {exc.message}") from exc
+    return dest
+
+
+def _text_of(path: Path) -> str:
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter(f"{path.name} is not UTF-8 text") from exc
+    if not content.strip():
+        raise typer.BadParameter("the text is empty")
+    return content
+
+
+def _local_input(
+    source: str | None, text: str | None, workdir: Path, settings: Settings
+) -> tuple[str, str | None, Path | None]:
+    """(modality, text, media path) for the command's arguments."""
     if text is not None:
-        return text
+        if not text.strip():
+            raise typer.BadParameter("the text is empty")
+        return "text", text, None
     if source is None:
         raise typer.BadParameter("give a FILE, a URL or --text")
-    if source.startswith(("http://", "https://")):
-        raise typer.BadParameter("URL input arrives with media intake; save the text to a file")
-    path = Path(source)
+    path = (
+        _download(source, workdir, settings) if source.startswith(("http://", "https://")) else Path(source)
+    )
     if not path.is_file():
         raise typer.BadParameter(f"{source} is not a file")
-    if path.suffix.lower() not in (".txt", ".text", ".md", ".vtt", ""):
-        raise typer.BadParameter(f"{path.suffix} files are not supported yet: only text in this release")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise typer.BadParameter(f"{source} is not UTF-8 text") from exc
+    if path.suffix.lower() in _TEXT_SUFFIXES:
+        return "text", _text_of(path), None
+    return _media_modality(path), None, path
 
 
 def _summary_table(report: dict[str, object]) -> Table:
-    table = Table(title="EchoDepth text analysis", show_header=False)
+    table = Table(title=f"EchoDepth {report.get('modality')} analysis", show_header=False)
     vad = report.get("vad") or {}
     assert isinstance(vad, dict)
     table.add_row("trust score", str(report.get("trust_score")))
@@ -146,25 +204,70 @@ def _summary_table(report: dict[str, object]) -> Table:
 
 @app.command()
 def analyse(
-    source: Annotated[str | None, typer.Argument(help="A text FILE (URL and media arrive later).")] = None,
+    source: Annotated[
+        str | None, typer.Argument(help="A text, audio, video or image FILE, or a URL.")
+    ] = None,
     text: Annotated[str | None, typer.Option("--text", help="Analyse this text.")] = None,
     summary: Annotated[bool, typer.Option("--summary", help="Print a short table, not JSON.")] = False,
 ) -> None:
     """Analyse locally, without a server; JSON on stdout."""
-    content = _read_input(source, text)
-    if not content.strip():
-        raise typer.BadParameter("the text is empty")
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
-    ) as progress:
-        task = progress.add_task("loading the text model", total=2)
-        from engine.text import get_analyser
+    import tempfile
 
-        analyser = get_analyser()
-        progress.update(task, advance=1, description="analysing")
-        report = analyser.analyse(content).model_dump(mode="json")
+    from core.jobs.analysis import analyse_inputs
+    from core.sdk.errors import EngineError
+    from core.storage.store import MediaItem
+
+    settings = get_settings()
+    with (
+        tempfile.TemporaryDirectory(prefix="echodepth-") as tmp,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("reading the input", total=2)
+        modality, content, path = _local_input(source, text, Path(tmp), settings)
+        progress.update(task, advance=1, description=f"analysing ({modality})")
+        media = [(MediaItem(role=modality, filename=path.name), path)] if path else []
+        try:
+            report = analyse_inputs(modality, content, media, settings).model_dump(mode="json")
+        except EngineError as exc:
+            err.print(f"[red]{exc.code}[/red]: {exc.message}")
+            raise typer.Exit(1) from exc
         progress.update(task, advance=1)
     if summary:
         Console().print(_summary_table(report))
     else:
         typer.echo(json.dumps(report, indent=2))
+
+
+@connectors_app.command("list")
+def connectors_list() -> None:
+    """Every installed connector (entry-point group ``echodepth.connectors``)."""
+    from core.registry import ConnectorRegistry
+
+    table = Table(title="EchoDepth connectors")
+    for column in ("key", "kind", "name", "auth", "module"):
+        table.add_column(column)
+    for found in ConnectorRegistry.discover().all():
+        table.add_row(found.key, found.kind, found.spec.display_name, found.spec.auth, found.origin)
+    Console().print(table)
+
+
+@vault_app.command("rotate")
+def vault_rotate() -> None:
+    """Re-encrypt every stored secret under the newest key of ECHODEPTH_VAULT_KEYS."""
+    from core.storage.db import Database
+    from core.vault import TokenVault, load_key_ring
+
+    settings = get_settings()
+    _logging(settings)
+    db = Database(settings.effective_database_url)
+    db.ensure_current()
+    vault = TokenVault(db, load_key_ring(settings))
+    count = vault.rotate()
+    typer.echo(f"re-encrypted {count} secrets under key {vault.ring.current}")
+    db.dispose()

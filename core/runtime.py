@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from core.connections import Connections
+from core.delivery.queue import DeliveryQueue
 from core.jobs.queue import JobQueue
 from core.media.spool import Spool
 from core.settings import Settings, get_settings
 from core.storage.db import Database
 from core.storage.store import Store
+from core.vault import TokenVault, load_key_ring
 
 __all__ = ["Runtime"]
 
@@ -24,16 +27,22 @@ class Runtime:
         self.db = Database(self.settings.effective_database_url)
         self.db.ensure_current()
         self.store = Store(self.db)
+        self.vault = TokenVault(self.db, load_key_ring(self.settings))
         self.spool = Spool(self.settings.spool_dir)
         self.queue = JobQueue(self.settings, self.store, self.spool)
+        self.deliveries = DeliveryQueue(self.settings, self.db, self.vault, self.queue.broker)
+        self.queue.on_finished = self.deliveries.job_finished
+        self.connections = Connections(self.settings, self.db, self.vault, self.deliveries)
 
     def start_embedded_worker(self) -> None:
         """In embedded mode, run the worker and the sweep on this process's threads."""
         self.queue.start_worker()
         self.queue.start_sweeper()
         self.queue.sweep_once()
+        self.deliveries.start()
 
     def close(self) -> None:
         """Stop workers and close connections."""
+        self.deliveries.close()
         self.queue.close()
         self.db.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,12 +44,27 @@ class Settings(BaseSettings):
     retry_max_backoff_ms: int = Field(default=60_000, ge=0)
     max_upload_bytes: int = Field(default=524_288_000, ge=1024)
     max_media_seconds: float = Field(default=14_400, gt=0)
+    max_images_per_request: int = Field(default=100, ge=1, le=100)
+    video_fps: float = Field(default=5.0, gt=0, le=60)
     allow_private_urls: bool = False
     url_fetch_timeout_seconds: float = Field(default=20, gt=0)
     url_fetch_max_seconds: float = Field(default=600, gt=0)
     jobs_page_max: int = Field(default=100, ge=1)
     metrics_enabled: bool = True
     log_level: str = "INFO"
+    vault_keys: SecretStr | None = None
+    webhook_retry_schedule: str = Field(
+        default="5,300,1800,7200,18000,36000,50400,72000,86400",
+        pattern=r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$",
+    )
+    webhook_timeout_seconds: float = Field(default=15, gt=0)
+    webhook_secret_overlap_seconds: float = Field(default=86_400, ge=0)
+    webhook_worker_threads: int = Field(default=2, ge=1)
+    public_url: str = "http://127.0.0.1:8000"
+    providers_dir: Path | None = None
+    oauth_refresh_ahead_seconds: float = Field(default=600, ge=0)
+    zoom_client_id: str | None = None
+    zoom_client_secret: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -74,6 +89,11 @@ class Settings(BaseSettings):
     def spool_dir(self) -> Path:
         """Where in-flight media is kept (shared by API and workers in a scaled deployment)."""
         return self.data_dir / "spool"
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        """Seconds to wait before each retry of a webhook delivery (the first attempt is immediate)."""
+        return [float(part) for part in self.webhook_retry_schedule.split(",")]
 
     @property
     def embedded_worker(self) -> bool:

@@ -11,8 +11,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import engine
 from core import metrics
+from core.api.connections import router as connections_router
 from core.api.problems import install_problem_handlers, problem
 from core.api.routes import router
+from core.api.webhooks import router as webhooks_router
 from core.runtime import Runtime
 from core.settings import Settings
 
@@ -51,6 +53,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         app.state.runtime = runtime
     install_problem_handlers(app)
     app.include_router(router)
+    app.include_router(webhooks_router)
+    app.include_router(connections_router)
     _add_ops_routes(app)
     app.middleware("http")(_count_requests)
     return app

@@ -27,14 +27,19 @@ class TextRequest(BaseModel):
 
 
 class MediaUrlRequest(BaseModel):
-    """POST /v1/analyse/{video,audio,image,multimodal} as JSON (the other shape is a multipart upload)."""
+    """POST /v1/analyse/{audio,video,image,multimodal} as JSON (the other shape is a multipart upload).
+
+    audio, video: ``url``. image: ``url`` or ``urls`` (several images). multimodal: any of ``video_url``,
+    ``audio_url``, ``image_urls`` and ``text``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     url: AnyHttpUrl | None = None
-    urls: dict[str, AnyHttpUrl] | None = Field(
-        default=None, description="multimodal only: modality → URL (video, audio, image)."
-    )
+    urls: list[AnyHttpUrl] | None = Field(default=None, description="image only: several images.")
+    video_url: AnyHttpUrl | None = Field(default=None, description="multimodal only.")
+    audio_url: AnyHttpUrl | None = Field(default=None, description="multimodal only.")
+    image_urls: list[AnyHttpUrl] | None = Field(default=None, description="multimodal only.")
     text: str | None = Field(default=None, description="multimodal only: a transcript or text to fuse.")
     metadata: dict[str, Any] = Field(default_factory=dict)
     webhook_url: AnyHttpUrl | None = None

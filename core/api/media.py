@@ -1,4 +1,4 @@
-"""Media intake for /v1/analyse/{audio,video,image}: a streamed multipart upload or a JSON URL."""
+"""Media intake for /v1/analyse/{audio,video,image,multimodal}: a streamed multipart upload or JSON URLs."""
 
 from __future__ import annotations
 
@@ -11,18 +11,40 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api.bodies import MediaUrlRequest, read_capped
 from core.media.outbound import check_url
-from core.media.upload import receive_upload
+from core.media.upload import Upload, UploadRules, receive_upload
 from core.runtime import Runtime
 from core.sdk.errors import InputError
+from core.settings import Settings
 from core.storage.models import Job
-from core.storage.store import NewInput
+from core.storage.store import MediaItem, NewInput
 
-__all__ = ["submit_media"]
+__all__ = ["submit_media", "MEDIA_MODALITIES"]
 
-_JSON_LIMIT = 65_536
+MEDIA_MODALITIES = ("audio", "video", "image", "multimodal")
+_JSON_LIMIT = 262_144
 
 
-def _url_request(raw: bytes) -> MediaUrlRequest:
+def _rules(modality: str, settings: Settings) -> UploadRules:
+    many = settings.max_images_per_request
+    files = {
+        "audio": {"file": 1},
+        "video": {"file": 1},
+        "image": {"file": many},
+        "multimodal": {"video": 1, "audio": 1, "image": many},
+    }[modality]
+    fields = ("metadata", "webhook_url", "text") if modality == "multimodal" else ("metadata", "webhook_url")
+    return UploadRules(files=files, fields=fields, max_bytes=settings.max_upload_bytes)
+
+
+def _check_text(text: str | None, settings: Settings) -> str | None:
+    if text is None or not text.strip():
+        return None
+    if len(text) > settings.max_text_chars:
+        raise InputError("payload_too_large", f"text is over {settings.max_text_chars} characters", 413)
+    return text
+
+
+def _parse_json(raw: bytes) -> MediaUrlRequest:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -30,38 +52,65 @@ def _url_request(raw: bytes) -> MediaUrlRequest:
     except json.JSONDecodeError as exc:
         raise InputError("invalid_json", f"body is not valid JSON: {exc.msg}", 400) from exc
     try:
-        body = MediaUrlRequest.model_validate(data)
+        return MediaUrlRequest.model_validate(data)
     except ValidationError as exc:
         raise InputError("invalid_input", "; ".join(e["msg"] for e in exc.errors()), 422) from exc
-    if body.url is None:
-        raise InputError("invalid_input", "give 'url', or upload the file as multipart/form-data", 422)
-    return body
 
 
-async def _from_url(request: Request, rt: Runtime, tenant_id: str, modality: str) -> Job:
-    body = _url_request(await read_capped(request, _JSON_LIMIT))
-    url = str(body.url)
-    # Refuse early (the worker checks again on fetch); DNS resolution blocks, so off the event loop.
-    await run_in_threadpool(check_url, url, rt.settings.allow_private_urls)
+def _url_items(modality: str, body: MediaUrlRequest, settings: Settings) -> tuple[MediaItem, ...]:
+    """The media items a JSON request names, checked against what the modality accepts."""
+    multimodal_only = (body.video_url, body.audio_url, body.image_urls, body.text)
+    if modality != "multimodal" and any(v is not None for v in multimodal_only):
+        raise InputError("invalid_input", "video_url, audio_url, image_urls and text are for multimodal", 422)
+    if modality == "multimodal":
+        if body.url is not None or body.urls is not None:
+            raise InputError("invalid_input", "multimodal takes video_url, audio_url, image_urls, text", 422)
+        pairs = [("video", body.video_url), ("audio", body.audio_url)]
+        pairs += [("image", u) for u in body.image_urls or []]
+    elif modality == "image":
+        pairs = [("image", u) for u in ([body.url] if body.url else []) + list(body.urls or [])]
+    else:
+        if body.urls is not None:
+            raise InputError("invalid_input", f"{modality} takes one 'url'", 422)
+        pairs = [(modality, body.url)]
+    items = tuple(MediaItem(role=role, url=str(url)) for role, url in pairs if url is not None)
+    if sum(1 for i in items if i.role == "image") > settings.max_images_per_request:
+        raise InputError("too_many_images", f"at most {settings.max_images_per_request} images", 413)
+    if not items and not (modality == "multimodal" and body.text and body.text.strip()):
+        raise InputError("invalid_input", "give a URL, or upload the file as multipart/form-data", 422)
+    return items
+
+
+async def _from_json(request: Request, rt: Runtime, tenant_id: str, modality: str) -> Job:
+    body = _parse_json(await read_capped(request, _JSON_LIMIT))
+    items = _url_items(modality, body, rt.settings)
+    text = _check_text(body.text, rt.settings)
+    for item in items:  # refuse early; the worker checks again when it fetches
+        await run_in_threadpool(check_url, str(item.url), rt.settings.allow_private_urls)
     webhook = str(body.webhook_url) if body.webhook_url else None
-    return await run_in_threadpool(
-        rt.store.create_job, tenant_id, modality, NewInput(source_url=url), body.metadata, webhook
+    source = NewInput(text=text, items=items)
+    return await run_in_threadpool(rt.store.create_job, tenant_id, modality, source, body.metadata, webhook)
+
+
+def _upload_items(modality: str, upload: Upload) -> tuple[MediaItem, ...]:
+    return tuple(
+        MediaItem(role=modality if f.name == "file" else f.name, filename=f.filename) for f in upload.files
     )
 
 
 async def _from_upload(request: Request, rt: Runtime, tenant_id: str, modality: str) -> Job:
     job_id = str(uuid.uuid4())
-    part = rt.spool.temp_for(job_id)
     try:
-        upload = await receive_upload(request, part, rt.settings.max_upload_bytes)
-        metadata = upload.metadata()
-        part.replace(rt.spool.path_for(job_id))
-        source = NewInput(spooled=True, filename=upload.filename)
+        upload = await receive_upload(
+            request, lambda i: rt.spool.path_for(job_id, i), _rules(modality, rt.settings)
+        )
         webhook = upload.fields.get("webhook_url") or None
         if webhook and not webhook.startswith(("http://", "https://")):
             raise InputError("invalid_input", "webhook_url must be an http(s) URL", 422)
+        text = _check_text(upload.fields.get("text"), rt.settings)
+        source = NewInput(text=text, items=_upload_items(modality, upload))
         return await run_in_threadpool(
-            rt.store.create_job, tenant_id, modality, source, metadata, webhook, job_id
+            rt.store.create_job, tenant_id, modality, source, upload.metadata(), webhook, job_id
         )
     except BaseException:
         rt.spool.delete(job_id)
@@ -74,7 +123,7 @@ async def submit_media(request: Request, rt: Runtime, tenant_id: str, modality: 
     if media == "multipart/form-data":
         return await _from_upload(request, rt, tenant_id, modality)
     if media == "application/json":
-        return await _from_url(request, rt, tenant_id, modality)
+        return await _from_json(request, rt, tenant_id, modality)
     raise InputError(
         "unsupported_media_type", 'upload the file as multipart/form-data or send JSON {"url": ...}', 415
     )

@@ -13,8 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from core import metrics
 from core.api.auth import require_tenant
 from core.api.bodies import MediaUrlRequest, TextRequest, parse_text_request
-from core.api.media import submit_media
-from core.api.problems import problem
+from core.api.media import MEDIA_MODALITIES, submit_media
 from core.runtime import Runtime
 from core.sdk.errors import InputError
 from core.sdk.schema import ErrorInfo, JobStatus, ResultV1
@@ -134,58 +133,62 @@ async def _accepted(rt: Runtime, job_id: str, modality: str, response: Response)
     return JobAccepted(job_id=job_id, status=JobStatus.queued, links=_links(job_id))
 
 
-_MEDIA_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": MediaUrlRequest.model_json_schema()},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "metadata": {"type": "string", "description": "JSON object"},
-                        "webhook_url": {"type": "string", "format": "uri"},
-                    },
-                }
-            },
-        },
+def _media_body(modality: str) -> dict[str, Any]:
+    binary = {"type": "string", "format": "binary"}
+    files: dict[str, Any] = (
+        {
+            "video": binary,
+            "audio": binary,
+            "image": {"type": "array", "items": binary},
+            "text": {"type": "string"},
+        }
+        if modality == "multimodal"
+        else {"file": {"type": "array", "items": binary} if modality == "image" else binary}
+    )
+    form = {
+        **files,
+        "metadata": {"type": "string", "description": "JSON object"},
+        "webhook_url": {"type": "string", "format": "uri"},
     }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": MediaUrlRequest.model_json_schema()},
+                "multipart/form-data": {"schema": {"type": "object", "properties": form}},
+            },
+        }
+    }
+
+
+_MEDIA_DOCS = {
+    "audio": "Queue vocal pitch, pace, hesitation, transcript and V/A/D analysis of an audio file or URL.",
+    "video": "Queue facial AU, vocal and V/A/D analysis of a video file or URL, fused per second.",
+    "image": "Queue facial AU detection and still-frame V/A/D scoring of one or more images.",
+    "multimodal": "Queue unified cross-modal V/A/D analysis of any mix of video, audio, text and images.",
 }
 
 
-def _not_yet(modality: str) -> Any:
-    async def handler(tenant_id: Tenant) -> Response:
-        return problem(501, "not_implemented", f"{modality} analysis is not available in this release yet")
+def _media_route(modality: str) -> Any:
+    async def handler(request: Request, response: Response, tenant_id: Tenant) -> JobAccepted:
+        rt = _runtime(request)
+        job = await submit_media(request, rt, tenant_id, modality)
+        return await _accepted(rt, job.id, modality, response)
 
     handler.__name__ = f"analyse_{modality}"
-    handler.__doc__ = f"Queue {modality} analysis (file upload or URL). Answers 501 until it ships."
+    handler.__doc__ = _MEDIA_DOCS[modality]
     return handler
 
 
-@router.post(
-    "/analyse/audio",
-    status_code=202,
-    response_model=JobAccepted,
-    openapi_extra=_MEDIA_BODY,
-    responses={400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
-)
-async def analyse_audio(request: Request, response: Response, tenant_id: Tenant) -> JobAccepted:
-    """Queue vocal pitch, pace, hesitation, transcript and V/A/D analysis of an audio file or URL."""
-    rt = _runtime(request)
-    job = await submit_media(request, rt, tenant_id, "audio")
-    return await _accepted(rt, job.id, "audio", response)
-
-
-for _modality in ("video", "image", "multimodal"):
+for _modality in MEDIA_MODALITIES:
     router.add_api_route(
         f"/analyse/{_modality}",
-        _not_yet(_modality),
+        _media_route(_modality),
         methods=["POST"],
         status_code=202,
         response_model=JobAccepted,
-        openapi_extra=_MEDIA_BODY,
-        responses={401: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM, 501: _PROBLEM},
+        openapi_extra=_media_body(_modality),
+        responses={400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
     )
 
 

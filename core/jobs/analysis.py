@@ -10,10 +10,10 @@ from core.media.outbound import fetch_to_file
 from core.media.spool import Spool
 from core.sdk.errors import EngineError, InputError
 from core.settings import Settings
-from core.storage.store import Claim
+from core.storage.store import Claim, MediaItem
 from engine.report import Report
 
-__all__ = ["run_analysis", "ANALYSERS", "Context", "Claim"]
+__all__ = ["run_analysis", "analyse_inputs", "ANALYSERS", "Context", "Claim", "Media", "media_paths"]
 
 
 @dataclass(frozen=True)
@@ -24,54 +24,102 @@ class Context:
     spool: Spool
 
 
-def _analyse_text(claim: Claim, ctx: Context) -> Report:
-    from engine.text import analyse_text  # the model loads on first use, in the worker only
-
-    if not claim.text:
-        raise EngineError("input_missing", "the job's text input is gone", retryable=False)
-    return analyse_text(claim.text)
-
-
-def media_path(claim: Claim, ctx: Context) -> Path:
-    """The job's media in the spool, downloading it first when the job came with a URL."""
-    path = ctx.spool.path_for(claim.job_id)
-    if claim.spooled:
-        if not path.exists():
-            raise EngineError("input_missing", "the uploaded media is gone from the spool")
-        return path
-    if not claim.source_url:
-        raise EngineError("input_missing", "the job has no media")
-    s = ctx.settings
+def _fetch(item: MediaItem, path: Path, s: Settings) -> None:
+    assert item.url is not None
     fetch_to_file(
-        claim.source_url,
+        item.url,
         path,
         max_bytes=s.max_upload_bytes,
         timeout=s.url_fetch_timeout_seconds,
         total_seconds=s.url_fetch_max_seconds,
         allow_private=s.allow_private_urls,
     )
-    return path
 
 
-def _analyse_audio(claim: Claim, ctx: Context) -> Report:
-    path = media_path(claim, ctx)
+def media_paths(claim: Claim, ctx: Context) -> list[tuple[MediaItem, Path]]:
+    """Each media item of the job and its file in the spool, downloading URL items first."""
+    out: list[tuple[MediaItem, Path]] = []
+    for index, item in enumerate(claim.items):
+        path = ctx.spool.path_for(claim.job_id, index)
+        if not path.exists():
+            if item.url is None:
+                raise EngineError("input_missing", "the uploaded media is gone from the spool")
+            _fetch(item, path, ctx.settings)
+        out.append((item, path))
+    return out
+
+
+Media = list[tuple[MediaItem, Path]]
+
+
+def _single(media: Media) -> Path:
+    if len(media) != 1:
+        raise EngineError("input_missing", f"expected one media file, got {len(media)}")
+    return media[0][1]
+
+
+def _text(text: str | None, media: Media, s: Settings) -> Report:
+    from engine.text import analyse_text  # the model loads on first use, in the worker only
+
+    if not text:
+        raise EngineError("input_missing", "the job's text input is gone", retryable=False)
+    return analyse_text(text)
+
+
+def _audio(text: str | None, media: Media, s: Settings) -> Report:
     from engine.voice import analyse_audio  # heavy imports, in the worker only
 
-    return analyse_audio(path, max_seconds=ctx.settings.max_media_seconds)
+    return analyse_audio(_single(media), max_seconds=s.max_media_seconds)
 
 
-ANALYSERS: dict[str, Callable[[Claim, Context], Report]] = {
-    "text": _analyse_text,
-    "audio": _analyse_audio,
+def _video(text: str | None, media: Media, s: Settings) -> Report:
+    from engine.video import analyse_video
+
+    return analyse_video(_single(media), fps=s.video_fps, max_seconds=s.max_media_seconds)
+
+
+def _image(text: str | None, media: Media, s: Settings) -> Report:
+    from engine.face import analyse_images
+
+    return analyse_images([p for _, p in media], [i.filename for i, _ in media])
+
+
+def _multimodal(text: str | None, media: Media, s: Settings) -> Report:
+    from engine.fusion import analyse_multimodal
+
+    first = {item.role: path for item, path in reversed(media)}
+    images = [(i, p) for i, p in media if i.role == "image"]
+    return analyse_multimodal(
+        video=first.get("video"),
+        audio=first.get("audio"),
+        text=text,
+        images=[p for _, p in images] or None,
+        filenames=[i.filename for i, _ in images] or None,
+        fps=s.video_fps,
+        max_seconds=s.max_media_seconds,
+    )
+
+
+ANALYSERS: dict[str, Callable[[str | None, Media, Settings], Report]] = {
+    "text": _text,
+    "audio": _audio,
+    "video": _video,
+    "image": _image,
+    "multimodal": _multimodal,
 }
 
 
-def run_analysis(claim: Claim, ctx: Context) -> Report:
-    """Run the engine for the claimed job's modality; input and media errors become EngineErrors."""
-    analyser = ANALYSERS.get(claim.modality)
+def analyse_inputs(modality: str, text: str | None, media: Media, settings: Settings) -> Report:
+    """Run the engine for ``modality`` on local inputs (used by jobs and by ``echodepth analyse``)."""
+    analyser = ANALYSERS.get(modality)
     if analyser is None:
-        raise EngineError("modality_unavailable", f"no analyser for {claim.modality!r}")
+        raise EngineError("modality_unavailable", f"no analyser for {modality!r}")
+    return analyser(text, media, settings)
+
+
+def run_analysis(claim: Claim, ctx: Context) -> Report:
+    """Run the engine for the claimed job; download and input errors become EngineErrors."""
     try:
-        return analyser(claim, ctx)
+        return analyse_inputs(claim.modality, claim.text, media_paths(claim, ctx), ctx.settings)
     except InputError as exc:
         raise EngineError(exc.code, exc.message, retryable=False) from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -90,6 +91,8 @@ class JobQueue:
             max_backoff=settings.retry_max_backoff_ms,
         )(self._analyse_job)
         self._worker: dramatiq.Worker | None = None
+        # Called with the job id once a job has ended (completed or failed): emits webhook events.
+        self.on_finished: Callable[[str], None] | None = None
         self._sweep_stop = threading.Event()
         self._sweep_thread: threading.Thread | None = None
 
@@ -142,6 +145,7 @@ class JobQueue:
         if completed:
             metrics.JOBS_FINISHED.labels(claim.modality, "completed").inc()
             metrics.JOB_SECONDS.labels(claim.modality).observe(time.perf_counter() - started)
+            self._finished(job_id)
 
     def _on_failure(self, claim: Claim, code: str, message: str, retryable: bool, exc: BaseException) -> None:
         if retryable and self._retries_left():
@@ -151,6 +155,16 @@ class JobQueue:
         self.spool.delete(claim.job_id)
         if failed:
             metrics.JOBS_FINISHED.labels(claim.modality, "failed").inc()
+            self._finished(claim.job_id)
+
+    def _finished(self, job_id: str) -> None:
+        """Tell ``on_finished`` (webhook events); its failure never fails the job."""
+        if self.on_finished is None:
+            return
+        try:
+            self.on_finished(job_id)
+        except Exception:  # noqa: BLE001 - the job has ended; event fan-out problems are only logged
+            log.exception("job %s: could not emit its events", job_id)
 
     def start_worker(self, threads: int | None = None) -> None:
         """Consume messages on this process's threads."""
@@ -182,11 +196,12 @@ class JobQueue:
 
     def _drop_orphaned_media(self) -> None:
         """Delete spooled media whose job has ended or been erased (e.g. a worker died mid-cleanup)."""
-        files = {p.name.removesuffix(".part"): p for p in self.spool.files()}
+        job_ids = self.spool.jobs()
         stale_after = time.time() - self.settings.job_lease_seconds
-        active = self.store.active_job_ids(list(files))
-        for job_id, path in files.items():
-            if job_id not in active and path.stat().st_mtime < stale_after:
+        active = self.store.active_job_ids(job_ids)
+        for job_id in job_ids:
+            modified = self.spool.last_modified(job_id)
+            if job_id not in active and modified is not None and modified < stale_after:
                 log.info("sweep: removing orphaned media of job %s", job_id)
                 self.spool.delete(job_id)
 

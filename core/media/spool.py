@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 __all__ = ["Spool"]
 
 
 class Spool:
-    """A directory of in-flight media files, one per job, named by job id."""
+    """One directory per in-flight job (named by job id), holding its media files by index."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
 
-    def path_for(self, job_id: str) -> Path:
-        """Where the job's media is (or will be) stored."""
-        return self.root / job_id
+    def job_dir(self, job_id: str) -> Path:
+        """The job's directory (created on demand)."""
+        path = self.root / job_id
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
 
-    def temp_for(self, job_id: str) -> Path:
-        """Where an upload is written before it is complete."""
-        return self.root / f"{job_id}.part"
+    def path_for(self, job_id: str, index: int = 0) -> Path:
+        """Where the job's media item ``index`` is (or will be) stored."""
+        return self.job_dir(job_id) / str(index)
 
     def delete(self, job_id: str) -> None:
-        """Remove the job's media, complete or partial."""
-        self.path_for(job_id).unlink(missing_ok=True)
-        self.temp_for(job_id).unlink(missing_ok=True)
+        """Remove every file of the job, complete or partial."""
+        shutil.rmtree(self.root / job_id, ignore_errors=True)
+
+    def jobs(self) -> list[str]:
+        """Job ids that have something in the spool."""
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir())
 
     def files(self) -> list[Path]:
         """Every file in the spool (empty when no job is running)."""
-        return sorted(p for p in self.root.iterdir() if p.is_file())
+        return sorted(p for p in self.root.rglob("*") if p.is_file())
+
+    def last_modified(self, job_id: str) -> float | None:
+        """The newest modification time inside the job's directory; None once it is gone."""
+        try:
+            paths = [self.root / job_id, *(self.root / job_id).iterdir()]
+            return max(p.stat().st_mtime for p in paths)
+        except FileNotFoundError:
+            return None

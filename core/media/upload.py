@@ -1,8 +1,9 @@
-"""Streaming multipart uploads straight into the spool, with a size cap enforced as bytes arrive."""
+"""Streaming multipart uploads straight into the spool, with caps enforced as bytes arrive."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,19 +15,35 @@ from starlette.concurrency import run_in_threadpool
 
 from core.sdk.errors import InputError
 
-__all__ = ["Upload", "receive_upload"]
+__all__ = ["UploadedFile", "Upload", "UploadRules", "receive_upload"]
 
 _MAX_FIELD_BYTES = 16_384
-_FIELDS = ("metadata", "webhook_url", "text")
+
+
+@dataclass(frozen=True)
+class UploadRules:
+    """Which parts a route accepts: file parts (name → how many at most) and small text fields."""
+
+    files: dict[str, int]
+    fields: tuple[str, ...] = ("metadata", "webhook_url")
+    max_bytes: int = 0
+    max_field_bytes: int = _MAX_FIELD_BYTES
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One received file part: its form name, the client's filename, and its size."""
+
+    name: str
+    filename: str | None
+    size: int
 
 
 @dataclass
 class Upload:
-    """A received multipart request: the file (in the spool) and the small form fields."""
+    """A received multipart request: the files (in the spool, by index) and the small form fields."""
 
-    path: Path | None = None
-    filename: str | None = None
-    size: int = 0
+    files: list[UploadedFile] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
@@ -44,13 +61,15 @@ class Upload:
 
 
 class _Receiver:
-    """python-multipart callbacks that write the ``file`` part to disk and keep small fields."""
+    """python-multipart callbacks: file parts go to disk as they arrive, small fields stay in memory."""
 
-    def __init__(self, dest: Path, max_bytes: int) -> None:
-        self.dest, self.max_bytes = dest, max_bytes
+    def __init__(self, dest_for: Callable[[int], Path], rules: UploadRules) -> None:
+        self.dest_for, self.rules = dest_for, rules
         self.upload = Upload()
-        self._name: str | None = None
+        self.total = 0
+        self._name = ""
         self._filename: str | None = None
+        self._size = 0
         self._header_field = b""
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
@@ -58,7 +77,7 @@ class _Receiver:
         self._fh: Any = None
 
     def on_part_begin(self) -> None:
-        self._headers, self._buf, self._name, self._filename = {}, bytearray(), None, None
+        self._headers, self._buf, self._name, self._filename, self._size = {}, bytearray(), "", None, 0
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_field += data[start:end]
@@ -74,31 +93,36 @@ class _Receiver:
         _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
         self._name = params.get(b"name", b"").decode("utf-8", "replace")
         filename = params.get(b"filename")
-        if self._name == "file":
-            if self.upload.path is not None:
-                raise InputError("invalid_input", "send one file per request", 422)
+        if self._name in self.rules.files:
+            limit = self.rules.files[self._name]
+            if sum(1 for f in self.upload.files if f.name == self._name) >= limit:
+                code = "too_many_images" if self._name in ("image", "file") and limit > 1 else "invalid_input"
+                raise InputError(code, f"at most {limit} '{self._name}' part(s) per request", 413)
             self._filename = filename.decode("utf-8", "replace") if filename else None
-            self._fh = self.dest.open("wb")
-        elif self._name not in _FIELDS:
+            self._fh = self.dest_for(len(self.upload.files)).open("wb")
+        elif self._name not in self.rules.fields:
             raise InputError("invalid_input", f"unknown form field {self._name!r}", 422)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
         if self._fh is not None:
-            self.upload.size += len(chunk)
-            if self.upload.size > self.max_bytes:
-                raise InputError("payload_too_large", f"the file is over {self.max_bytes} bytes", 413)
+            self._size += len(chunk)
+            self.total += len(chunk)
+            if self.total > self.rules.max_bytes:
+                raise InputError("payload_too_large", f"uploads are over {self.rules.max_bytes} bytes", 413)
             self._fh.write(chunk)
             return
         self._buf += chunk
-        if len(self._buf) > _MAX_FIELD_BYTES:
+        if len(self._buf) > self.rules.max_field_bytes:
             raise InputError("payload_too_large", f"form field {self._name!r} is too large", 413)
 
     def on_part_end(self) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-            self.upload.path, self.upload.filename = self.dest, self._filename
+            if self._size == 0:
+                raise InputError("invalid_input", f"the '{self._name}' part is empty", 422)
+            self.upload.files.append(UploadedFile(self._name, self._filename, self._size))
         elif self._name:
             try:
                 self.upload.fields[self._name] = self._buf.decode("utf-8")
@@ -110,16 +134,16 @@ class _Receiver:
             self._fh.close()
 
 
-async def receive_upload(request: Request, dest: Path, max_bytes: int) -> Upload:
-    """Parse a multipart/form-data body, writing its ``file`` part to ``dest`` as it arrives.
+async def receive_upload(request: Request, dest_for: Callable[[int], Path], rules: UploadRules) -> Upload:
+    """Parse a multipart/form-data body, writing file part ``i`` to ``dest_for(i)`` as it arrives.
 
-    On any failure the partial file is removed before the error propagates.
+    The caller removes the written files when this raises.
     """
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if not boundary:
         raise InputError("invalid_input", "multipart body without a boundary", 400)
-    receiver = _Receiver(dest, max_bytes)
+    receiver = _Receiver(dest_for, rules)
     callbacks: Any = {name: getattr(receiver, name) for name in dir(receiver) if name.startswith("on_")}
     parser = MultipartParser(boundary, callbacks)
     try:
@@ -127,14 +151,11 @@ async def receive_upload(request: Request, dest: Path, max_bytes: int) -> Upload
             await run_in_threadpool(parser.write, chunk)  # disk writes stay off the event loop
         parser.finalize()
     except InputError:
-        receiver.close()
-        dest.unlink(missing_ok=True)
         raise
     except Exception as exc:  # noqa: BLE001 - the parser's own errors: a malformed body
-        receiver.close()
-        dest.unlink(missing_ok=True)
         raise InputError("invalid_input", "malformed multipart body", 400) from exc
-    if receiver.upload.path is None or receiver.upload.size == 0:
-        dest.unlink(missing_ok=True)
-        raise InputError("invalid_input", "the 'file' part is missing or empty", 422)
+    finally:
+        receiver.close()
+    if not receiver.upload.files:
+        raise InputError("invalid_input", f"no file part (expected one of {sorted(rules.files)})", 422)
     return receiver.upload

@@ -93,9 +93,9 @@ class JobInput(Base):
     __tablename__ = "job_inputs"
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     text: Mapped[str | None] = mapped_column(Text)
-    spooled: Mapped[bool] = mapped_column(default=False)
-    source_url: Mapped[str | None] = mapped_column(String(2048))
-    filename: Mapped[str | None] = mapped_column(String(512))
+    # Media items, in order: [{"role": "audio"|"video"|"image", "filename": str|None, "url": str|None}].
+    # An item without a URL was uploaded and sits in the spool under its index.
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class Result(Base):

@@ -20,7 +20,7 @@ from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import ApiKey, Job, JobInput, Result, Tenant, utcnow
 
-__all__ = ["Store", "JobPage", "Claim", "NewInput", "KEY_PREFIX"]
+__all__ = ["Store", "JobPage", "Claim", "NewInput", "MediaItem", "KEY_PREFIX"]
 
 KEY_PREFIX = "edk_"
 _PREFIX_LEN = 12
@@ -35,6 +35,15 @@ class JobPage:
 
 
 @dataclass(frozen=True)
+class MediaItem:
+    """One media file of a job: uploaded (in the spool under its index) or to fetch from ``url``."""
+
+    role: str
+    filename: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Claim:
     """A worker's hold on a job: the attempt number guards every later write."""
 
@@ -42,19 +51,15 @@ class Claim:
     attempt: int
     modality: str
     text: str | None
-    spooled: bool = False
-    source_url: str | None = None
-    filename: str | None = None
+    items: tuple[MediaItem, ...] = ()
 
 
 @dataclass(frozen=True)
 class NewInput:
-    """What a new job analyses: text, a spooled upload, or a URL to fetch in the worker."""
+    """What a new job analyses: text and/or media items."""
 
     text: str | None = None
-    spooled: bool = False
-    source_url: str | None = None
-    filename: str | None = None
+    items: tuple[MediaItem, ...] = ()
 
 
 def _hash_key(key: str) -> str:
@@ -163,9 +168,7 @@ class Store:
                 JobInput(
                     job_id=job.id,
                     text=source.text,
-                    spooled=source.spooled,
-                    source_url=source.source_url,
-                    filename=source.filename,
+                    items=[{"role": i.role, "filename": i.filename, "url": i.url} for i in source.items],
                 )
             )
             s.commit()
@@ -239,7 +242,8 @@ class Store:
             s.commit()
             if src is None:
                 return Claim(job_id, attempt, job.modality, None)
-            return Claim(job_id, attempt, job.modality, src.text, src.spooled, src.source_url, src.filename)
+            items = tuple(MediaItem(**item) for item in src.items or [])
+            return Claim(job_id, attempt, job.modality, src.text, items)
 
     def renew_lease(self, claim: Claim, lease_seconds: float) -> bool:
         """Extend the lease; False when the job is no longer this attempt's."""

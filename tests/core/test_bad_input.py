@@ -111,15 +111,6 @@ def test_unknown_route_and_bad_cursor_and_limit(api: Backend) -> None:
     _problem(api.client.get("/v1/jobs?status=lost", headers=api.headers()), 422, "invalid_input")
 
 
-@pytest.mark.parametrize("modality", ["video", "image", "multimodal"])
-def test_media_routes_exist_and_answer_501(api: Backend, modality: str) -> None:
-    r = api.client.post(
-        f"/v1/analyse/{modality}", json={"url": "https://example.com/a"}, headers=api.headers()
-    )
-    _problem(r, 501, "not_implemented")
-    _problem(api.client.post(f"/v1/analyse/{modality}", json={}), 401, "unauthorized")
-
-
 def test_plain_text_upload_is_accepted(make_embedded: Callable[..., Backend]) -> None:
     b = make_embedded()
     r = b.client.post(

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ECHODEPTH_BIN
 
@@ -113,3 +114,32 @@ def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
     env = _env(tmp_path / "var")
     for _ in range(2):
         subprocess.run([ECHODEPTH_BIN, "db", "upgrade"], env=env, check=True, capture_output=True)
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "modality"),
+    [("audio/speech_pauses_um.wav", "audio"), ("faces/london_030_smiling.jpg", "image")],
+)
+def test_analyse_handles_media_files(tmp_path: Path, fixture: str, modality: str) -> None:
+    out = subprocess.run([ECHODEPTH_BIN, "analyse", str(FIXTURES / fixture)], env=_env(tmp_path / "var"),
+                         capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout)
+    assert report["modality"] == modality
+    assert report["vad"] is not None
+
+
+def test_analyse_refuses_a_private_url_by_default(tmp_path: Path) -> None:
+    out = subprocess.run([ECHODEPTH_BIN, "analyse", "http://127.0.0.1:9/a.wav"], env=_env(tmp_path / "var"),
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "url_not_allowed" in out.stderr
+
+
+def test_analyse_reports_corrupt_media_with_its_code(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 300)
+    out = subprocess.run([ECHODEPTH_BIN, "analyse", str(bad)], env=_env(tmp_path / "var"),
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "media_corrupt" in out.stderr

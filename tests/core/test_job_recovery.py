@@ -99,25 +99,26 @@ def test_transient_crash_is_retried_then_completes(
     make_embedded: Callable[..., Backend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = analysis.ANALYSERS["text"]
-    calls: list[int] = []
+    calls: list[str | None] = []
 
-    def flaky(claim: analysis.Claim, ctx: analysis.Context) -> Report:
-        calls.append(claim.attempt)
+    def flaky(text: str | None, media: analysis.Media, settings: Settings) -> Report:
+        calls.append(text)
         if len(calls) == 1:
             raise ConnectionError("database went away for a moment")
-        return real(claim, ctx)
+        return real(text, media, settings)
 
     monkeypatch.setitem(analysis.ANALYSERS, "text", flaky)
     b = make_embedded()
     body = b.wait(b.submit("A sentence that works the second time."))
     assert body["status"] == "completed"
-    assert calls == [1, 2]
+    assert calls == ["A sentence that works the second time."] * 2
+    assert _status(b.runtime, body["job_id"]).attempts == 2
 
 
 def test_crash_on_every_attempt_ends_failed_with_internal_error(
     make_embedded: Callable[..., Backend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(claim: analysis.Claim, ctx: analysis.Context) -> Report:
+    def broken(text: str | None, media: analysis.Media, settings: Settings) -> Report:
         raise RuntimeError("a bug")
 
     monkeypatch.setitem(analysis.ANALYSERS, "text", broken)
