@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck bench bench-voice bench-video eval-text calibrate schema clean
+.PHONY: run test lint typecheck bench bench-voice bench-video bench-stream eval-text calibrate schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.dev-installed: pyproject.toml sdk/python/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e sdk/python  # the SDK (distribution "echodepth") first: it replaces the server's old name
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(VENV)/.installed $@
 
@@ -34,8 +35,9 @@ test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check core engine connectors tests bench scripts
+	$(BIN)/ruff check core engine connectors tests bench scripts sdk/python
 	$(BIN)/mypy
+	$(BIN)/mypy --strict sdk/python/src/echodepth
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench
@@ -45,6 +47,9 @@ bench-voice: $(VENV)/.dev-installed
 
 bench-video: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.face_video
+
+bench-stream: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.stream_latency
 
 calibrate: $(VENV)/.installed
 	$(BIN)/python scripts/calibrate_voice.py

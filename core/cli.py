@@ -28,6 +28,8 @@ connectors_app = typer.Typer(help="Connector plugins.", no_args_is_help=True)
 vault_app = typer.Typer(help="The token vault.", no_args_is_help=True)
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(vault_app, name="vault")
+tenants_app = typer.Typer(help="Tenants: region, purposes, retention.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
 err = Console(stderr=True)
 
 
@@ -43,6 +45,10 @@ def _logging(settings: Settings) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="PEM certificate chain: serve HTTPS (default from settings).")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="PEM private key of the certificate.")] = None,
 ) -> None:
     """Run the API (and, with no broker URL set, the in-process worker)."""
     import uvicorn
@@ -51,11 +57,17 @@ def serve(
 
     settings = get_settings()
     _logging(settings)
+    certfile, keyfile = ssl_certfile or settings.ssl_certfile, ssl_keyfile or settings.ssl_keyfile
+    if (certfile is None) != (keyfile is None):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
     uvicorn.run(
         create_app(settings=settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
+        proxy_headers=False,  # proxies are trusted only through ECHODEPTH_TRUSTED_PROXIES (core.api.https)
     )
 
 
@@ -90,6 +102,7 @@ def keys_create(
     name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
 ) -> None:
     """Create an API key; prints only the key (it is shown once)."""
+    from core.governance.audit import CLI, AuditLog
     from core.storage.db import Database
     from core.storage.store import Store
 
@@ -97,7 +110,10 @@ def keys_create(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
     db.ensure_current()
-    typer.echo(Store(db).create_key(tenant, name))
+    store = Store(db)
+    key = store.create_key(tenant, name)
+    AuditLog(db).add(store.ensure_tenant(tenant), CLI, "key.create", key[:12], {"name": name})
+    typer.echo(key)
     db.dispose()
 
 
@@ -270,4 +286,100 @@ def vault_rotate() -> None:
     vault = TokenVault(db, load_key_ring(settings))
     count = vault.rotate()
     typer.echo(f"re-encrypted {count} secrets under key {vault.ring.current}")
+    db.dispose()
+
+
+def _tenant_json(policy: object, default_days: int) -> str:
+    from core.governance.policy import TenantPolicy, refusal
+
+    assert isinstance(policy, TenantPolicy)
+    return json.dumps({
+        "id": policy.tenant_id,
+        "name": policy.name,
+        "region": policy.region,
+        "purposes": list(policy.purposes),
+        "consent_basis": policy.consent_basis,
+        "retention_days": policy.retention_days,
+        "effective_retention_days": policy.effective_retention_days(default_days),
+        "analyses_permitted": refusal(policy.region, policy.purposes) is None,
+    }, indent=2)
+
+
+@tenants_app.command("show")
+def tenants_show(tenant: Annotated[str, typer.Option(help="Tenant name.")]) -> None:
+    """Print the tenant's region, purposes, lawful basis and retention as JSON."""
+    from core.governance.policy import PolicyStore
+    from core.sdk.errors import InputError
+    from core.storage.db import Database
+
+    settings = get_settings()
+    db = Database(settings.effective_database_url)
+    db.ensure_current()
+    policies = PolicyStore(db)
+    try:
+        typer.echo(_tenant_json(policies.get(policies.tenant_id(tenant)), settings.result_retention_days))
+    except InputError as exc:
+        raise typer.BadParameter(exc.message) from exc
+    finally:
+        db.dispose()
+
+
+@tenants_app.command("set")
+def tenants_set(
+    tenant: Annotated[str, typer.Option(help="Tenant name.")],
+    region: Annotated[str | None, typer.Option(help="uk or eu.")] = None,
+    purposes: Annotated[
+        str | None, typer.Option(help="Comma-separated purposes (docs/compliance.md); '' clears them.")
+    ] = None,
+    consent_basis: Annotated[str | None, typer.Option(help="GDPR Art. 6(1) lawful basis.")] = None,
+    retention_days: Annotated[
+        int | None, typer.Option(help="Days results are kept after a job ends; 0 = the default.")
+    ] = None,
+) -> None:
+    """Change a tenant's governance settings (each change is audited as actor 'cli')."""
+    from core.governance.audit import CLI
+    from core.governance.policy import PolicyStore
+    from core.sdk.errors import InputError
+    from core.storage.db import Database
+
+    settings = get_settings()
+    db = Database(settings.effective_database_url)
+    db.ensure_current()
+    policies = PolicyStore(db)
+    try:
+        tenant_id = policies.tenant_id(tenant)
+        if region is not None:
+            policies.set_region(tenant_id, region, CLI)
+        if purposes is not None or consent_basis is not None:
+            current = policies.get(tenant_id)
+            chosen = [p.strip() for p in purposes.split(",") if p.strip()] if purposes is not None else None
+            policies.set_purposes(
+                tenant_id,
+                chosen if chosen is not None else list(current.purposes),
+                consent_basis if consent_basis is not None else current.consent_basis,
+                CLI,
+            )
+        if retention_days is not None:
+            policies.set_retention(tenant_id, retention_days or None, CLI)
+        typer.echo(_tenant_json(policies.get(tenant_id), settings.result_retention_days))
+    except InputError as exc:
+        raise typer.BadParameter(exc.message) from exc
+    finally:
+        db.dispose()
+
+
+@tenants_app.command("purge")
+def tenants_purge() -> None:
+    """Run the retention purge now (workers also run it every retention_purge_interval_seconds)."""
+    from core.governance.retention import Retention
+    from core.media.spool import Spool
+    from core.storage.db import Database
+
+    settings = get_settings()
+    _logging(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    db.ensure_current()
+    purged = Retention(settings, db, Spool(settings.spool_dir)).purge_expired()
+    typer.echo(f"purged {sum(purged.values())} jobs of {len(purged)} tenants")
     db.dispose()

@@ -6,6 +6,9 @@ import logging
 
 from core.connections import Connections
 from core.delivery.queue import DeliveryQueue
+from core.governance.audit import AuditLog
+from core.governance.policy import PolicyStore
+from core.governance.retention import Retention
 from core.jobs.queue import JobQueue
 from core.media.spool import Spool
 from core.settings import Settings, get_settings
@@ -33,6 +36,10 @@ class Runtime:
         self.deliveries = DeliveryQueue(self.settings, self.db, self.vault, self.queue.broker)
         self.queue.on_finished = self.deliveries.job_finished
         self.connections = Connections(self.settings, self.db, self.vault, self.deliveries)
+        self.policies = PolicyStore(self.db)
+        self.audit = AuditLog(self.db)
+        self.retention = Retention(self.settings, self.db, self.spool)
+        self.queue.periodic.append(self.retention.purge_if_due)
 
     def start_embedded_worker(self) -> None:
         """In embedded mode, run the worker and the sweep on this process's threads."""

@@ -65,6 +65,29 @@ class Settings(BaseSettings):
     oauth_refresh_ahead_seconds: float = Field(default=600, ge=0)
     zoom_client_id: str | None = None
     zoom_client_secret: SecretStr | None = None
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: SecretStr | None = None
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: SecretStr | None = None
+    hubspot_client_id: str | None = None
+    hubspot_client_secret: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    stream_max_frame_bytes: int = Field(default=2_097_152, ge=1024)
+    stream_max_fps: float = Field(default=30, gt=0, le=60)
+    stream_idle_timeout_seconds: float = Field(default=10, gt=0)
+    stream_token_ttl_seconds: float = Field(default=60, gt=0, le=3600)
+    stream_send_queue: int = Field(default=64, ge=4)
+    stream_max_sessions: int = Field(default=8, ge=1)
+    stream_asr: bool = True
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    require_https: bool = False
+    trusted_proxies: str = ""
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
+    result_retention_days: int = Field(default=90, ge=1, le=3650)
+    retention_purge_interval_seconds: float = Field(default=3600, gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -12,11 +12,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 import engine
 from core import metrics
 from core.api.connections import router as connections_router
+from core.api.governance import install_governance
 from core.api.problems import install_problem_handlers, problem
+from core.api.ratelimit import rate_limit_middleware
 from core.api.routes import router
+from core.api.stream import router as stream_router
 from core.api.webhooks import router as webhooks_router
 from core.runtime import Runtime
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 __all__ = ["create_app"]
 
@@ -55,8 +58,12 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.include_router(router)
     app.include_router(webhooks_router)
     app.include_router(connections_router)
+    app.include_router(stream_router)
     _add_ops_routes(app)
+    limits = runtime.settings if runtime is not None else (settings or get_settings())
+    app.middleware("http")(rate_limit_middleware(limits))  # ECHODEPTH_RATE_LIMIT_PER_MINUTE
     app.middleware("http")(_count_requests)
+    install_governance(app, limits)  # tenants/me, audit, compliance guard errors, HTTPS (outermost)
     return app
 
 

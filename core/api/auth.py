@@ -25,4 +25,6 @@ def require_tenant(request: Request) -> str:
     tenant_id = request.app.state.runtime.store.authenticate(key)
     if tenant_id is None:
         raise InputError("unauthorized", "the API key is not valid", 401)
+    request.state.tenant_id = str(tenant_id)  # for the audit log (core.api.governance)
+    request.state.actor = f"key:{key[:12]}"  # the key's visible prefix, never the key
     return str(tenant_id)

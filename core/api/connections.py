@@ -31,6 +31,7 @@ class ConnectionOut(BaseModel):
     id: str
     provider: str
     external_account_id: str
+    grant_type: str
     account: dict[str, Any]
     scopes: list[str]
     status: str
@@ -65,6 +66,7 @@ def _out(c: Connection) -> ConnectionOut:
         id=c.id,
         provider=c.provider,
         external_account_id=c.external_account_id,
+        grant_type=c.grant_type,
         account=c.account or {},
         scopes=list(c.scopes or []),
         status=c.status,
@@ -78,14 +80,25 @@ def _out(c: Connection) -> ConnectionOut:
 @router.get(
     "/connections/{provider}/authorize",
     status_code=302,
-    responses={401: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+    responses={401: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM},
 )
-def authorize(provider: str, request: Request, tenant_id: Tenant) -> Response:
-    """Redirect to the vendor's consent page (state signed, single-use, 10 minutes; PKCE where supported)."""
-    start = _connections(request).authorize(tenant_id, provider)
+def authorize(provider: str, request: Request, tenant_id: Tenant, flow: str = "code") -> Response:
+    """Redirect to the vendor's consent page (state signed, single-use, 10 minutes; PKCE where supported).
+
+    ``flow=admin_consent`` asks an organisation's admin to consent for app-only access (Microsoft); the
+    provider's URL params are chosen by query: ``host=login|test|<My Domain>`` (Salesforce),
+    ``tenant=<tenant id or domain>`` (Microsoft)."""
+    given = {k: v for k, v in request.query_params.items() if k != "flow"}
+    start = _connections(request).authorize(tenant_id, provider, given, flow)
     response = RedirectResponse(start.url, status_code=302)
     response.set_cookie(
-        _COOKIE, start.nonce, max_age=STATE_TTL_SECONDS, httponly=True, samesite="lax", path="/v1/oauth"
+        _COOKIE,
+        start.nonce,
+        max_age=STATE_TTL_SECONDS,
+        httponly=True,
+        samesite="lax",
+        path="/v1/oauth",
+        secure=request.url.scheme == "https",  # HTTPS directly or via a trusted proxy (core.api.https)
     )
     return response
 
@@ -98,17 +111,34 @@ def _result(provider: str, **query: str) -> RedirectResponse:
     return response
 
 
+def _organisation(conns: Connections, provider: str, request: Request) -> str:
+    """The organisation an admin consented for, from the query parameter the provider spec names."""
+    found = conns.catalog.oauth(provider).client_credentials
+    return request.query_params.get(found.param, "") if found is not None else ""
+
+
 @router.get("/oauth/callback/{provider}", status_code=302, responses={400: _PROBLEM, 404: _PROBLEM})
 async def callback(
-    provider: str, request: Request, state: str = "", code: str | None = None, error: str | None = None
+    provider: str,
+    request: Request,
+    state: str = "",
+    code: str | None = None,
+    error: str | None = None,
+    admin_consent: str | None = None,
 ) -> Response:
-    """The vendor sends the browser back here; the code becomes a stored connection."""
-    if error or not code:
+    """The vendor sends the browser back here; the code (or an admin's consent) becomes a connection."""
+    if error or not (code or admin_consent):
         return _result(provider, status="error", code=error or "missing_code")
     conns = _connections(request)
     cookie = request.cookies.get(_COOKIE)
     try:
-        conn = await run_in_threadpool(conns.callback, provider, code, state, cookie)
+        if code:
+            conn = await run_in_threadpool(conns.callback, provider, code, state, cookie)
+        elif (admin_consent or "").lower() != "true":
+            return _result(provider, status="error", code="consent_denied")
+        else:
+            org = _organisation(conns, provider, request)
+            conn = await run_in_threadpool(conns.admin_consented, provider, org, state, cookie)
     except ConnectorError as exc:
         return _result(provider, status="error", code=exc.code)
     return _result(provider, status="connected", connection_id=conn.id)

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from core.api.bodies import MediaUrlRequest, read_capped
+from core.api.idempotency import fingerprint_json, fingerprint_upload, remember_fingerprint, requested_key
+from core.api.webhooks import check_webhook_url
 from core.media.outbound import check_url
 from core.media.upload import Upload, UploadRules, receive_upload
 from core.runtime import Runtime
@@ -83,11 +85,14 @@ def _url_items(modality: str, body: MediaUrlRequest, settings: Settings) -> tupl
 
 async def _from_json(request: Request, rt: Runtime, tenant_id: str, modality: str) -> Job:
     body = _parse_json(await read_capped(request, _JSON_LIMIT))
+    remember_fingerprint(request, fingerprint_json(body.model_dump(mode="json")))
     items = _url_items(modality, body, rt.settings)
     text = _check_text(body.text, rt.settings)
     for item in items:  # refuse early; the worker checks again when it fetches
         await run_in_threadpool(check_url, str(item.url), rt.settings.allow_private_urls)
     webhook = str(body.webhook_url) if body.webhook_url else None
+    if webhook:  # 422 url_not_allowed now rather than a dead letter later
+        await run_in_threadpool(check_webhook_url, webhook, rt.settings.allow_private_urls)
     source = NewInput(text=text, items=items)
     return await run_in_threadpool(rt.store.create_job, tenant_id, modality, source, body.metadata, webhook)
 
@@ -104,9 +109,15 @@ async def _from_upload(request: Request, rt: Runtime, tenant_id: str, modality: 
         upload = await receive_upload(
             request, lambda i: rt.spool.path_for(job_id, i), _rules(modality, rt.settings)
         )
+        if requested_key(request):  # Idempotency-Key: fingerprint the files' content, not the encoding
+            named = [(f.name, f.filename, rt.spool.path_for(job_id, i)) for i, f in enumerate(upload.files)]
+            fp = await run_in_threadpool(fingerprint_upload, upload.fields, named)
+            remember_fingerprint(request, fp)
         webhook = upload.fields.get("webhook_url") or None
         if webhook and not webhook.startswith(("http://", "https://")):
             raise InputError("invalid_input", "webhook_url must be an http(s) URL", 422)
+        if webhook:  # 422 url_not_allowed now rather than a dead letter later
+            await run_in_threadpool(check_webhook_url, webhook, rt.settings.allow_private_urls)
         text = _check_text(upload.fields.get("text"), rt.settings)
         source = NewInput(text=text, items=_upload_items(modality, upload))
         return await run_in_threadpool(

@@ -13,11 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from core import metrics
 from core.api.auth import require_tenant
 from core.api.bodies import MediaUrlRequest, TextRequest, parse_text_request
+from core.api.guard import require_permitted_purpose
+from core.api.idempotency import bind_key, fingerprint_json, remember_fingerprint, requested_key
 from core.api.media import MEDIA_MODALITIES, submit_media
+from core.api.webhooks import check_webhook_url
 from core.runtime import Runtime
 from core.sdk.errors import InputError
 from core.sdk.schema import ErrorInfo, JobStatus, ResultV1
-from core.storage.models import Job, Result
+from core.storage.results import job_error, result_v1
 from core.storage.store import NewInput
 
 __all__ = ["router"]
@@ -69,32 +72,11 @@ def _links(job_id: str) -> JobLinks:
     return JobLinks(result=f"/v1/result/{job_id}")
 
 
-def _error(job: Job) -> ErrorInfo | None:
-    if job.error_code:
-        return ErrorInfo(code=job.error_code, message=job.error_message or "")
-    return None
-
-
 def _job_uuid(job_id: str) -> str:
     try:
         return str(uuid.UUID(job_id))
     except ValueError as exc:
         raise InputError("invalid_input", "job_id must be a UUID", 422) from exc
-
-
-def _result(job: Job, result: Result | None) -> ResultV1:
-    body: dict[str, Any] = dict(result.body) if result is not None else {}
-    body.pop("modality", None)
-    return ResultV1(
-        job_id=job.id,
-        status=JobStatus(job.status),
-        modality=job.modality,
-        created_at=job.created_at,
-        completed_at=job.completed_at,
-        error=_error(job),
-        metadata=job.metadata_ or {},
-        **body,
-    )
 
 
 _TEXT_BODY = {
@@ -113,22 +95,34 @@ _TEXT_BODY = {
     status_code=202,
     response_model=JobAccepted,
     openapi_extra=_TEXT_BODY,
-    responses={400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
+    responses={400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
+    dependencies=[Depends(require_permitted_purpose)],  # 403 purpose_not_permitted (docs/compliance.md)
 )
 async def analyse_text(request: Request, response: Response, tenant_id: Tenant) -> JobAccepted:
     """Queue linguistic emotion mapping and V/A/D scoring of a text; poll the result link."""
     rt = _runtime(request)
+    requested_key(request)  # a malformed Idempotency-Key is refused before the body is read
     body = await parse_text_request(request, rt.settings.max_request_bytes, rt.settings.max_text_chars)
+    remember_fingerprint(request, fingerprint_json(body.model_dump(mode="json")))
     webhook = str(body.webhook_url) if body.webhook_url else None
+    if webhook:  # 422 url_not_allowed now rather than a dead letter later
+        await run_in_threadpool(check_webhook_url, webhook, rt.settings.allow_private_urls)
     job = await run_in_threadpool(
         rt.store.create_job, tenant_id, "text", NewInput(text=body.text), body.metadata, webhook
     )
-    return await _accepted(rt, job.id, "text", response)
+    job_id, replayed = await bind_key(request, rt, tenant_id, "text", job.id)
+    return await _accepted(rt, job_id, "text", response, replayed)
 
 
-async def _accepted(rt: Runtime, job_id: str, modality: str, response: Response) -> JobAccepted:
-    await run_in_threadpool(rt.queue.enqueue, job_id)
-    metrics.JOBS_SUBMITTED.labels(modality).inc()
+async def _accepted(
+    rt: Runtime, job_id: str, modality: str, response: Response, replayed: bool = False
+) -> JobAccepted:
+    """The 202 answer; a repeat under the same Idempotency-Key answers with the original job, not enqueued."""
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        await run_in_threadpool(rt.queue.enqueue, job_id)
+        metrics.JOBS_SUBMITTED.labels(modality).inc()
     response.headers["Location"] = f"/v1/result/{job_id}"
     return JobAccepted(job_id=job_id, status=JobStatus.queued, links=_links(job_id))
 
@@ -172,8 +166,10 @@ _MEDIA_DOCS = {
 def _media_route(modality: str) -> Any:
     async def handler(request: Request, response: Response, tenant_id: Tenant) -> JobAccepted:
         rt = _runtime(request)
+        requested_key(request)  # a malformed Idempotency-Key is refused before the body is read
         job = await submit_media(request, rt, tenant_id, modality)
-        return await _accepted(rt, job.id, modality, response)
+        job_id, replayed = await bind_key(request, rt, tenant_id, modality, job.id)
+        return await _accepted(rt, job_id, modality, response, replayed)
 
     handler.__name__ = f"analyse_{modality}"
     handler.__doc__ = _MEDIA_DOCS[modality]
@@ -188,7 +184,8 @@ for _modality in MEDIA_MODALITIES:
         status_code=202,
         response_model=JobAccepted,
         openapi_extra=_media_body(_modality),
-        responses={400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
+        responses={400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
+        dependencies=[Depends(require_permitted_purpose)],  # 403 purpose_not_permitted (docs/compliance.md)
     )
 
 
@@ -198,7 +195,7 @@ def get_result(job_id: str, request: Request, tenant_id: Tenant) -> ResultV1:
     found = _runtime(request).store.get_job(tenant_id, _job_uuid(job_id))
     if found is None:
         raise InputError("not_found", "no such job", 404)
-    return _result(*found)
+    return result_v1(*found)
 
 
 @router.delete("/result/{job_id}", status_code=204, responses={404: _PROBLEM, 422: _PROBLEM})
@@ -232,7 +229,7 @@ def list_jobs(
             modality=j.modality,
             created_at=j.created_at,
             completed_at=j.completed_at,
-            error=_error(j),
+            error=job_error(j),
             links=_links(j.id),
         )
         for j in page.jobs

@@ -18,7 +18,7 @@ from core.media.outbound import check_url
 from core.runtime import Runtime
 from core.sdk.errors import InputError
 
-__all__ = ["router"]
+__all__ = ["router", "check_webhook_url"]
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Tenant = Annotated[str, Depends(require_tenant)]
@@ -147,14 +147,17 @@ def _delivery_out(d: WebhookDelivery) -> DeliveryOut:
     )
 
 
-def _checked_url(dq: DeliveryQueue, url: AnyHttpUrl) -> str:
-    """https and a public address, unless ECHODEPTH_ALLOW_PRIVATE_URLS (tests, closed networks)."""
-    value = str(url)
-    allow_private = dq.settings.allow_private_urls
+def check_webhook_url(value: str, allow_private: bool) -> str:
+    """https and a public address, unless ECHODEPTH_ALLOW_PRIVATE_URLS (tests, closed networks); else 422
+    ``url_not_allowed``. Also used for the per-job ``webhook_url`` of analyse requests."""
     if urlsplit(value).scheme != "https" and not allow_private:
         raise InputError("url_not_allowed", "webhook URLs must use https", 422)
     check_url(value, allow_private)
     return value
+
+
+def _checked_url(dq: DeliveryQueue, url: AnyHttpUrl) -> str:
+    return check_webhook_url(str(url), dq.settings.allow_private_urls)
 
 
 @router.post("", status_code=201, response_model=EndpointCreated, responses={401: _PROBLEM, 422: _PROBLEM})

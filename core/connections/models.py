@@ -10,7 +10,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.storage.models import Base, utcnow
 
-__all__ = ["Connection", "OAuthStateUse"]
+__all__ = [
+    "Connection",
+    "OAuthStateUse",
+    "AUTHORIZATION_CODE",
+    "CLIENT_CREDENTIALS",
+    "OAUTH_PARAMS",
+    "url_params",
+]
+
+AUTHORIZATION_CODE = "authorization_code"
+CLIENT_CREDENTIALS = "client_credentials"
+OAUTH_PARAMS = "oauth_params"  # the account detail holding the connection's OAuth URL params
 
 
 class Connection(Base):
@@ -18,12 +29,16 @@ class Connection(Base):
 
     __tablename__ = "connections"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "provider", "external_account_id", name="uq_connections_account"),
+        UniqueConstraint(
+            "tenant_id", "provider", "external_account_id", "grant_type", name="uq_connections_account"
+        ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(40))
     external_account_id: Mapped[str] = mapped_column(String(200))
+    # ``authorization_code`` (a user's delegated grant) or ``client_credentials`` (app-only, organisation)
+    grant_type: Mapped[str] = mapped_column(String(32), default=AUTHORIZATION_CODE)
     account: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     access_secret_id: Mapped[str] = mapped_column(ForeignKey("vault_secrets.id"))
@@ -43,3 +58,8 @@ class OAuthStateUse(Base):
     __tablename__ = "oauth_state_uses"
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def url_params(conn: Connection) -> dict[str, str]:
+    """The OAuth URL params (Salesforce host, Microsoft tenant) the connection was made with."""
+    return dict((conn.account or {}).get(OAUTH_PARAMS) or {})

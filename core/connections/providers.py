@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import SecretStr
@@ -32,6 +33,16 @@ class ProviderCatalog:
         self.settings = settings
         self.directory = settings.providers_dir or PROVIDERS_DIR
 
+    def validate_all(self) -> list[ProviderSpec]:
+        """Load every ``<key>.yaml`` in the providers directory; ConfigError on the first broken one."""
+        specs = [
+            load_provider_spec(path.stem, self.directory) for path in sorted(self.directory.glob("*.yaml"))
+        ]
+        for path, spec in zip(sorted(self.directory.glob("*.yaml")), specs, strict=True):
+            if spec.key != path.stem:
+                raise ConfigError(f"{path}: key {spec.key!r} differs from the file name")
+        return specs
+
     def spec(self, provider: str) -> ProviderSpec:
         """The provider's spec; ``not_found`` unless it is an OAuth provider we know."""
         try:
@@ -59,6 +70,18 @@ class ProviderCatalog:
                 409,
             )
         return OAuthClient(client_id, secret.get_secret_value())
+
+    def params(self, provider: str, given: Mapping[str, str | None]) -> dict[str, str]:
+        """The provider's URL params (``{host}``, ``{tenant}``) for a connection; else ``invalid_input``."""
+        resolved: dict[str, str] = {}
+        for name, param in self.oauth(provider).params.items():
+            value = param.resolve(given.get(name))
+            if value is None:
+                raise InputError(
+                    "invalid_input", f"{name}={given.get(name)!r} is not accepted for {provider}", 422
+                )
+            resolved[name] = value
+        return resolved
 
     def redirect_uri(self, provider: str) -> str:
         """Where the vendor sends the browser back to."""

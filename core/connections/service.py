@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from core.connections import oauth
-from core.connections.models import Connection
+from core.connections.models import (
+    AUTHORIZATION_CODE,
+    CLIENT_CREDENTIALS,
+    OAUTH_PARAMS,
+    Connection,
+    url_params,
+)
 from core.connections.providers import ProviderCatalog
-from core.connections.state import encode_state, issue_state, pkce_challenge, pkce_verifier, read_state
+from core.connections.state import (
+    OAuthState,
+    encode_state,
+    issue_state,
+    pkce_challenge,
+    pkce_verifier,
+    read_state,
+)
 from core.connections.store import ConnectionStore
 from core.connections.tokens import TokenManager
 from core.delivery.events import envelope
 from core.delivery.queue import DeliveryQueue
 from core.delivery.store import NewEvent
-from core.sdk.errors import ConnectorError, InputError
+from core.sdk.errors import ConnectorError, InputError, PermanentError
 from core.settings import Settings
 from core.storage.db import Database
 from core.vault import TokenVault
 
-__all__ = ["Connections", "Authorize"]
+__all__ = ["Connections", "Authorize", "FLOWS"]
+
+FLOWS = ("code", "admin_consent")
 
 log = logging.getLogger("echodepth.connections")
 
@@ -38,33 +54,77 @@ class Connections:
         self, settings: Settings, db: Database, vault: TokenVault, deliveries: DeliveryQueue
     ) -> None:
         self.catalog = ProviderCatalog(settings)
+        self.catalog.validate_all()  # a broken provider file stops start-up (ConfigError), not a request
         self.store = ConnectionStore(db, vault)
         self.vault = vault
         self.deliveries = deliveries
         self.tokens = TokenManager(settings, self.store, self.catalog, self._needs_reauth)
 
-    def authorize(self, tenant_id: str, provider: str) -> Authorize:
-        """The vendor's consent URL with a signed, single-use state and (where supported) PKCE."""
+    def authorize(
+        self, tenant_id: str, provider: str, given: Mapping[str, str | None] | None = None, flow: str = "code"
+    ) -> Authorize:
+        """The vendor's consent URL with a signed, single-use state and (where supported) PKCE.
+
+        ``given`` chooses the provider's URL params (Salesforce ``host``, Microsoft ``tenant``); ``flow`` is
+        ``code`` (a user's delegated grant) or ``admin_consent`` (organisation-wide, app-only tokens)."""
+        if flow not in FLOWS:
+            raise InputError("invalid_input", f"flow must be one of {', '.join(FLOWS)}", 422)
         spec, client = self.catalog.spec(provider), self.catalog.client(provider)
-        state = issue_state(self.vault.ring, tenant_id, provider)
-        challenge = pkce_challenge(pkce_verifier(self.vault.ring, state))
-        url = oauth.authorization_url(
-            spec, client, self.catalog.redirect_uri(provider), encode_state(self.vault.ring, state), challenge
-        )
+        params = self.catalog.params(provider, given or {})
+        state = issue_state(self.vault.ring, tenant_id, provider, params, flow)
+        token, redirect = encode_state(self.vault.ring, state), self.catalog.redirect_uri(provider)
+        if flow == "admin_consent":
+            url = oauth.admin_consent_url(spec, client, redirect, token, params)
+        else:
+            challenge = pkce_challenge(pkce_verifier(self.vault.ring, state))
+            url = oauth.authorization_url(spec, client, redirect, token, challenge, params)
         return Authorize(url, state.nonce)
 
-    def callback(self, provider: str, code: str, state_token: str, cookie_nonce: str | None) -> Connection:
-        """Check the state, exchange the code and store the connection."""
+    def _spend(self, provider: str, state_token: str, cookie_nonce: str | None, flow: str) -> OAuthState:
+        """The callback's state, checked (signature, provider, expiry, browser, flow) and spent."""
         state = read_state(self.vault.ring, state_token, provider)
         if cookie_nonce != state.nonce:
             raise InputError("invalid_state", "this browser did not start the authorization", 400)
+        if state.flow != flow:
+            raise InputError("invalid_state", f"the state was issued for the {state.flow} flow", 400)
         if not self.store.spend_state(state.nonce):
             raise InputError("invalid_state", "the authorization was already completed", 400)
+        return state
+
+    def callback(self, provider: str, code: str, state_token: str, cookie_nonce: str | None) -> Connection:
+        """Check the state, exchange the code and store the connection."""
+        state = self._spend(provider, state_token, cookie_nonce, "code")
         spec, client = self.catalog.spec(provider), self.catalog.client(provider)
         verifier = pkce_verifier(self.vault.ring, state)
-        tokens = oauth.exchange_code(spec, client, self.catalog.redirect_uri(provider), code, verifier)
+        redirect = self.catalog.redirect_uri(provider)
+        tokens = oauth.exchange_code(spec, client, redirect, code, verifier, state.params)
         external_id, account = oauth.account_of(spec, tokens)
+        account = {**account, OAUTH_PARAMS: state.params} if state.params else account
         return self.store.save(state.tenant_id, provider, external_id, account, tokens)
+
+    def admin_consented(
+        self, provider: str, organisation: str, state_token: str, cookie_nonce: str | None
+    ) -> Connection:
+        """An admin consented for ``organisation``: fetch its first app-only token, store the connection."""
+        state = self._spend(provider, state_token, cookie_nonce, "admin_consent")
+        spec, client = self.catalog.spec(provider), self.catalog.client(provider)
+        found = self.catalog.oauth(provider).client_credentials
+        assert found is not None  # authorize() built the consent URL from it
+        params = self.catalog.params(provider, {found.param: organisation})
+        asked = state.params.get(found.param)
+        if asked not in (self.catalog.params(provider, {})[found.param], params[found.param]):
+            raise InputError("invalid_state", "the consent came back for another organisation", 400)
+        # The redirect's organisation id is not signed: only trust one a user of this tenant proved they
+        # belong to by connecting delegated (the admin-consent docs recommend signing the user in first).
+        if not self.store.has_active(state.tenant_id, provider, organisation, AUTHORIZATION_CODE):
+            raise PermanentError(
+                provider,
+                "organisation_not_verified",
+                "connect a user of this organisation first, then consent",
+            )
+        tokens = oauth.client_credentials(spec, client, params)
+        account = {found.param: organisation, OAUTH_PARAMS: params}
+        return self.store.save(state.tenant_id, provider, organisation, account, tokens, CLIENT_CREDENTIALS)
 
     def disconnect(self, tenant_id: str, connection_id: str) -> bool:
         """Revoke at the vendor where it can, then delete the tokens; False if the vendor refused."""
@@ -77,9 +137,8 @@ class Connections:
         with self.store.db.session() as s:
             access, refresh = self.store.tokens(s, conn)
         try:
-            oauth.revoke(
-                self.catalog.spec(conn.provider), self.catalog.client(conn.provider), refresh or access
-            )
+            spec, client = self.catalog.spec(conn.provider), self.catalog.client(conn.provider)
+            oauth.revoke(spec, client, access, refresh, url_params(conn))
             return True
         except (ConnectorError, InputError) as exc:
             log.warning(

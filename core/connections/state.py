@@ -10,7 +10,7 @@ import hmac
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.sdk.errors import InputError
 from core.vault import KeyRing
@@ -29,6 +29,8 @@ class OAuthState:
     nonce: str
     key_id: str
     expires: int
+    params: dict[str, str] = field(default_factory=dict)  # resolved URL params (Salesforce host, MS tenant)
+    flow: str = "code"  # ``code`` (authorization code) or ``admin_consent`` (organisation-wide, app-only)
 
 
 def _b64(data: bytes) -> str:
@@ -43,15 +45,27 @@ def _key(ring: KeyRing, kid: str) -> bytes:
     return hmac.new(ring.keys[kid], b"echodepth-oauth-state", hashlib.sha256).digest()
 
 
-def issue_state(ring: KeyRing, tenant_id: str, provider: str) -> OAuthState:
+def issue_state(
+    ring: KeyRing, tenant_id: str, provider: str, params: dict[str, str] | None = None, flow: str = "code"
+) -> OAuthState:
     """A fresh state for one authorize redirect."""
     nonce = secrets.token_urlsafe(24)
-    return OAuthState(tenant_id, provider, nonce, ring.current, int(time.time()) + STATE_TTL_SECONDS)
+    expires = int(time.time()) + STATE_TTL_SECONDS
+    return OAuthState(tenant_id, provider, nonce, ring.current, expires, dict(params or {}), flow)
 
 
 def encode_state(ring: KeyRing, state: OAuthState) -> str:
     """``payload.signature``, both base64url."""
-    body = json.dumps([state.tenant_id, state.provider, state.nonce, state.key_id, state.expires]).encode()
+    fields = [
+        state.tenant_id,
+        state.provider,
+        state.nonce,
+        state.key_id,
+        state.expires,
+        state.params,
+        state.flow,
+    ]
+    body = json.dumps(fields).encode()
     return f"{_b64(body)}.{_b64(hmac.new(_key(ring, state.key_id), body, hashlib.sha256).digest())}"
 
 
@@ -64,7 +78,7 @@ def read_state(ring: KeyRing, token: str, provider: str) -> OAuthState:
     try:
         body_b64, sig_b64 = token.split(".", 1)
         body = _unb64(body_b64)
-        tenant_id, prov, nonce, kid, expires = json.loads(body)
+        tenant_id, prov, nonce, kid, expires, params, flow = json.loads(body)
         expected = hmac.new(_key(ring, kid), body, hashlib.sha256).digest()
     except (ValueError, KeyError, TypeError) as exc:
         raise _invalid("the state parameter is malformed") from exc
@@ -74,7 +88,7 @@ def read_state(ring: KeyRing, token: str, provider: str) -> OAuthState:
         raise _invalid("the state was issued for another provider")
     if int(expires) < time.time():
         raise _invalid("the authorization took longer than 10 minutes; start again")
-    return OAuthState(tenant_id, prov, nonce, kid, int(expires))
+    return OAuthState(tenant_id, prov, nonce, kid, int(expires), dict(params), str(flow))
 
 
 def pkce_verifier(ring: KeyRing, state: OAuthState) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.connections.models import Connection, OAuthStateUse
+from core.connections.models import AUTHORIZATION_CODE, Connection, OAuthStateUse
 from core.connections.oauth import TokenSet
 from core.sdk.errors import InputError
 from core.storage.db import Database
@@ -43,7 +43,13 @@ class ConnectionStore:
         return row.id
 
     def save(
-        self, tenant_id: str, provider: str, external_id: str, account: dict[str, Any], tokens: TokenSet
+        self,
+        tenant_id: str,
+        provider: str,
+        external_id: str,
+        account: dict[str, Any],
+        tokens: TokenSet,
+        grant_type: str = AUTHORIZATION_CODE,
     ) -> Connection:
         """Store a new connection, or give a reconnected account its new tokens."""
         with self.db.session() as s:
@@ -52,6 +58,7 @@ class ConnectionStore:
                     Connection.tenant_id == tenant_id,
                     Connection.provider == provider,
                     Connection.external_account_id == external_id,
+                    Connection.grant_type == grant_type,
                 )
             ).first()
             if found is None:
@@ -60,6 +67,7 @@ class ConnectionStore:
                     tenant_id=tenant_id,
                     provider=provider,
                     external_account_id=external_id,
+                    grant_type=grant_type,
                     access_secret_id=self._seal(s, tenant_id, "access_token", tokens.access_token),
                     created_at=utcnow(),
                 )
@@ -85,10 +93,14 @@ class ConnectionStore:
         conn.expires_at = tokens.expires_at
         conn.updated_at = utcnow()
 
-    def refreshed(self, s: Session, conn: Connection, tokens: TokenSet) -> None:
-        """Store a refresh's tokens atomically (access and rotated refresh token in one transaction)."""
+    def refreshed(self, s: Session, conn: Connection, tokens: TokenSet, from_token: list[str]) -> None:
+        """Store a refresh's tokens atomically (access and rotated refresh token in one transaction), with
+        the account details the vendor sends again on refresh (Salesforce ``instance_url``)."""
         self.vault.replace(s, conn.access_secret_id, tokens.access_token)
         self._apply(s, conn, tokens)
+        changed = {k: tokens.extra[k] for k in from_token if k in tokens.extra}
+        if changed:
+            conn.account = {**(conn.account or {}), **changed}
         conn.last_refreshed_at, conn.refresh_failures, conn.status = utcnow(), 0, "active"
         s.commit()
 
@@ -101,6 +113,18 @@ class ConnectionStore:
         if found is None:
             raise InputError("not_found", "no such connection", 404)
         return found
+
+    def has_active(self, tenant_id: str, provider: str, external_id: str, grant_type: str) -> bool:
+        """Whether the tenant has an active connection to that vendor account with that grant."""
+        q = select(Connection.id).where(
+            Connection.tenant_id == tenant_id,
+            Connection.provider == provider,
+            Connection.external_account_id == external_id,
+            Connection.grant_type == grant_type,
+            Connection.status == "active",
+        )
+        with self.db.session() as s:
+            return s.scalar(q) is not None
 
     def by_id(self, connection_id: str) -> Connection | None:
         """Any connection by id (worker side)."""

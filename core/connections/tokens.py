@@ -14,24 +14,44 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any, Protocol, TypeVar
 
 import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.connections import oauth
-from core.connections.models import Connection
+from core.connections.models import CLIENT_CREDENTIALS, Connection, url_params
 from core.connections.providers import ProviderCatalog
 from core.connections.store import ConnectionStore
 from core.sdk.errors import AuthError, ConnectorError, TransientError
 from core.settings import Settings
 from core.storage.models import utcnow
 
-__all__ = ["TokenManager"]
+__all__ = ["TokenManager", "Answer"]
 
 log = logging.getLogger("echodepth.connections")
 _LOCK_MS = 30_000  # longer than any token call (timeouts are 30 s at most)
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+class Answer(Protocol):
+    """What ``TokenManager.call`` needs of an HTTP response (requests and httpx both fit)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    def json(self) -> Any: ...
+
+
+A = TypeVar("A", bound=Answer)
+
+
+def _body(answer: Answer) -> Any:
+    try:
+        return answer.json()
+    except ValueError:
+        return None
 
 
 class TokenManager:
@@ -78,14 +98,26 @@ class TokenManager:
             access, refresh_token = self.store.tokens(s, conn)
             if conn.status == "active" and not self._expiring(conn) and access != rejected:
                 return access  # another worker refreshed it while we waited
-            if conn.status != "active" or not refresh_token:
+            app_only = conn.grant_type == CLIENT_CREDENTIALS
+            if conn.status != "active" or not (refresh_token or app_only):
                 raise AuthError(conn.provider, "needs_reauth", "the connection cannot be refreshed")
             return self._refresh(s, conn, refresh_token)
 
-    def _refresh(self, s: Session, conn: Connection, refresh_token: str) -> str:
-        spec = self.catalog.spec(conn.provider)
+    def _fetch(self, conn: Connection, refresh_token: str | None) -> oauth.TokenSet:
+        """New tokens: a refresh, or for an app-only connection a new client-credentials token."""
+        spec, client, params = (
+            self.catalog.spec(conn.provider),
+            self.catalog.client(conn.provider),
+            url_params(conn),
+        )
+        if conn.grant_type == CLIENT_CREDENTIALS:
+            return oauth.client_credentials(spec, client, params)
+        assert refresh_token is not None  # _refresh_locked checked it
+        return oauth.refresh(spec, client, refresh_token, params)
+
+    def _refresh(self, s: Session, conn: Connection, refresh_token: str | None) -> str:
         try:
-            tokens = oauth.refresh(spec, self.catalog.client(conn.provider), refresh_token)
+            tokens = self._fetch(conn, refresh_token)
         except AuthError:
             s.rollback()
             self.store.set_status(conn.id, "needs_reauth", failed=True)
@@ -98,9 +130,22 @@ class TokenManager:
             s.rollback()
             self.store.set_status(conn.id, conn.status, failed=True)
             raise
-        self.store.refreshed(s, conn, tokens)
+        self.store.refreshed(s, conn, tokens, self.catalog.oauth(conn.provider).account.from_token)
         log.info("connection %s (%s): token refreshed", conn.id, conn.provider)
         return tokens.access_token
+
+    def call(self, connection_id: str, send: Callable[[str], A]) -> A:
+        """``send(access_token)``; when the vendor answers that the token is no longer valid (a 401, or
+        Salesforce's ``INVALID_SESSION_ID``, Slack's ``token_expired``), refresh once and send again."""
+        token = self.access_token(connection_id)
+        answer = send(token)
+        conn = self.store.by_id(connection_id)
+        if conn is None or not oauth.token_rejected(
+            self.catalog.spec(conn.provider), answer.status_code, _body(answer)
+        ):
+            return answer
+        log.info("connection %s (%s): the vendor rejected the access token", connection_id, conn.provider)
+        return send(self.access_token(connection_id, rejected=token))
 
     @contextmanager
     def _single_flight(self, connection_id: str) -> Iterator[None]:

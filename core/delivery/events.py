@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from core.delivery.store import NewEvent
-from core.sdk.schema import ErrorInfo, JobStatus, ResultV1
 from core.storage.db import Database
 from core.storage.models import Job, Result, utcnow
+from core.storage.results import result_v1
 
 __all__ = ["envelope", "result_document", "job_event"]
 
@@ -20,20 +20,7 @@ def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def result_document(job: Job, result: Result | None) -> dict[str, Any]:
     """The job's result schema v1 document, exactly as GET /v1/result/{job_id} serialises it."""
-    body: dict[str, Any] = dict(result.body) if result is not None else {}
-    body.pop("modality", None)
-    error = ErrorInfo(code=job.error_code, message=job.error_message or "") if job.error_code else None
-    doc = ResultV1(
-        job_id=job.id,
-        status=JobStatus(job.status),
-        modality=job.modality,
-        created_at=job.created_at,
-        completed_at=job.completed_at,
-        error=error,
-        metadata=job.metadata_ or {},
-        **body,
-    )
-    return doc.model_dump(mode="json")
+    return result_v1(job, result).model_dump(mode="json")
 
 
 def job_event(db: Database, job_id: str) -> NewEvent | None:

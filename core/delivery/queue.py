@@ -1,5 +1,8 @@
 """Webhook delivery: the ``deliver_webhook`` actor on the jobs' broker, its retry schedule and its sweep.
 
+Events start in the outbox (``core.storage.outbox``), written in the transaction of the change they report
+(a job's end); fan-out replaces the outbox row by its delivery rows in one transaction, so an event is fanned
+out exactly once even when a worker dies in between (the sweep drains what is left).
 An event is fanned out to one delivery row per destination (committed first), then one message per row
 is sent. A worker claims the row, sends through the registered ``webhook`` Sink and records the outcome:
 delivered; retried later with the Standard Webhooks schedule plus jitter (or the receiver's Retry-After);
@@ -72,20 +75,43 @@ class DeliveryQueue:
     # producer side ----------------------------------------------------------------------------
 
     def emit(self, event: NewEvent) -> list[str]:
-        """Record one delivery per subscribed endpoint (and the job's own URL), then send them."""
-        targets = [(e.id, e.url or "") for e in self.store.subscribed(event.tenant_id, event.type)]
-        if event.job_webhook_url:
-            targets.append((self._job_signer(event.tenant_id).id, event.job_webhook_url))
-        ids = self.store.add_deliveries(event, targets) if targets else []
+        """Put the event in the outbox, then fan it out: one delivery per subscribed endpoint (and the
+        job's own URL), sent at once. Returns the delivery ids."""
+        return self._fan_out(self.store.record(event), event)
+
+    def job_finished(self, job_id: str) -> None:
+        """Fan out the ``analysis.completed`` / ``analysis.failed`` event the job's end put in the outbox."""
+        for outbox_id in self.store.outbox(job_id=job_id):
+            self._fan_out(outbox_id)
+
+    def drain_outbox(self, older_than: float | None = None) -> list[str]:
+        """Fan out outbox rows left behind (a worker died between ending a job and fanning out)."""
+        ids: list[str] = []
+        for outbox_id in self.store.outbox(older_than=older_than):
+            log.info("sweep: fanning out outbox event %s", outbox_id)
+            ids += self._fan_out(outbox_id)
+        return ids
+
+    def _event_of(self, outbox_id: str) -> NewEvent | None:
+        row = self.store.outbox_row(outbox_id)
+        if row is None:
+            return None
+        if row.job_id is None:
+            return NewEvent(row.tenant_id, row.event_type, dict(row.payload or {}))
+        return job_event(self.store.db, row.job_id)  # None when the job was erased meanwhile
+
+    def _fan_out(self, outbox_id: str, event: NewEvent | None = None) -> list[str]:
+        """Turn one outbox row into deliveries exactly once, then send them."""
+        event = event or self._event_of(outbox_id)
+        targets: list[tuple[str, str]] = []
+        if event is not None:
+            targets = [(e.id, e.url or "") for e in self.store.subscribed(event.tenant_id, event.type)]
+            if event.job_webhook_url:
+                targets.append((self._job_signer(event.tenant_id).id, event.job_webhook_url))
+        ids = self.store.fan_out(outbox_id, event, targets)
         for delivery_id in ids:
             self.send(delivery_id)
         return ids
-
-    def job_finished(self, job_id: str) -> None:
-        """Emit ``analysis.completed`` or ``analysis.failed`` for a job that just ended."""
-        event = job_event(self.store.db, job_id)
-        if event is not None:
-            self.emit(event)
 
     def _job_signer(self, tenant_id: str) -> WebhookEndpoint:
         """The tenant's signer for per-job URLs, created (once, even under a race) when missing."""
@@ -196,7 +222,9 @@ class DeliveryQueue:
     # sweep ------------------------------------------------------------------------------------
 
     def sweep_once(self) -> list[str]:
-        """Re-send messages of deliveries whose message was lost or whose worker died."""
+        """Fan out events left in the outbox; re-send messages of deliveries whose message was lost or whose
+        worker died."""
+        self.drain_outbox(older_than=self.settings.requeue_after_seconds)
         ids = self.store.due_for_resend(self.settings.requeue_after_seconds)
         for delivery_id in ids:
             log.info("sweep: re-enqueueing delivery %s", delivery_id)

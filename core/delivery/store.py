@@ -19,6 +19,7 @@ from core.delivery.models import ENDPOINT, JOB_URL, WebhookDelivery, WebhookEndp
 from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import utcnow
+from core.storage.outbox import OutboxEvent, record_event
 from core.vault import TokenVault, VaultSecret
 
 __all__ = ["DeliveryStore", "DeliveryClaim", "NewEvent", "SECRET_KIND"]
@@ -209,26 +210,45 @@ class DeliveryStore:
 
     def add_deliveries(self, event: NewEvent, targets: list[tuple[str, str]]) -> list[str]:
         """One pending delivery per (endpoint id, url), all with the same message id; returns their ids."""
-        message_id = new_message_id()
-        now = utcnow()
-        rows = [
-            WebhookDelivery(
-                id=str(uuid.uuid4()),
-                tenant_id=event.tenant_id,
-                endpoint_id=endpoint_id,
-                message_id=message_id,
-                event_type=event.type,
-                url=url,
-                payload=event.payload,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                enqueued_at=now,
-                created_at=now,
-            )
-            for endpoint_id, url in targets
-        ]
+        rows = _delivery_rows(event, targets)
         with self.db.session() as s:
+            s.add_all(rows)
+            s.commit()
+        return [r.id for r in rows]
+
+    # outbox -----------------------------------------------------------------------------------
+
+    def record(self, event: NewEvent) -> str:
+        """Put an event (not about a job) in the outbox; returns the outbox row id."""
+        with self.db.session() as s:
+            row = record_event(s, event.tenant_id, event.type, event.payload)
+            s.commit()
+            return row.id
+
+    def outbox(
+        self, job_id: str | None = None, older_than: float | None = None, limit: int = 200
+    ) -> list[str]:
+        """Outbox rows waiting for fan-out: the job's, or those older than ``older_than`` seconds."""
+        q = select(OutboxEvent.id)
+        if job_id is not None:
+            q = q.where(OutboxEvent.job_id == job_id)
+        if older_than is not None:
+            q = q.where(OutboxEvent.created_at < utcnow() - timedelta(seconds=older_than))
+        with self.db.session() as s:
+            return list(s.scalars(q.order_by(OutboxEvent.created_at).limit(limit)))
+
+    def outbox_row(self, outbox_id: str) -> OutboxEvent | None:
+        """One outbox row (None once another worker fanned it out)."""
+        with self.db.session() as s:
+            return s.get(OutboxEvent, outbox_id)
+
+    def fan_out(self, outbox_id: str, event: NewEvent | None, targets: list[tuple[str, str]]) -> list[str]:
+        """Replace the outbox row by its deliveries in one transaction; [] if another worker already did."""
+        rows = _delivery_rows(event, targets) if event is not None else []
+        with self.db.session() as s:
+            if not _changed(s, delete(OutboxEvent).where(OutboxEvent.id == outbox_id)):
+                s.rollback()
+                return []
             s.add_all(rows)
             s.commit()
         return [r.id for r in rows]
@@ -402,3 +422,26 @@ def _claimable(row: WebhookDelivery, now: datetime) -> bool:
     if row.status == "pending":
         return row.next_attempt_at <= now + timedelta(seconds=_CLAIM_EARLY_SECONDS)
     return row.status == "sending" and row.lease_expires_at is not None and row.lease_expires_at < now
+
+
+def _delivery_rows(event: NewEvent, targets: list[tuple[str, str]]) -> list[WebhookDelivery]:
+    """One pending delivery per (endpoint id, url), all with the same message id."""
+    message_id = new_message_id()
+    now = utcnow()
+    return [
+        WebhookDelivery(
+            id=str(uuid.uuid4()),
+            tenant_id=event.tenant_id,
+            endpoint_id=endpoint_id,
+            message_id=message_id,
+            event_type=event.type,
+            url=url,
+            payload=event.payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            enqueued_at=now,
+            created_at=now,
+        )
+        for endpoint_id, url in targets
+    ]

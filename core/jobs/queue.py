@@ -95,6 +95,8 @@ class JobQueue:
         self.on_finished: Callable[[str], None] | None = None
         self._sweep_stop = threading.Event()
         self._sweep_thread: threading.Thread | None = None
+        # Other periodic housekeeping run at the end of every sweep (the retention purge throttles itself).
+        self.periodic: list[Callable[[], None]] = []
 
     # producer side ----------------------------------------------------------------------------
 
@@ -192,6 +194,8 @@ class JobQueue:
             self.enqueue(job_id)
         metrics.JOBS_REQUEUED.inc(len(ids))
         self._drop_orphaned_media()
+        for task in self.periodic:
+            task()
         return ids
 
     def _drop_orphaned_media(self) -> None:

@@ -7,6 +7,7 @@ A connector never touches the database, the vault or the queue: core decrypts th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,13 +15,18 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "EVENT_TYPES",
     "Credentials",
     "HttpSession",
     "OAuthSpec",
+    "UrlParam",
+    "AccountLookup",
+    "OAuthErrors",
+    "TokenRejection",
+    "ClientCredentialsSpec",
     "RateLimitSpec",
     "ProviderSpec",
     "OutboundMessage",
@@ -29,6 +35,8 @@ __all__ = [
     "Sink",
     "Source",
 ]
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 # Event types a tenant can subscribe a webhook endpoint to.
 EVENT_TYPES = frozenset({"analysis.completed", "analysis.failed", "connection.needs_reauth"})
@@ -64,6 +72,87 @@ class HttpSession(Protocol):
         ...
 
 
+class UrlParam(BaseModel):
+    """A ``{name}`` in the OAuth URLs, chosen per connection: a named value or one matching ``pattern``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default: str
+    choices: dict[str, str] = Field(default_factory=dict)
+    pattern: str | None = None
+    template: str = "{}"
+
+    @model_validator(mode="after")
+    def _check(self) -> UrlParam:
+        if self.pattern is not None:
+            re.compile(self.pattern)
+        if self.default not in self.choices and not (
+            self.pattern and re.fullmatch(self.pattern, self.default)
+        ):
+            raise ValueError(f"default {self.default!r} is neither a choice nor matches the pattern")
+        return self
+
+    def resolve(self, given: str | None) -> str | None:
+        """The value to put in the URLs, or None when ``given`` is not acceptable."""
+        value = self.default if given is None else given
+        if value in self.choices:
+            return self.choices[value]
+        if self.pattern and re.fullmatch(self.pattern, value):
+            return self.template.format(value)
+        return None
+
+
+class AccountLookup(BaseModel):
+    """How to learn which vendor account connected; fields are dotted paths (``team.id``, ``value.0.id``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = None  # GET {api_base_url}{path}; ``{access_token}`` is replaced (HubSpot)
+    url_field: str | None = None  # or GET the URL the token response carries in this field (Salesforce)
+    id_field: str  # in that answer, or in the token response when neither path nor url_field is set
+    keep: dict[str, str] = Field(default_factory=dict)  # account detail name → dotted path in that answer
+    from_token: list[str] = Field(
+        default_factory=list
+    )  # token-response fields kept too, refreshed on refresh
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AccountLookup:
+        if self.path and self.url_field:
+            raise ValueError("give path or url_field, not both")
+        return self
+
+
+class OAuthErrors(BaseModel):
+    """Where a vendor puts its error code, and which codes mean the grant is gone (re-authorise)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code_field: str = "error"
+    message_field: str = "error_description"
+    ok_field: str | None = None  # Slack answers 200 with ``"ok": false`` on errors
+    reauth: list[str] = Field(default_factory=lambda: ["invalid_grant"])
+
+
+class TokenRejection(BaseModel):
+    """How an API call says "this access token is no longer valid" (refresh, then retry once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[int] = Field(default_factory=lambda: [401])
+    code_field: str | None = None  # dotted path; ``0.errorCode`` for Salesforce's list bodies
+    codes: list[str] = Field(default_factory=list)  # empty: any answer with one of the statuses
+
+
+class ClientCredentialsSpec(BaseModel):
+    """An app-only connection: an admin consents for the organisation, then client-credentials tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consent_url: str
+    scopes: list[str] = Field(default_factory=list)
+    param: str  # the URL parameter the consent redirect fills in (Microsoft: ``tenant``)
+
+
 class OAuthSpec(BaseModel):
     """A vendor's OAuth 2.0 endpoints and quirks."""
 
@@ -73,10 +162,33 @@ class OAuthSpec(BaseModel):
     token_url: str
     revoke_url: str | None = None
     scopes: list[str] = Field(default_factory=list)
+    scope_separator: str = " "
+    authorize_params: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, UrlParam] = Field(default_factory=dict)
     pkce: bool = False
     client_auth: Literal["basic", "body"] = "body"
     rotates_refresh_token: bool = False
     sends_expires_in: bool = True
+    revoke_method: Literal["POST", "DELETE"] = "POST"
+    revoke_auth: Literal["basic", "bearer", "none"] = "basic"
+    revoke_token: Literal["refresh", "access"] = "refresh"
+    account: AccountLookup
+    errors: OAuthErrors = Field(default_factory=OAuthErrors)
+    token_rejected: TokenRejection = Field(default_factory=TokenRejection)
+    client_credentials: ClientCredentialsSpec | None = None
+
+    @model_validator(mode="after")
+    def _placeholders_known(self) -> OAuthSpec:
+        urls = [self.authorize_url, self.token_url, self.revoke_url or ""]
+        if self.client_credentials is not None:
+            urls.append(self.client_credentials.consent_url)
+            if self.client_credentials.param not in self.params:
+                raise ValueError(f"client_credentials.param {self.client_credentials.param!r} is not a param")
+        for url in urls:
+            unknown = set(_PLACEHOLDER.findall(url)) - set(self.params) - {"token"}
+            if unknown:
+                raise ValueError(f"{url}: no params for {sorted(unknown)}")
+        return self
 
 
 class RateLimitSpec(BaseModel):
@@ -103,6 +215,12 @@ class ProviderSpec(BaseModel):
     timeout_seconds: float = Field(default=30, gt=0)
     rate_limit: RateLimitSpec | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _oauth_given(self) -> ProviderSpec:
+        if self.auth == "oauth2" and self.oauth is None:
+            raise ValueError("auth: oauth2 needs an oauth section")
+        return self
 
 
 @dataclass(frozen=True)

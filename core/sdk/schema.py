@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.report import Analysis, EngineInfo
 
-__all__ = ["SCHEMA_VERSION", "JobStatus", "ErrorInfo", "ResultV1", "write_json_schema"]
+__all__ = ["SCHEMA_VERSION", "JobStatus", "ErrorInfo", "ComplianceInfo", "ResultV1", "write_json_schema"]
 
 SCHEMA_VERSION = "1"
 
@@ -33,6 +33,19 @@ class ErrorInfo(BaseModel):
     message: str
 
 
+class ComplianceInfo(BaseModel):
+    """What the tenant had declared when the result was stored (docs/compliance.md)."""
+
+    region: str = Field(description="the tenant's region: uk or eu")
+    purposes: list[str] = Field(default_factory=list, description="the tenant's declared purposes")
+    consent_basis: str | None = Field(
+        default=None, description="the lawful basis the tenant declared (GDPR Art. 6(1)), if any"
+    )
+    eu_ai_act_guard: str = Field(
+        description="passed (region eu, no workplace or education purpose) or not_applicable (region uk)"
+    )
+
+
 class ResultV1(Analysis):
     """GET /v1/result/{job_id}: the job, and when completed the full analysis."""
 
@@ -47,6 +60,7 @@ class ResultV1(Analysis):
     error: ErrorInfo | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     engine: EngineInfo | None = None
+    compliance: ComplianceInfo | None = None
 
 
 def write_json_schema(path: Path) -> None:

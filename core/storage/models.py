@@ -47,6 +47,12 @@ class Tenant(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Data governance (core.governance): region for the compliance guard, retention per the DPA (None =
+    # ECHODEPTH_RESULT_RETENTION_DAYS), declared purposes and the lawful basis recorded on each result.
+    region: Mapped[str] = mapped_column(String(8), default="uk", server_default="uk")
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    purposes: Mapped[list[str] | None] = mapped_column(JSON)
+    consent_basis: Mapped[str | None] = mapped_column(String(40))
 
 
 class ApiKey(Base):

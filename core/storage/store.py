@@ -16,9 +16,11 @@ from sqlalchemy import CursorResult, Executable, and_, delete, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.governance.policy import compliance_record
 from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import ApiKey, Job, JobInput, Result, Tenant, utcnow
+from core.storage.outbox import record_job_event
 
 __all__ = ["Store", "JobPage", "Claim", "NewInput", "MediaItem", "KEY_PREFIX"]
 
@@ -174,6 +176,37 @@ class Store:
             s.commit()
         return job
 
+    def create_completed_job(
+        self,
+        tenant_id: str,
+        modality: str,
+        metadata: dict[str, Any],
+        schema_version: str,
+        body: dict[str, Any],
+        started_at: datetime,
+    ) -> Job:
+        """Commit a job that is already done (a live stream's summary) and its result in one transaction."""
+        now = utcnow()
+        job = Job(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant_id,
+            modality=modality,
+            status="completed",
+            created_at=started_at,
+            started_at=started_at,
+            completed_at=now,
+            attempts=1,
+            metadata_=metadata,
+        )
+        with self.db.session() as s:
+            s.add(job)
+            s.flush()
+            body = {**body, "compliance": compliance_record(s, job.id)}  # region, purposes, lawful basis
+            s.add(Result(job_id=job.id, schema_version=schema_version, body=body))
+            record_job_event(s, job.id, "analysis.completed")  # same transaction: never lost
+            s.commit()
+        return job
+
     def get_job(self, tenant_id: str, job_id: str) -> tuple[Job, Result | None] | None:
         """The tenant's job and its result, or None (also for another tenant's job)."""
         with self.db.session() as s:
@@ -269,8 +302,10 @@ class Store:
             if not n:
                 s.rollback()
                 return False
+            body = {**body, "compliance": compliance_record(s, claim.job_id)}  # region, purposes, basis
             s.add(Result(job_id=claim.job_id, schema_version=schema_version, body=body))
             s.execute(delete(JobInput).where(JobInput.job_id == claim.job_id))
+            record_job_event(s, claim.job_id, "analysis.completed")  # same transaction: never lost
             s.commit()
             return True
 
@@ -294,6 +329,7 @@ class Store:
             )
             if n:
                 s.execute(delete(JobInput).where(JobInput.job_id == job_id))
+                record_job_event(s, job_id, "analysis.failed")  # same transaction: never lost
             s.commit()
             return bool(n)
 

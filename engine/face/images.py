@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.errors import MediaError
 
-__all__ = ["MAX_IMAGE_PIXELS", "MAX_SIDE", "DecodedImage", "load_rgb"]
+__all__ = ["MAX_IMAGE_PIXELS", "MAX_SIDE", "DecodedImage", "load_rgb", "decode_rgb"]
 
 MAX_IMAGE_PIXELS = 80_000_000  # 8K UHD is 33 MP; a 10 000 × 8 000 photo passes, a 20 000² bomb does not
 MAX_SIDE = 1920  # the landmarker's detector works on 128–256 px crops; more pixels only cost time
@@ -52,7 +53,25 @@ def load_rgb(path: Path) -> DecodedImage:
             raise MediaError("image_corrupt", f"damaged or truncated image data: {exc}") from exc
 
 
-def _decode(img: Image.Image) -> DecodedImage:
+def decode_rgb(data: bytes, formats: tuple[str, ...], max_side: int = MAX_SIDE) -> DecodedImage:
+    """Decode in-memory image bytes of one of ``formats`` (Pillow names, e.g. "JPEG"); same errors as
+    :func:`load_rgb`, and ``media_not_image`` for any other format."""
+    if not data:
+        raise MediaError("media_empty", "the image is empty")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=formats) as img:
+                return _decode(img, max_side)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise MediaError("image_too_large", f"refused as a decompression bomb: {exc}") from exc
+        except UnidentifiedImageError as exc:
+            raise MediaError("media_not_image", f"not a {'/'.join(formats)} image") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise MediaError("image_corrupt", f"damaged or truncated image data: {exc}") from exc
+
+
+def _decode(img: Image.Image, max_side: int = MAX_SIDE) -> DecodedImage:
     w, h = img.size
     if w * h > MAX_IMAGE_PIXELS:
         raise MediaError(
@@ -62,8 +81,8 @@ def _decode(img: Image.Image) -> DecodedImage:
     if getattr(img, "is_animated", False) and getattr(img, "n_frames", 1) > 1:
         img.seek(0)
         flags.append("animated_first_frame")
-    if max(w, h) > MAX_SIDE:
-        scale = MAX_SIDE / max(w, h)
+    if max(w, h) > max_side:
+        scale = max_side / max(w, h)
         img.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))  # JPEG: decode at 1/2…1/8 size
         flags.append("downscaled")
     img.load()
@@ -74,6 +93,6 @@ def _decode(img: Image.Image) -> DecodedImage:
         img = base
     elif img.mode != "RGB":
         img = img.convert("RGB")  # CMYK, YCbCr, L, P, I;16 …
-    if max(img.size) > MAX_SIDE:
-        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    if max(img.size) > max_side:
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return DecodedImage(np.asarray(img, dtype=np.uint8).copy(), (w, h), flags)

@@ -40,7 +40,7 @@ from .measures import FilledPause, clip_measures, hesitation, merge_filled_pause
 from .prosody import SpeechMap, prosodic_filled_pauses, speech_map, syllable_nuclei
 from .speakers import Turn, speaker_turns
 
-__all__ = ["analyse_audio", "PARALLEL_ASR_MIN_SECONDS"]
+__all__ = ["analyse_audio", "report_from_track", "PARALLEL_ASR_MIN_SECONDS"]
 
 PARALLEL_ASR_MIN_SECONDS = 60.0  # shorter clips: ASR in-process (spawning workers costs ~1 s)
 SEGMENT_GAP_S = 0.6  # a transcript segment ends at a silence this long, or at a change of speaker
@@ -118,10 +118,30 @@ def _start_parallel_asr(
 
 
 def _prosody(path: str | Path, max_seconds: float) -> _Clip:
-    track = extract_frames(iter_audio(path, max_seconds=max_seconds))
+    return _clip(extract_frames(iter_audio(path, max_seconds=max_seconds)))
+
+
+def report_from_track(
+    track: FrameTrack,
+    words: list[asr_mod.Word],
+    *,
+    asr: bool,
+    baseline: VoiceBaseline | None = None,
+    speakers: bool = True,
+) -> Report:
+    """The voice report of an already extracted frame track and its recognised words (a live stream).
+
+    ``speakers=False`` skips speaker clustering (all speech is "S1"): for short windows of one live voice.
+    """
+    clip = _clip(track, speakers)
+    clip.words = list(words)
+    return _report(clip, asr=asr, baseline=baseline, timings={})
+
+
+def _clip(track: FrameTrack, speakers: bool = True) -> _Clip:
     smap = speech_map(track)
     nuclei = syllable_nuclei(track, smap)
-    turns = speaker_turns(track, smap)
+    turns = speaker_turns(track, smap) if speakers else [Turn("S1", r.start, r.end) for r in smap.runs]
     frame_speaker = np.full(track.n, "", dtype=object)
     for t in turns:
         frame_speaker[int(round(t.start / FRAME_S)) : int(round(t.end / FRAME_S))] = t.speaker

@@ -19,7 +19,15 @@ import webrtcvad
 
 from engine.media import SAMPLE_RATE, iter_audio
 
-__all__ = ["Word", "FILLER_WORDS", "utterances", "transcribe", "transcribe_parallel"]
+__all__ = [
+    "Word",
+    "FILLER_WORDS",
+    "UtteranceCutter",
+    "utterances",
+    "transcribe",
+    "transcribe_pcm",
+    "transcribe_parallel",
+]
 
 FILLER_WORDS = frozenset({"um", "umm", "uhm", "uh", "er", "erm", "ah", "hmm", "mm"})
 FRAME = 480  # 30 ms
@@ -44,35 +52,62 @@ class Word:
     confidence: float
 
 
-def utterances(blocks: Iterable[np.ndarray]) -> Iterator[tuple[float, np.ndarray]]:
-    """(start time, int16 samples) for each speech stretch in a stream of 16 kHz float blocks."""
-    vad = webrtcvad.Vad(2)
-    frames: list[np.ndarray] = []
-    pre: list[np.ndarray] = []
-    carry = np.zeros(0, dtype=np.float32)
-    t = 0  # frames consumed
-    start = silent = 0
-    for block in blocks:
-        x = np.concatenate([carry, block]) if carry.size else block
+class UtteranceCutter:
+    """Cuts a stream of 16 kHz float blocks into speech stretches at silences (webrtcvad), as they end."""
+
+    def __init__(self) -> None:
+        self._vad = webrtcvad.Vad(2)
+        self._frames: list[np.ndarray] = []
+        self._pre: list[np.ndarray] = []
+        self._carry = np.zeros(0, dtype=np.float32)
+        self._t = 0  # frames consumed
+        self._start = self._silent = 0
+
+    def push(self, block: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """(start time, int16 samples) of each utterance that ended within ``block``."""
+        x = np.concatenate([self._carry, block]) if self._carry.size else block
         usable = x.size - x.size % FRAME
         pcm = (np.clip(x[:usable], -1, 1) * 32767).astype("<i2")
-        carry = x[usable:]
+        self._carry = x[usable:]
+        out = []
         for f in pcm.reshape(-1, FRAME):
-            speech = vad.is_speech(f.tobytes(), SAMPLE_RATE)
-            if frames:
-                frames.append(f)
-                silent = 0 if speech else silent + 1
-                if silent >= END_SILENCE or len(frames) >= MAX_UTTERANCE:
-                    if len(frames) - silent >= MIN_UTTERANCE:
-                        yield start * FRAME / SAMPLE_RATE, np.concatenate(frames)
-                    frames, silent = [], 0
-            elif speech:
-                frames = [*pre, f]
-                start = t - len(pre)
-            pre = (pre + [f])[-PRE_ROLL:]
-            t += 1
-    if frames and len(frames) - silent >= MIN_UTTERANCE:
-        yield start * FRAME / SAMPLE_RATE, np.concatenate(frames)
+            done = self._frame(f)
+            if done is not None:
+                out.append(done)
+        return out
+
+    def _frame(self, f: np.ndarray) -> tuple[float, np.ndarray] | None:
+        speech = self._vad.is_speech(f.tobytes(), SAMPLE_RATE)
+        done = None
+        if self._frames:
+            self._frames.append(f)
+            self._silent = 0 if speech else self._silent + 1
+            if self._silent >= END_SILENCE or len(self._frames) >= MAX_UTTERANCE:
+                done = self.flush()
+        elif speech:
+            self._frames = [*self._pre, f]
+            self._start = self._t - len(self._pre)
+        self._pre = (self._pre + [f])[-PRE_ROLL:]
+        self._t += 1
+        return done
+
+    def flush(self) -> tuple[float, np.ndarray] | None:
+        """The utterance in progress (if long enough), ending it."""
+        frames, silent = self._frames, self._silent
+        self._frames, self._silent = [], 0
+        if frames and len(frames) - silent >= MIN_UTTERANCE:
+            return self._start * FRAME / SAMPLE_RATE, np.concatenate(frames)
+        return None
+
+
+def utterances(blocks: Iterable[np.ndarray]) -> Iterator[tuple[float, np.ndarray]]:
+    """(start time, int16 samples) for each speech stretch in a stream of 16 kHz float blocks."""
+    cutter = UtteranceCutter()
+    for block in blocks:
+        yield from cutter.push(block)
+    last = cutter.flush()
+    if last is not None:
+        yield last
 
 
 def _decoder() -> Any:
@@ -99,6 +134,16 @@ def _decode(decoder: Any, offset: float, pcm: np.ndarray) -> list[Word]:
             )
         )
     return words
+
+
+_PROCESS_DECODER: list[Any] = []
+
+
+def transcribe_pcm(offset: float, pcm: bytes) -> list[Word]:
+    """Words of one utterance (int16 LE bytes starting at ``offset`` s); one decoder per process."""
+    if not _PROCESS_DECODER:
+        _PROCESS_DECODER.append(_decoder())
+    return _decode(_PROCESS_DECODER[0], offset, np.frombuffer(pcm, dtype="<i2"))
 
 
 def transcribe(

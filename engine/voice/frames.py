@@ -17,7 +17,7 @@ from parselmouth.praat import call
 
 from engine.media import SAMPLE_RATE
 
-__all__ = ["FRAME_S", "FrameTrack", "extract_frames"]
+__all__ = ["FRAME_S", "FrameExtractor", "FrameTrack", "extract_frames"]
 
 FRAME_S = 0.01
 HOP = int(SAMPLE_RATE * FRAME_S)  # 160 samples
@@ -169,31 +169,72 @@ def _voice_quality(track: FrameTrack, sound: parselmouth.Sound, pitch: parselmou
         track.shimmer_sum += shimmer * periods
 
 
-def extract_frames(blocks: Iterable[np.ndarray]) -> FrameTrack:
-    """Run every per-frame analysis over a stream of 16 kHz mono blocks."""
-    empty = np.zeros(0, dtype=np.float32)
-    track = FrameTrack(empty, empty, empty, np.zeros(0, bool), empty, np.zeros((0, N_CEP), np.float32), 0.0)
-    parts = _Parts()
-    tail = np.zeros(0, dtype=np.float32)
-    carry = np.zeros(0, dtype=np.float32)  # samples short of a whole frame, moved to the next block
-    t0 = 0.0
-    for raw in blocks:
+class FrameExtractor:
+    """The per-frame analyses fed block by block (a file's decoded blocks, or a live stream's seconds)."""
+
+    def __init__(self) -> None:
+        empty = np.zeros(0, dtype=np.float32)
+        self.track = FrameTrack(
+            empty, empty, empty, np.zeros(0, bool), empty, np.zeros((0, N_CEP), np.float32), 0.0
+        )
+        self.parts = _Parts()
+        self._tail = np.zeros(0, dtype=np.float32)
+        self._carry = np.zeros(0, dtype=np.float32)  # samples short of a whole frame, moved to the next block
+        self._t0 = 0.0
+
+    def push(self, raw: np.ndarray) -> None:
+        """Analyse one more block of 16 kHz mono float samples (whole 10 ms frames; the rest is carried)."""
+        track = self.track
         track.samples += raw.size
         track.clipped += int(np.count_nonzero(np.abs(raw) >= CLIP_LEVEL))
         track.peak = max(track.peak, float(np.abs(raw).max(initial=0.0)))
-        block = np.concatenate([carry, raw]) if carry.size else raw
+        block = np.concatenate([self._carry, raw]) if self._carry.size else raw
         usable = block.size - block.size % HOP
-        block, carry = block[:usable], block[usable:]
+        block, self._carry = block[:usable], block[usable:]
         if not usable:
-            continue
-        _block(track, parts, np.concatenate([tail, block]), tail.size, t0)
-        t0 += usable / SAMPLE_RATE
-        tail = block[-CONTEXT:].copy()
-    if carry.size:
-        _block(
-            track, parts, np.concatenate([tail, carry, np.zeros(HOP - carry.size, np.float32)]), tail.size, t0
+            return
+        _block(track, self.parts, np.concatenate([self._tail, block]), self._tail.size, self._t0)
+        self._t0 += usable / SAMPLE_RATE
+        self._tail = block[-CONTEXT:].copy()
+
+    def finish(self) -> FrameTrack:
+        """Analyse the carried samples (zero-padded to a frame) and assemble the whole track."""
+        if self._carry.size:
+            padded = np.concatenate([self._tail, self._carry, np.zeros(HOP - self._carry.size, np.float32)])
+            _block(self.track, self.parts, padded, self._tail.size, self._t0)
+            self._carry = np.zeros(0, dtype=np.float32)
+        return _assemble(self.track, self.parts)
+
+    def window(self, start: int, stop: int) -> FrameTrack:
+        """A track of pushed blocks ``start``…``stop - 1`` only (clip-wide sums scaled to its length)."""
+        t = self.track
+        picked = _Parts(*(getattr(self.parts, f)[start:stop] for f in _Parts.__dataclass_fields__))
+        frames = sum(x.size for x in picked.f0)
+        share = frames * HOP / max(t.samples, 1)
+        win = FrameTrack(
+            t.f0,
+            t.strength,
+            t.intensity,
+            t.vad,
+            t.alpha,
+            t.cep,
+            0.0,
+            samples=frames * HOP,
+            clipped=int(t.clipped * share),
+            peak=t.peak,
+            periods=t.periods,
+            jitter_sum=t.jitter_sum,
+            shimmer_sum=t.shimmer_sum,
         )
-    return _assemble(track, parts)
+        return _assemble(win, picked)
+
+
+def extract_frames(blocks: Iterable[np.ndarray]) -> FrameTrack:
+    """Run every per-frame analysis over a stream of 16 kHz mono blocks."""
+    extractor = FrameExtractor()
+    for raw in blocks:
+        extractor.push(raw)
+    return extractor.finish()
 
 
 def _assemble(track: FrameTrack, parts: _Parts) -> FrameTrack:

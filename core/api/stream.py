@@ -1,0 +1,96 @@
+"""``WS /v1/stream/video`` (live analysis, protocol in docs/streaming.md) and ``POST /v1/stream/tokens``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from core.api.auth import require_tenant
+from core.api.guard import purpose_refusal, require_permitted_purpose
+from core.governance.policy import COMPLIANCE_DOCS
+from core.runtime import Runtime
+from core.stream import StreamService, issue_token, read_token
+from core.stream.protocol import Close
+
+__all__ = ["router"]
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    service = getattr(app.state, "streams", None)
+    if service is not None:
+        service.close()
+
+
+router = APIRouter(prefix="/v1", tags=["stream"], lifespan=_lifespan)
+
+
+class StreamToken(BaseModel):
+    """A short-lived credential for ``WS /v1/stream/video?token=…`` (for browsers)."""
+
+    token: str
+    expires_at: datetime
+    expires_in: int
+    url: str
+
+
+@router.post(
+    "/stream/tokens",
+    status_code=201,
+    response_model=StreamToken,
+    dependencies=[Depends(require_permitted_purpose)],  # 403 purpose_not_permitted (docs/compliance.md)
+)
+def create_stream_token(request: Request, tenant_id: Annotated[str, Depends(require_tenant)]) -> StreamToken:
+    """A token for one browser stream; valid ``stream_token_ttl_seconds`` (60 s by default)."""
+    rt: Runtime = request.app.state.runtime
+    token, expires = issue_token(rt.vault.ring, tenant_id, rt.settings.stream_token_ttl_seconds)
+    return StreamToken(
+        token=token,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        expires_in=int(rt.settings.stream_token_ttl_seconds),
+        url=f"/v1/stream/video?token={token}",
+    )
+
+
+def _tenant(ws: WebSocket, rt: Runtime) -> str | None:
+    scheme, _, value = ws.headers.get("authorization", "").partition(" ")
+    key = value.strip() if scheme.lower() == "bearer" else ws.headers.get("x-api-key", "")
+    if key:
+        return rt.store.authenticate(key)
+    token = ws.query_params.get("token")
+    return read_token(rt.vault.ring, token) if token else None
+
+
+def _service(app: FastAPI) -> StreamService:
+    service: StreamService | None = getattr(app.state, "streams", None)
+    if service is None:
+        service = app.state.streams = StreamService()
+    return service
+
+
+@router.websocket("/stream/video")
+async def stream_video(websocket: WebSocket) -> None:
+    """Live frames and audio in, per-frame and per-second analysis out, a summary job at the end."""
+    rt: Runtime = websocket.app.state.runtime
+    await websocket.accept()
+    tenant_id = await run_in_threadpool(_tenant, websocket, rt)
+    if tenant_id is None:
+        message = "send 'Authorization: Bearer <key>' or ?token= from POST /v1/stream/tokens"
+        await websocket.send_text(json.dumps({"type": "error", "code": "unauthorized", "message": message}))
+        await websocket.close(int(Close.POLICY), "unauthorized")
+        return
+    refused = await run_in_threadpool(purpose_refusal, rt.policies, tenant_id)  # docs/compliance.md
+    if refused is not None:
+        error = {"type": "error", "code": "purpose_not_permitted", "message": refused}
+        await websocket.send_text(json.dumps({**error, "docs": COMPLIANCE_DOCS}))
+        await websocket.close(int(Close.POLICY), "purpose_not_permitted")
+        return
+    await _service(websocket.app).run(websocket, rt, tenant_id)

@@ -1,0 +1,7 @@
+"""Live analysis over WebSocket (``WS /v1/stream/video``): stream tokens, the wire protocol, and the
+session that bounds every queue and stores the summary job. See docs/streaming.md."""
+
+from core.stream.session import StreamService
+from core.stream.tokens import issue_token, read_token
+
+__all__ = ["StreamService", "issue_token", "read_token"]

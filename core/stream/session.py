@@ -1,0 +1,469 @@
+"""One stream from accept to summary, every queue bounded.
+
+- Frames: one waiting slot. A newer frame replaces a waiting one (``dropped``, reason ``behind``); frames
+  beyond the declared fps are dropped as ``over_fps`` (see ``_Throttle``), and frames whose timestamp does
+  not move forward as ``stale_timestamp``.
+- Audio: a bounded queue (``audio_behind`` when full); utterances go to the ASR process, at most
+  ``MAX_ASR_PENDING`` per stream (``asr_behind`` beyond).
+- Server messages: a queue of ``stream_send_queue``; a client that stops reading fills it and the stream is
+  closed 1008 ``client_not_reading``.
+- Each stream has its own face thread (the landmarker keeps state) and timeline thread (audio, seconds,
+  summary), so one stream's work never waits behind another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import multiprocessing as mp
+import time
+from collections import Counter
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import WebSocket
+from starlette.concurrency import run_in_threadpool
+
+from core import metrics
+from core.runtime import Runtime
+from core.sdk.schema import SCHEMA_VERSION
+from core.stream.protocol import (
+    KIND_FRAME,
+    Chunk,
+    Close,
+    StartMessage,
+    StreamClose,
+    parse_chunk,
+    parse_start,
+    parse_text,
+)
+from engine.errors import MediaError
+from engine.stream import StreamAnalysis
+from engine.voice.asr import Word
+
+__all__ = ["StreamService", "StreamSession", "MAX_ASR_PENDING", "AUDIO_QUEUE"]
+
+log = logging.getLogger("echodepth.stream")
+
+AUDIO_QUEUE = 100  # chunks waiting for the timeline thread (10 s of 100 ms chunks)
+MAX_ASR_PENDING = 8
+FLUSH_TIMEOUT_S = 2.0
+ASR_WAIT_S = 30.0
+
+
+def _transcribe(offset: float, pcm: bytes) -> list[Word]:
+    from engine.voice.asr import transcribe_pcm
+
+    return transcribe_pcm(offset, pcm)
+
+
+class StreamService:
+    """Process-wide stream state: the session count (``stream_max_sessions``) and the ASR process."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self._asr: ProcessPoolExecutor | None = None
+
+    def asr_pool(self, rt: Runtime) -> Executor | None:
+        """The recogniser's process (pocketsphinx holds the GIL for whole utterances, so not a thread)."""
+        if not rt.settings.stream_asr:
+            return None
+        if self._asr is None:
+            self._asr = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+        return self._asr
+
+    def close(self) -> None:
+        """Stop the ASR process."""
+        if self._asr is not None:
+            self._asr.shutdown(wait=False, cancel_futures=True)
+            self._asr = None
+
+    async def run(self, ws: WebSocket, rt: Runtime, tenant_id: str) -> None:
+        """Serve one accepted, authenticated stream until it ends."""
+        if self.active >= rt.settings.stream_max_sessions:
+            await _refuse(
+                ws,
+                StreamClose(
+                    "too_many_streams", "the server is at its stream limit; retry", Close.TRY_AGAIN_LATER
+                ),
+            )
+            return
+        self.active += 1
+        metrics_active(+1)
+        try:
+            await StreamSession(self, ws, rt, tenant_id).run()
+        finally:
+            self.active -= 1
+            metrics_active(-1)
+
+
+def metrics_active(delta: int) -> None:
+    """Count streams in the Prometheus registry, when it has the gauge."""
+    gauge = getattr(metrics, "STREAMS_ACTIVE", None)
+    if gauge is not None:
+        gauge.inc(delta)
+
+
+async def _refuse(ws: WebSocket, exc: StreamClose) -> None:
+    with contextlib.suppress(RuntimeError, OSError):
+        await ws.send_text(json.dumps({"type": "error", "code": exc.code, "message": exc.message}))
+        await ws.close(int(exc.close), exc.code)
+
+
+class _Throttle:
+    """The declared fps, judged on the client's timestamps (a frame closer than 3/4 of the interval to the
+    last accepted one is over), with a wall-clock token bucket of one second's burst against clients whose
+    timestamps run faster than they send (the burst absorbs network jitter and server pauses)."""
+
+    def __init__(self, fps: float) -> None:
+        self.rate = fps
+        self.min_gap_ms = 750.0 / fps
+        self.tokens = self.capacity = max(2.0, fps)
+        self.at = time.monotonic()
+        self.last_ts: int | None = None
+
+    def accept(self, ts_ms: int, now: float) -> bool:
+        """Whether a frame sent at ``ts_ms`` and received ``now`` is within the declared rate."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.last_ts is not None and ts_ms - self.last_ts < self.min_gap_ms:
+            return False
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        self.last_ts = ts_ms
+        return True
+
+
+class StreamSession:
+    """The tasks of one stream: receive, analyse frames, analyse audio, emit seconds, send."""
+
+    def __init__(self, service: StreamService, ws: WebSocket, rt: Runtime, tenant_id: str) -> None:
+        self.service, self.ws, self.rt, self.tenant_id = service, ws, rt, tenant_id
+        s = rt.settings
+        self.send_q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=s.stream_send_queue)
+        self.audio_q: asyncio.Queue[tuple[Chunk, float] | None] = asyncio.Queue(maxsize=AUDIO_QUEUE)
+        self.slot: tuple[Chunk, float, float] | None = None
+        self.slot_event = asyncio.Event()
+        self.seconds_event = asyncio.Event()
+        self.abort: asyncio.Future[StreamClose] = asyncio.get_running_loop().create_future()
+        self.face_exec = ThreadPoolExecutor(1, thread_name_prefix="stream-face")
+        self.timeline_exec = ThreadPoolExecutor(1, thread_name_prefix="stream-timeline")
+        self.analysis: StreamAnalysis | None = None
+        self.start: StartMessage | None = None
+        self.started_at = datetime.now(UTC)
+        self.origin_ms: int | None = None
+        self.throttle: _Throttle | None = None
+        self.last_frame_t = -math.inf
+        self.ending = False
+        self.client_gone = False
+        self.pending_drops: Counter[str] = Counter()
+        self.drops: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()
+        self.asr_tasks: set[asyncio.Task[None]] = set()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.counts_end = ""
+
+    # lifecycle --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Receive until ``end``, a disconnect or a violation; then store the summary and close."""
+        sender = asyncio.create_task(self._sender())
+        outcome: StreamClose | str
+        try:
+            outcome = await self._receive_all()
+        finally:
+            if self.analysis is None:
+                self._shutdown_executors()
+        if self.analysis is None:  # nothing was analysed: no job to store
+            await self._close(sender, outcome if isinstance(outcome, StreamClose) else None)
+            return
+        self.counts_end = outcome.code if isinstance(outcome, StreamClose) else outcome
+        job_id = await self._finish(send=outcome == "end")
+        if outcome == "end" and job_id is not None:
+            self._send({"type": "summary", "job_id": job_id})
+        await self._close(sender, outcome if isinstance(outcome, StreamClose) else None)
+
+    async def _receive_all(self) -> StreamClose | str:
+        receiver = asyncio.create_task(self._receive_loop())
+        waiting: set[asyncio.Future[Any]] = {receiver, self.abort}
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if receiver not in done:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+            return self.abort.result()
+        try:
+            return receiver.result()
+        except StreamClose as exc:
+            return exc
+
+    async def _receive_loop(self) -> str:
+        """``end`` or ``disconnect``; raises StreamClose for violations."""
+        while True:
+            msg = await self._next()
+            if msg["type"] == "websocket.disconnect":
+                self.client_gone = True
+                return "disconnect"
+            now = time.monotonic()
+            if msg.get("bytes") is not None:
+                self._on_binary(parse_chunk(msg["bytes"], self.rt.settings.stream_max_frame_bytes), now)
+            elif msg.get("text") is not None and await self._on_text(msg["text"]):
+                return "end"
+
+    async def _next(self) -> dict[str, Any]:
+        timeout = self.rt.settings.stream_idle_timeout_seconds
+        try:
+            msg = await asyncio.wait_for(self.ws.receive(), timeout)
+        except TimeoutError as exc:
+            raise StreamClose("idle_timeout", f"nothing received for {timeout:g} s", Close.POLICY) from exc
+        return dict(msg)
+
+    async def _on_text(self, text: str) -> bool:
+        if len(text) > self.rt.settings.stream_max_frame_bytes:
+            raise StreamClose("frame_too_large", "text message over the size limit", Close.TOO_BIG)
+        msg = parse_text(text)
+        if self.start is None:
+            await self._begin(parse_start(msg, self.rt.settings.stream_max_fps))
+            return False
+        if msg["type"] == "end":
+            return True
+        raise StreamClose(
+            "unexpected_message", f'"{msg["type"]}" is not expected here (send "end" last)', Close.POLICY
+        )
+
+    async def _begin(self, start: StartMessage) -> None:
+        self.start = start
+        self.throttle = _Throttle(start.fps)
+        analysis = StreamAnalysis(start.fps, start.audio)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.face_exec, analysis.__enter__)
+        self.analysis = analysis
+        self.tasks = [
+            asyncio.create_task(self._face_worker()),
+            asyncio.create_task(self._audio_worker()),
+            asyncio.create_task(self._seconds_worker()),
+        ]
+        for task in self.tasks:
+            task.add_done_callback(self._worker_ended)
+
+    def _worker_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None or self.abort.done():
+            return
+        log.error("stream worker failed", exc_info=task.exception())
+        self.abort.set_result(StreamClose("internal_error", "the analysis failed", Close.INTERNAL))
+
+    def _stream_time(self, ts_ms: int) -> float:
+        if self.origin_ms is None:
+            self.origin_ms = ts_ms
+        t = (ts_ms - self.origin_ms) / 1000.0
+        if t > self.rt.settings.max_media_seconds:
+            raise StreamClose("stream_too_long", "the stream is over max_media_seconds", Close.POLICY)
+        return t
+
+    def _on_binary(self, chunk: Chunk, now: float) -> None:
+        if self.start is None or self.throttle is None:
+            raise StreamClose("start_expected", 'send {"type": "start", ...} before any media', Close.POLICY)
+        t = self._stream_time(chunk.ts_ms)
+        if chunk.kind != KIND_FRAME:
+            if not self.start.audio:
+                raise StreamClose("audio_not_declared", 'audio sent after "audio": false', Close.POLICY)
+            self.counts["audio_chunks"] += 1
+            try:
+                self.audio_q.put_nowait((chunk, t))
+            except asyncio.QueueFull:
+                self._drop("audio_behind")
+            return
+        self.counts["frames_received"] += 1
+        if t <= self.last_frame_t:
+            self._drop("stale_timestamp")
+        elif not self.throttle.accept(chunk.ts_ms, now):
+            self._drop("over_fps")
+        else:
+            if self.slot is not None:
+                self._drop("behind")
+            self.last_frame_t = t
+            self.slot = (chunk, t, now)
+            self.slot_event.set()
+
+    def _drop(self, reason: str) -> None:
+        self.pending_drops[reason] += 1
+        self.drops[reason] += 1
+
+    # workers ----------------------------------------------------------------------------------
+
+    async def _face_worker(self) -> None:
+        assert self.analysis is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.slot_event.wait()
+            self.slot_event.clear()
+            item, self.slot = self.slot, None
+            if item is None:
+                if self.ending:
+                    return
+                continue
+            chunk, t, received = item
+            try:
+                result = await loop.run_in_executor(self.face_exec, self.analysis.frame, chunk.payload, t)
+            except MediaError as exc:
+                self.counts["frames_unreadable"] += 1
+                self._send({"type": "error", "code": exc.code, "message": exc.message, "ts": chunk.ts_ms})
+                continue
+            self.counts["frames_analysed"] += 1
+            self._flush_drops()
+            latency = round((time.monotonic() - received) * 1000, 1)
+            self._send({"type": "frame", "ts": chunk.ts_ms, "latency_ms": latency, **result})
+            self.seconds_event.set()
+            if self.ending and self.slot is None:
+                return
+
+    async def _audio_worker(self) -> None:
+        assert self.analysis is not None
+        loop = asyncio.get_running_loop()
+        while (item := await self.audio_q.get()) is not None:
+            chunk, t = item
+            utterances = await loop.run_in_executor(self.timeline_exec, self.analysis.audio, chunk.payload, t)
+            self._transcribe(utterances)
+            self.seconds_event.set()
+
+    async def _seconds_worker(self) -> None:
+        assert self.analysis is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.seconds_event.wait()
+            self.seconds_event.clear()
+            if self.ending:
+                return
+            for msg in await loop.run_in_executor(self.timeline_exec, self.analysis.ready_seconds, False):
+                self._send(msg)
+
+    def _transcribe(self, utterances: list[tuple[float, bytes]]) -> None:
+        pool = self.service.asr_pool(self.rt)
+        if pool is None:
+            return
+        for offset, pcm in utterances:
+            if len(self.asr_tasks) >= MAX_ASR_PENDING:
+                self._drop("asr_behind")
+                continue
+            task = asyncio.create_task(self._asr(pool, offset, pcm))
+            self.asr_tasks.add(task)
+            task.add_done_callback(self.asr_tasks.discard)
+
+    async def _asr(self, pool: Executor, offset: float, pcm: bytes) -> None:
+        assert self.analysis is not None
+        loop = asyncio.get_running_loop()
+        words = await loop.run_in_executor(pool, _transcribe, offset, pcm)
+        await loop.run_in_executor(self.timeline_exec, self.analysis.add_words, words)
+        self.counts["words"] += len(words)
+        self.seconds_event.set()
+
+    # sending ----------------------------------------------------------------------------------
+
+    def _flush_drops(self) -> None:
+        for reason, count in self.pending_drops.items():
+            self._send({"type": "dropped", "count": count, "reason": reason})
+        self.pending_drops.clear()
+
+    def _send(self, msg: dict[str, Any]) -> None:
+        if self.client_gone or self.abort.done():
+            return
+        try:
+            self.send_q.put_nowait(msg)
+        except asyncio.QueueFull:
+            self.abort.set_result(
+                StreamClose("client_not_reading", "the client is not reading its messages", Close.POLICY)
+            )
+
+    async def _sender(self) -> None:
+        while (msg := await self.send_q.get()) is not None:
+            try:
+                await self.ws.send_text(json.dumps(msg))
+            except (RuntimeError, OSError):  # the client went away mid-send
+                self.client_gone = True
+                return
+
+    # the end ----------------------------------------------------------------------------------
+
+    async def _finish(self, send: bool) -> str | None:
+        """Drain the analysis, store the summary job; its id (None if storing failed)."""
+        assert self.analysis is not None and self.start is not None
+        analysis, loop = self.analysis, asyncio.get_running_loop()
+        self.ending = True
+        self.slot_event.set()
+        await self.audio_q.put(None)
+        face, audio, seconds = self.tasks
+        await asyncio.gather(face, audio, return_exceptions=True)
+        self.seconds_event.set()
+        await asyncio.gather(seconds, return_exceptions=True)
+        try:
+            self._transcribe(await loop.run_in_executor(self.timeline_exec, analysis.finish_audio))
+            if self.asr_tasks:
+                await asyncio.wait(set(self.asr_tasks), timeout=ASR_WAIT_S)
+            for msg in await loop.run_in_executor(self.timeline_exec, analysis.ready_seconds, True):
+                if send:
+                    self._send(msg)
+            if send:
+                self._flush_drops()
+            report = await loop.run_in_executor(self.timeline_exec, analysis.summary, self._stats())
+            job = await run_in_threadpool(
+                self.rt.store.create_completed_job,
+                self.tenant_id,
+                "stream",
+                self.start.metadata,
+                SCHEMA_VERSION,
+                report.model_dump(mode="json"),
+                self.started_at,
+            )
+        except Exception:  # noqa: BLE001 - the stream's top-level boundary: log, close 1011
+            log.exception("stream summary failed")
+            self._send(
+                {"type": "error", "code": "internal_error", "message": "the summary could not be stored"}
+            )
+            return None
+        finally:
+            await loop.run_in_executor(self.face_exec, analysis.__exit__, None, None, None)
+            self._shutdown_executors()
+        metrics.JOBS_FINISHED.labels("stream", "completed").inc()
+        await run_in_threadpool(self._announce, job.id)
+        return job.id
+
+    def _announce(self, job_id: str) -> None:
+        try:
+            self.rt.deliveries.job_finished(job_id)
+        except Exception:  # noqa: BLE001 - the outbox sweep fans the event out later
+            log.exception("stream %s: webhook fan-out deferred", job_id)
+
+    def _stats(self) -> dict[str, Any]:
+        assert self.start is not None
+        return {
+            "ended_by": self.counts_end,
+            "fps_declared": self.start.fps,
+            "audio": self.start.audio,
+            **dict(self.counts),
+            "dropped": dict(self.drops),
+            "wall_seconds": round((datetime.now(UTC) - self.started_at).total_seconds(), 3),
+        }
+
+    async def _close(self, sender: asyncio.Task[None], error: StreamClose | None) -> None:
+        if error is not None and error.code != "client_not_reading":
+            self._send({"type": "error", "code": error.code, "message": error.message})
+        with contextlib.suppress(asyncio.QueueFull):
+            self.send_q.put_nowait(None)
+        if error is not None and error.code == "client_not_reading":
+            sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(sender, FLUSH_TIMEOUT_S)
+        if self.client_gone:
+            return
+        code, reason = (Close.NORMAL, "end") if error is None else (error.close, error.code)
+        with contextlib.suppress(RuntimeError, OSError, TimeoutError):
+            await asyncio.wait_for(self.ws.close(int(code), reason), FLUSH_TIMEOUT_S)
+
+    def _shutdown_executors(self) -> None:
+        self.face_exec.shutdown(wait=False)
+        self.timeline_exec.shutdown(wait=False)

@@ -1,0 +1,139 @@
+"""A stateful Slack OAuth v2 emulator with token rotation: authorize, ``oauth.v2.access`` (code and refresh;
+each refresh revokes the refresh token it used), ``auth.revoke`` and ``auth.test``.
+
+Wire format after docs.slack.dev: reference/methods/oauth.v2.access, authentication/using-token-rotation and
+reference/methods/auth.revoke. Every answer is HTTP 200 with ``"ok"``; the bot token is at the top level,
+the installing user's token under ``authed_user``; scopes are comma-separated; errors are
+``{"ok": false, "error": "invalid_code" | "invalid_refresh_token" | "bad_client_secret" | ...}``; an expired
+token makes Web API methods answer ``{"ok": false, "error": "token_expired"}``; 429 carries Retry-After.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.emulators.oauth import OAuthEmulator, basic_credentials, bearer, form_of, running
+
+CLIENT_ID = "2141029472.691202649728"
+CLIENT_SECRET = "slack-client-secret-do-not-log"
+TEAM_ID = "T9TK3CUKW"
+
+
+def _fail(error: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": error})
+
+
+class SlackEmulator(OAuthEmulator):
+    """slack.com/oauth/v2/authorize and slack.com/api in one server."""
+
+    key = "slack"
+    client_id = CLIENT_ID
+    client_secret = CLIENT_SECRET
+    rotates = True
+    access_prefix = "xoxe.xoxb-1-"
+    refresh_prefix = "xoxe-1-"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state.expires_in = 43200
+        self.user_tokens: list[str] = []
+
+    async def authorize(self, request: Request) -> Response:
+        q = request.query_params
+        if q.get("client_id") != CLIENT_ID:
+            return _fail("invalid_client_id")
+        return self.redirect_back(q, code=self.new_code(q, scope=q.get("scope", "")))
+
+    def _body(self, access: str, refresh: str | None, scope: str) -> dict[str, Any]:
+        user_token = "xoxe.xoxp-1-" + secrets.token_urlsafe(24)
+        self.user_tokens.append(user_token)
+        return {
+            "ok": True,
+            "app_id": "A0KRD7HC3",
+            "authed_user": {"id": "U1234", "scope": "", "access_token": user_token, "token_type": "user"},
+            "scope": scope,
+            "token_type": "bot",
+            "access_token": access,
+            "bot_user_id": "U0KRQLJ9H",
+            "refresh_token": refresh,
+            "expires_in": self.state.expires_in,
+            "team": {"id": TEAM_ID, "name": "Slack Softworks"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    async def access(self, request: Request) -> Response:
+        if basic_credentials(request) != (CLIENT_ID, CLIENT_SECRET):
+            return _fail("bad_client_secret")
+        if self.throttled():
+            return JSONResponse(
+                {"ok": False, "error": "ratelimited"}, status_code=429, headers={"Retry-After": "30"}
+            )
+        await self.delay()
+        form = form_of(await request.form())
+        if form.get("grant_type", "authorization_code") == "authorization_code":
+            grant = self.take_code(form)
+            if grant is None:
+                return _fail("invalid_code")
+            return JSONResponse(self._body(*self.mint(), grant["scope"]))
+        if form.get("grant_type") == "refresh_token":
+            with self.state.lock:
+                token = form.get("refresh_token", "")
+                if not self.use_refresh(token):
+                    return _fail("invalid_refresh_token")
+                return JSONResponse(self._body(*self.mint(token), "chat:write,channels:read"))
+        return _fail("invalid_grant_type")
+
+    async def revoke(self, request: Request) -> Response:
+        token = bearer(request)
+        if not self.access_ok(token):
+            return _fail("invalid_auth")
+        self.state.revoked.append(token)
+        self.state.access.pop(token, None)
+        self.forget_grants()  # uninstalling the bot token ends the installation
+        return JSONResponse({"ok": True, "revoked": True})
+
+    async def auth_test(self, request: Request) -> Response:
+        token = bearer(request)
+        if token in self.state.access and not self.access_ok(token):
+            return _fail("token_expired")
+        if not self.access_ok(token):
+            return _fail("invalid_auth")
+        return JSONResponse(
+            {"ok": True, "team": "Slack Softworks", "team_id": TEAM_ID, "user_id": "U0KRQLJ9H"}
+        )
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/oauth/v2/authorize", self.authorize),
+                Route("/api/oauth.v2.access", self.access, methods=["POST"]),
+                Route("/api/auth.revoke", self.revoke, methods=["POST", "GET"]),
+                Route("/api/auth.test", self.auth_test, methods=["POST", "GET"]),
+            ]
+        )
+
+    def spec_overrides(self) -> dict[str, Any]:
+        return {
+            "oauth": {
+                "authorize_url": f"{self.base}/oauth/v2/authorize",
+                "token_url": f"{self.base}/api/oauth.v2.access",
+                "revoke_url": f"{self.base}/api/auth.revoke",
+            },
+            "api_base_url": f"{self.base}/api",
+        }
+
+
+@contextmanager
+def slack_emulator() -> Iterator[SlackEmulator]:
+    """A running Slack emulator."""
+    with running(SlackEmulator()) as emulator:
+        yield emulator
