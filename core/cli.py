@@ -100,6 +100,10 @@ def worker(
 def keys_create(
     tenant: Annotated[str, typer.Option(help="Tenant name; created if missing.")],
     name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option(help="A scope the key carries (repeat it); default: every scope.")
+    ] = None,
+    tier: Annotated[str | None, typer.Option(help="The key's rate tier (config/tiers.yaml).")] = None,
 ) -> None:
     """Create an API key; prints only the key (it is shown once)."""
     from core.governance.audit import CLI, AuditLog
@@ -107,13 +111,59 @@ def keys_create(
     from core.storage.store import Store
 
     settings = get_settings()
+    scopes = _checked_scopes(scope)
+    _check_tier(settings, tier)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
     db.ensure_current()
     store = Store(db)
-    key = store.create_key(tenant, name)
-    AuditLog(db).add(store.ensure_tenant(tenant), CLI, "key.create", key[:12], {"name": name})
+    key = store.create_key(tenant, name, scopes, tier)
+    detail = {"name": name, "scopes": scopes, "rate_tier": tier}
+    AuditLog(db).add(store.ensure_tenant(tenant), CLI, "key.create", key[:12], detail)
     typer.echo(key)
+    db.dispose()
+
+
+def _checked_scopes(scope: list[str] | None) -> list[str] | None:
+    from core.api.scopes import parse_scopes
+    from core.sdk.errors import InputError
+
+    if not scope:
+        return None
+    try:
+        return parse_scopes(scope)
+    except InputError as exc:
+        raise typer.BadParameter(exc.message) from exc
+
+
+def _check_tier(settings: Settings, tier: str | None) -> None:
+    from core.api.tiers import load_tiers
+
+    if tier and tier not in load_tiers(settings).tiers:
+        raise typer.BadParameter(f"no rate tier {tier!r} in the tiers file")
+
+
+@keys_app.command("set-tier")
+def keys_set_tier(
+    tenant: Annotated[str, typer.Option(help="Tenant name.")],
+    key_prefix: Annotated[str, typer.Option(help="The key's visible prefix (its first 12 characters).")],
+    tier: Annotated[str, typer.Option(help="A rate tier of config/tiers.yaml; '' = the tenant's.")],
+) -> None:
+    """Give one key its own rate tier (audited as actor 'cli')."""
+    from core.governance.audit import CLI, AuditLog
+    from core.storage.db import Database
+    from core.storage.store import Store
+
+    settings = get_settings()
+    _check_tier(settings, tier)
+    db = Database(settings.effective_database_url)
+    db.ensure_current()
+    store = Store(db)
+    if not store.set_rate_tier(tenant, tier or None, key_prefix):
+        db.dispose()
+        raise typer.BadParameter(f"tenant {tenant!r} has no key {key_prefix[:12]!r}")
+    tenant_id = store.ensure_tenant(tenant)
+    AuditLog(db).add(tenant_id, CLI, "key.rate_tier", key_prefix[:12], {"tier": tier or None})
     db.dispose()
 
 
@@ -273,6 +323,38 @@ def connectors_list() -> None:
     Console().print(table)
 
 
+@connectors_app.command("setup")
+def connectors_setup(
+    provider: str = typer.Argument(..., help="salesforce or hubspot"),
+    connection: str | None = typer.Option(None, help="the connection id (needed when there are several)"),
+    check_only: bool = typer.Option(False, "--check-only", help="report what is missing; create nothing"),
+) -> None:
+    """Check the custom fields a CRM connection's mapping writes; create the missing ones where allowed."""
+    from sqlalchemy import select
+
+    from core.connections.models import Connection
+    from core.runtime import Runtime
+
+    settings = get_settings()
+    _logging(settings)
+    rt = Runtime(settings)
+    try:
+        with rt.db.session() as s:
+            q = select(Connection.id).where(Connection.provider == provider, Connection.status == "active")
+            ids = [connection] if connection else list(s.scalars(q))
+        if len(ids) != 1:
+            typer.echo(f"{len(ids)} active {provider} connections: pass --connection ID", err=True)
+            raise typer.Exit(2)
+        report = rt.deliveries.sinks.setup(ids[0], not check_only)
+        for section, lines in report.items():
+            for line in lines:
+                typer.echo(f"{section}: {line}")
+        if report.get("missing") or report.get("manual"):
+            raise typer.Exit(1)
+    finally:
+        rt.close()
+
+
 @vault_app.command("rotate")
 def vault_rotate() -> None:
     """Re-encrypt every stored secret under the newest key of ECHODEPTH_VAULT_KEYS."""
@@ -335,12 +417,16 @@ def tenants_set(
     retention_days: Annotated[
         int | None, typer.Option(help="Days results are kept after a job ends; 0 = the default.")
     ] = None,
+    rate_tier: Annotated[
+        str | None, typer.Option(help="Rate tier of config/tiers.yaml; '' = the default tier.")
+    ] = None,
 ) -> None:
-    """Change a tenant's governance settings (each change is audited as actor 'cli')."""
-    from core.governance.audit import CLI
+    """Change a tenant's governance settings and rate tier (each change is audited as actor 'cli')."""
+    from core.governance.audit import CLI, AuditLog
     from core.governance.policy import PolicyStore
     from core.sdk.errors import InputError
     from core.storage.db import Database
+    from core.storage.store import Store
 
     settings = get_settings()
     db = Database(settings.effective_database_url)
@@ -361,6 +447,10 @@ def tenants_set(
             )
         if retention_days is not None:
             policies.set_retention(tenant_id, retention_days or None, CLI)
+        if rate_tier is not None:
+            _check_tier(settings, rate_tier)
+            Store(db).set_rate_tier(tenant, rate_tier or None)
+            AuditLog(db).add(tenant_id, CLI, "tenant.rate_tier", tenant_id, {"tier": rate_tier or None})
         typer.echo(_tenant_json(policies.get(tenant_id), settings.result_retention_days))
     except InputError as exc:
         raise typer.BadParameter(exc.message) from exc

@@ -6,12 +6,14 @@ import logging
 
 from core.connections import Connections
 from core.delivery.queue import DeliveryQueue
+from core.delivery.sinks import SinkDeliveries
 from core.governance.audit import AuditLog
 from core.governance.policy import PolicyStore
 from core.governance.retention import Retention
 from core.jobs.queue import JobQueue
 from core.media.spool import Spool
 from core.settings import Settings, get_settings
+from core.sources import Sources
 from core.storage.db import Database
 from core.storage.store import Store
 from core.vault import TokenVault, load_key_ring
@@ -36,10 +38,16 @@ class Runtime:
         self.deliveries = DeliveryQueue(self.settings, self.db, self.vault, self.queue.broker)
         self.queue.on_finished = self.deliveries.job_finished
         self.connections = Connections(self.settings, self.db, self.vault, self.deliveries)
+        self.deliveries.sinks = SinkDeliveries(self.settings, self.deliveries.store, self.connections.tokens)
         self.policies = PolicyStore(self.db)
         self.audit = AuditLog(self.db)
         self.retention = Retention(self.settings, self.db, self.spool)
         self.queue.periodic.append(self.retention.purge_if_due)
+        self.sources = Sources(
+            self.settings, self.db, self.store, self.vault, self.connections, self.queue, self.spool
+        )
+        self.queue.use_source_fetch(self.sources.fetch)  # Zoom/Teams recordings download via their Source
+        self.queue.periodic.append(self.sources.catch_up_if_due)
 
     def start_embedded_worker(self) -> None:
         """In embedded mode, run the worker and the sweep on this process's threads."""

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     oauth_refresh_ahead_seconds: float = Field(default=600, ge=0)
     zoom_client_id: str | None = None
     zoom_client_secret: SecretStr | None = None
+    zoom_webhook_secret_token: SecretStr | None = None
+    source_catch_up_interval_seconds: float = Field(default=3600, gt=0)
+    source_catch_up_lookback_hours: float = Field(default=48, gt=0)
     microsoft_client_id: str | None = None
     microsoft_client_secret: SecretStr | None = None
     salesforce_client_id: str | None = None
@@ -81,6 +84,11 @@ class Settings(BaseSettings):
     stream_max_sessions: int = Field(default=8, ge=1)
     stream_asr: bool = True
     rate_limit_per_minute: int = Field(default=0, ge=0)
+    rate_tiers_file: Path | None = None
+    default_rate_tier: str | None = None
+    oauth_access_token_ttl_seconds: int = Field(default=3600, ge=60)
+    oauth_refresh_token_ttl_seconds: int = Field(default=2_592_000, ge=60)
+    oauth_code_ttl_seconds: int = Field(default=600, ge=10, le=600)
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     require_https: bool = False

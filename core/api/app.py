@@ -13,9 +13,11 @@ import engine
 from core import metrics
 from core.api.connections import router as connections_router
 from core.api.governance import install_governance
+from core.api.oauth import install_oauth
 from core.api.problems import install_problem_handlers, problem
-from core.api.ratelimit import rate_limit_middleware
+from core.api.ratelimit import install_rate_limits
 from core.api.routes import router
+from core.api.sources import router as sources_router
 from core.api.stream import router as stream_router
 from core.api.webhooks import router as webhooks_router
 from core.runtime import Runtime
@@ -59,9 +61,11 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.include_router(webhooks_router)
     app.include_router(connections_router)
     app.include_router(stream_router)
+    app.include_router(sources_router)  # POST /v1/hooks/{source}, /v1/sources/{source}/settings
     _add_ops_routes(app)
     limits = runtime.settings if runtime is not None else (settings or get_settings())
-    app.middleware("http")(rate_limit_middleware(limits))  # ECHODEPTH_RATE_LIMIT_PER_MINUTE
+    install_rate_limits(app, limits)  # tiers (config/tiers.yaml), 429s, RateLimit-* headers, /v1/usage
+    install_oauth(app)  # the OAuth 2.0 authorization server (/oauth/*, /v1/oauth/clients)
     app.middleware("http")(_count_requests)
     install_governance(app, limits)  # tenants/me, audit, compliance guard errors, HTTPS (outermost)
     return app

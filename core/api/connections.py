@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from core.api.auth import require_tenant
 from core.connections import Connection, Connections
 from core.connections.state import STATE_TTL_SECONDS
+from core.delivery.sinks import SinkDeliveries, SinkSettingsIn
 from core.runtime import Runtime
 from core.sdk.errors import ConnectorError
 
@@ -163,3 +164,61 @@ def delete_connection(connection_id: str, request: Request, tenant_id: Tenant) -
     """Revoke the tokens at the vendor where it can, then delete them."""
     _connections(request).disconnect(tenant_id, connection_id)
     return Response(status_code=204)
+
+
+class SinkSettingsOut(BaseModel):
+    """A Sink connection's settings: rules, mapping overrides and ids (defaults come from config/)."""
+
+    connection_id: str
+    settings: dict[str, Any]
+
+
+def _sinks(request: Request) -> SinkDeliveries:
+    rt: Runtime = request.app.state.runtime
+    return rt.deliveries.sinks
+
+
+@router.get(
+    "/connections/{connection_id}/mapping",
+    response_model=SinkSettingsOut,
+    responses={401: _PROBLEM, 404: _PROBLEM},
+)
+def get_mapping(connection_id: str, request: Request, tenant_id: Tenant) -> SinkSettingsOut:
+    """The Sink connection's stored overrides."""
+    _connections(request).store.get(tenant_id, connection_id)
+    return SinkSettingsOut(connection_id=connection_id, settings=_sinks(request).read(connection_id))
+
+
+@router.put(
+    "/connections/{connection_id}/mapping",
+    response_model=SinkSettingsOut,
+    responses={401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM},
+)
+def put_mapping(
+    connection_id: str, body: SinkSettingsIn, request: Request, tenant_id: Tenant
+) -> SinkSettingsOut:
+    """Set field-mapping overrides, Slack alert rules or template ids on a Sink connection (merged)."""
+    merged = _sinks(request).write(tenant_id, connection_id, body)
+    return SinkSettingsOut(connection_id=connection_id, settings=merged)
+
+
+class SetupReport(BaseModel):
+    """What ``connectors setup`` found, created, and what an admin must still do."""
+
+    present: list[str] = []
+    created: list[str] = []
+    missing: list[str] = []
+    manual: list[str] = []
+
+
+@router.post(
+    "/connections/{connection_id}/setup",
+    response_model=SetupReport,
+    responses={401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM},
+)
+def setup_connection(
+    connection_id: str, request: Request, tenant_id: Tenant, create: bool = True
+) -> SetupReport:
+    """Check the custom fields the mapping writes exist; create the missing ones where the vendor allows."""
+    report = _sinks(request).setup(connection_id, create, tenant_id)
+    return SetupReport(**report)

@@ -1,7 +1,6 @@
 """/v1/tenants/me (policy, purposes, retention, export, erase-all) and /v1/audit; the audit middleware.
 
-API keys carry no roles yet, so any key of the tenant may use these routes; issue [9]'s scopes will limit
-them to ``admin``.
+These routes need the ``admin`` scope (core.api.scopes).
 """
 
 from __future__ import annotations
@@ -45,6 +44,8 @@ AUDITED_ROUTES = {
     ("POST", "/v1/webhooks/deliveries/{delivery_id}/replay"): "webhook.replay",
     ("GET", "/v1/connections/{provider}/authorize"): "connection.authorize",
     ("DELETE", "/v1/connections/{connection_id}"): "connection.delete",
+    ("POST", "/v1/oauth/clients"): "oauth_client.create",
+    ("POST", "/v1/oauth/users"): "user.create",
 }
 
 

@@ -1,16 +1,20 @@
-"""A per-API-key request limit: ``ECHODEPTH_RATE_LIMIT_PER_MINUTE`` (0, the default, means unlimited).
+"""Rate tiers: per-credential request budgets, route costs, concurrent jobs, ``GET /v1/usage``.
 
-The seed of the rate tiers (issue [9] replaces this with the ``limits`` package and per-tenant tiers).
-Each presented key may make ``N`` requests per minute as a token bucket (GCRA): a burst of ``N``, then one
-more every ``60/N`` seconds. The state is in Redis when the broker is Redis (shared by every API process),
-else in this process. Answers carry ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``
-(seconds until the bucket is full again); a refused request gets ``429 rate_limited`` with ``Retry-After``
-(seconds until the next request is allowed). Only ``/v1/`` HTTP requests that present a key are counted.
+Every API key and OAuth access token spends request units (``config/tiers.yaml``: a video analysis costs
+more than a result read) from a token bucket of its tier's ``requests_per_minute``: a burst of the whole
+budget, refilled evenly (GCRA). The bucket is one Redis key updated by one Lua script when the broker is
+Redis, so every API process shares it exactly; otherwise it lives in this process. Counted answers carry
+``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` (seconds until the bucket is full); a
+refused request gets ``429 rate_limited`` with ``Retry-After``. Analyses beyond the tier's
+``concurrent_jobs`` (queued or processing) get ``429 too_many_jobs``; live streams beyond
+``concurrent_streams`` are closed 1013 ``too_many_streams`` (core.api.stream_slots).
+
+A credential without a tier uses ``ECHODEPTH_DEFAULT_RATE_TIER``; with none of those,
+``ECHODEPTH_RATE_LIMIT_PER_MINUTE`` (every route costing 1) or, when that is 0, no limit.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
@@ -18,28 +22,43 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from core.api.problems import problem
+from core.api.stream_slots import StreamSlots
+from core.api.tiers import Tier, TierBook, load_tiers
+from core.sdk.errors import InputError
 from core.settings import Settings
+from core.storage.store import Credential
 
-__all__ = ["RateLimiter", "Decision", "rate_limit_middleware"]
+__all__ = [
+    "RateLimiter",
+    "Decision",
+    "RateLimited",
+    "install_rate_limits",
+    "charge",
+    "stream_limit",
+    "router",
+]
 
-# KEYS[1] the key's theoretical arrival time (ms); ARGV: interval ms, burst. Returns {allowed, tat, now}.
+# KEYS[1] the bucket's theoretical arrival time (ms); ARGV: interval ms, burst, cost. {allowed, tat, now}.
 _GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-if now < tat - (burst - 1) * interval then
+if cost == 0 then return {1, tat, now} end
+local new_tat = tat + cost * interval
+if now < new_tat - burst * interval then
   return {0, tat, now}
 end
-tat = tat + interval
-redis.call('SET', KEYS[1], tat, 'PX', math.ceil(tat - now) + 1000)
-return {1, tat, now}
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now) + 1000)
+return {1, new_tat, now}
 """
 
 
@@ -54,6 +73,7 @@ class Decision:
     retry_after: int
 
     def headers(self) -> dict[str, str]:
+        """``RateLimit-*`` headers, and ``Retry-After`` when refused."""
         out = {
             "RateLimit-Limit": str(self.limit),
             "RateLimit-Remaining": str(self.remaining),
@@ -64,17 +84,24 @@ class Decision:
         return out
 
 
+class RateLimited(InputError):
+    """429 with the rate-limit headers."""
+
+    def __init__(self, code: str, message: str, headers: dict[str, str]) -> None:
+        super().__init__(code, message, 429)
+        self.headers = headers
+
+
 class RateLimiter:
-    """GCRA over one key space, in Redis or in this process."""
+    """GCRA buckets keyed by credential, in Redis (shared by every API process) or in this process."""
 
     def __init__(self, settings: Settings) -> None:
-        self.limit = settings.rate_limit_per_minute
-        self.interval_ms = 60_000 / self.limit if self.limit else 0.0
         self.prefix = f"{settings.broker_namespace}:ratelimit:"
+        self.default_per_minute = settings.rate_limit_per_minute
         self._redis: Any = None
         self._script: Any = None
         url = settings.broker_url or ""
-        if self.limit and url.startswith(("redis://", "rediss://")):
+        if url.startswith(("redis://", "rediss://")):
             import redis
 
             self._redis = redis.Redis.from_url(url)
@@ -82,71 +109,157 @@ class RateLimiter:
         self._tats: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def _local(self, ident: str) -> tuple[bool, float, float]:
+    def _local(self, ident: str, interval: float, burst: int, cost: int) -> tuple[bool, float, float]:
         now = time.time() * 1000
         with self._lock:
             tat = max(self._tats.get(ident, now), now)
-            if now < tat - (self.limit - 1) * self.interval_ms:
+            new_tat = tat + cost * interval
+            if cost and now < new_tat - burst * interval:
                 return False, tat, now
-            tat += self.interval_ms
-            self._tats[ident] = tat
-            if len(self._tats) > 100_000:  # forget keys whose bucket is full again
+            self._tats[ident] = new_tat
+            if len(self._tats) > 100_000:  # forget buckets that are full again
                 self._tats = {k: v for k, v in self._tats.items() if v > now}
-            return True, tat, now
+            return True, new_tat, now
 
-    def hit(self, ident: str) -> Decision:
-        """Count one request of ``ident`` (a hash of the presented key)."""
+    def hit(self, ident: str, per_minute: int | None = None, cost: int = 1) -> Decision:
+        """Spend ``cost`` units of ``ident``'s bucket of ``per_minute`` (cost 0 only looks)."""
+        per_minute = per_minute or self.default_per_minute
+        interval = 60_000 / per_minute
+        cost = min(cost, per_minute)  # a route dearer than the whole budget still goes on a full bucket
         if self._script is not None:
-            allowed, tat, now = (
-                float(x)
-                for x in self._script(keys=[self.prefix + ident], args=[self.interval_ms, self.limit])
-            )
+            args = [interval, per_minute, cost]
+            allowed, tat, now = (float(x) for x in self._script(keys=[self.prefix + ident], args=args))
             ok = bool(allowed)
         else:
-            ok, tat, now = self._local(ident)
-        remaining = max(0, math.floor((now + self.limit * self.interval_ms - tat) / self.interval_ms))
-        wait_ms = max(0.0, tat - (self.limit - 1) * self.interval_ms - now)
+            ok, tat, now = self._local(ident, interval, per_minute, cost)
+        remaining = max(0, math.floor((now + per_minute * interval - tat) / interval))
+        wait_ms = max(0.0, tat + cost * interval - per_minute * interval - now)
         return Decision(
             allowed=ok,
-            limit=self.limit,
+            limit=per_minute,
             remaining=remaining,
             reset=math.ceil(max(0.0, tat - now) / 1000),
             retry_after=max(1, math.ceil(wait_ms / 1000)),
         )
 
     def close(self) -> None:
+        """Close the Redis connection, if any."""
         if self._redis is not None:
             self._redis.close()
 
 
-def _presented_key(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.headers.get("x-api-key") or None
+@dataclass
+class RateLimits:
+    """The app's tier book, request limiter and stream slots (``app.state.rate_limits``)."""
+
+    book: TierBook
+    limiter: RateLimiter
+    streams: StreamSlots
 
 
-def rate_limit_middleware(settings: Settings) -> Callable[..., Awaitable[Response]]:
-    """HTTP middleware enforcing ``rate_limit_per_minute`` (a no-op when it is 0)."""
-    limiter = RateLimiter(settings) if settings.rate_limit_per_minute else None
+def _limits(request: Request) -> RateLimits:
+    found: RateLimits = request.app.state.rate_limits
+    return found
 
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        key = _presented_key(request) if limiter is not None else None
-        if limiter is None or key is None or not request.url.path.startswith("/v1/"):
-            return await call_next(request)
-        ident = hashlib.sha256(key.encode()).hexdigest()[:32]
-        decision = await run_in_threadpool(limiter.hit, ident)
+
+def charge(request: Request, credential: Credential, method: str, path_template: str) -> None:
+    """Spend the route's cost from the credential's bucket; ``RateLimited`` when it is empty."""
+    limits = _limits(request)
+    tier = limits.book.tier_for(credential.rate_tier)
+    if tier is None:
+        return
+    if tier.requests_per_minute:
+        cost = 1 if tier.name == "per_minute" else limits.book.cost(method, path_template)
+        decision = limits.limiter.hit(credential.ident, tier.requests_per_minute, cost)
+        request.state.rate_decision = decision
         if not decision.allowed:
-            return problem(
-                429,
+            raise RateLimited(
                 "rate_limited",
-                f"more than {decision.limit} requests per minute with this key; retry after "
-                f"{decision.retry_after} s",
+                f"this credential's {tier.name} tier allows {decision.limit} request units per minute "
+                f"and this call costs {cost}; retry after {decision.retry_after} s",
                 decision.headers(),
             )
-        response = await call_next(request)
+    if tier.concurrent_jobs and method == "POST" and path_template.startswith("/v1/analyse/"):
+        _check_concurrent_jobs(request, credential.tenant_id, tier)
+
+
+def _check_concurrent_jobs(request: Request, tenant_id: str, tier: Tier) -> None:
+    active = request.app.state.runtime.store.count_active_jobs(tenant_id)
+    if tier.concurrent_jobs is not None and active >= tier.concurrent_jobs:
+        raise RateLimited(
+            "too_many_jobs",
+            f"the {tier.name} tier allows {tier.concurrent_jobs} queued or processing jobs at once",
+            {"Retry-After": "5"},
+        )
+
+
+def stream_limit(app: FastAPI, rate_tier: str | None) -> tuple[StreamSlots, int | None]:
+    """The slots and the ``concurrent_streams`` of a tier (None = unlimited)."""
+    limits: RateLimits = app.state.rate_limits
+    tier = limits.book.tier_for(rate_tier)
+    return limits.streams, tier.concurrent_streams if tier else None
+
+
+class UsageOut(BaseModel):
+    """GET /v1/usage: the calling credential's tier and what is left of it now."""
+
+    tier: str | None
+    requests_per_minute: int | None
+    requests_remaining: int | None
+    reset_seconds: int | None
+    concurrent_jobs: int | None
+    active_jobs: int
+    media_minutes_per_day: int | None
+    concurrent_streams: int | None
+    costs: dict[str, int]
+
+
+router = APIRouter(prefix="/v1", tags=["usage"])
+
+
+def _credential(request: Request) -> Credential:
+    from core.api.auth import require_credential  # auth imports this module
+
+    return require_credential(request)
+
+
+@router.get("/usage", response_model=UsageOut)
+def usage(request: Request, credential: Credential = Depends(_credential)) -> UsageOut:  # noqa: B008
+    """The tier of the calling key or token, its remaining request units and the tenant's active jobs."""
+    limits = _limits(request)
+    tier = limits.book.tier_for(credential.rate_tier)
+    per_minute = tier.requests_per_minute if tier else None
+    decision = limits.limiter.hit(credential.ident, per_minute, 0) if per_minute else None
+    return UsageOut(
+        tier=tier.name if tier else None,
+        requests_per_minute=per_minute,
+        requests_remaining=decision.remaining if decision else None,
+        reset_seconds=decision.reset if decision else None,
+        concurrent_jobs=tier.concurrent_jobs if tier else None,
+        active_jobs=request.app.state.runtime.store.count_active_jobs(credential.tenant_id),
+        media_minutes_per_day=tier.media_minutes_per_day if tier else None,
+        concurrent_streams=tier.concurrent_streams if tier else None,
+        costs=limits.book.costs,
+    )
+
+
+def _refused(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    return problem(429, exc.code, exc.message, exc.headers)
+
+
+async def _add_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    decision: Decision | None = getattr(request.state, "rate_decision", None)
+    if decision is not None and decision.allowed:
         for name, value in decision.headers().items():
             response.headers[name] = value
-        return response
+    return response
 
-    return middleware
+
+def install_rate_limits(app: FastAPI, settings: Settings) -> None:
+    """Load the tiers (ConfigError on a bad file), the limiter, the 429 handler, headers and /v1/usage."""
+    app.state.rate_limits = RateLimits(load_tiers(settings), RateLimiter(settings), StreamSlots(settings))
+    app.add_exception_handler(RateLimited, _refused)
+    app.middleware("http")(_add_headers)
+    app.include_router(router)

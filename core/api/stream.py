@@ -12,8 +12,10 @@ from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from core.api.auth import require_tenant
+from core.api.auth import InsufficientScope, authenticate, presented_credential, require_tenant
 from core.api.guard import purpose_refusal, require_permitted_purpose
+from core.api.ratelimit import stream_limit
+from core.api.scopes import STREAM
 from core.governance.policy import COMPLIANCE_DOCS
 from core.runtime import Runtime
 from core.stream import StreamService, issue_token, read_token
@@ -61,12 +63,17 @@ def create_stream_token(request: Request, tenant_id: Annotated[str, Depends(requ
 
 
 def _tenant(ws: WebSocket, rt: Runtime) -> str | None:
-    scheme, _, value = ws.headers.get("authorization", "").partition(" ")
-    key = value.strip() if scheme.lower() == "bearer" else ws.headers.get("x-api-key", "")
-    if key:
-        return rt.store.authenticate(key)
+    secret = presented_credential(ws.headers)
+    if secret:
+        credential = authenticate(rt, secret)
+        if credential is not None and STREAM not in credential.scopes:
+            raise InsufficientScope(STREAM)  # a ?token= was issued by POST /v1/stream/tokens, which checked
+        ws.state.rate_tier = credential.rate_tier if credential else None
+        return credential.tenant_id if credential else None
     token = ws.query_params.get("token")
-    return read_token(rt.vault.ring, token) if token else None
+    tenant_id = read_token(rt.vault.ring, token) if token else None
+    ws.state.rate_tier = rt.store.tenant_rate_tier(tenant_id) if tenant_id else None
+    return tenant_id
 
 
 def _service(app: FastAPI) -> StreamService:
@@ -81,7 +88,12 @@ async def stream_video(websocket: WebSocket) -> None:
     """Live frames and audio in, per-frame and per-second analysis out, a summary job at the end."""
     rt: Runtime = websocket.app.state.runtime
     await websocket.accept()
-    tenant_id = await run_in_threadpool(_tenant, websocket, rt)
+    try:
+        tenant_id = await run_in_threadpool(_tenant, websocket, rt)
+    except InsufficientScope as exc:
+        await websocket.send_text(json.dumps({"type": "error", "code": exc.code, "message": exc.message}))
+        await websocket.close(int(Close.POLICY), exc.code)
+        return
     if tenant_id is None:
         message = "send 'Authorization: Bearer <key>' or ?token= from POST /v1/stream/tokens"
         await websocket.send_text(json.dumps({"type": "error", "code": "unauthorized", "message": message}))
@@ -93,4 +105,12 @@ async def stream_video(websocket: WebSocket) -> None:
         await websocket.send_text(json.dumps({**error, "docs": COMPLIANCE_DOCS}))
         await websocket.close(int(Close.POLICY), "purpose_not_permitted")
         return
-    await _service(websocket.app).run(websocket, rt, tenant_id)
+    slots, limit = stream_limit(websocket.app, websocket.state.rate_tier)  # the tier's concurrent_streams
+    async with slots.hold(tenant_id, limit) as admitted:
+        if not admitted:
+            error = {"type": "error", "code": "too_many_streams"}
+            message = f"the rate tier allows {limit} concurrent streams"
+            await websocket.send_text(json.dumps({**error, "message": message}))
+            await websocket.close(int(Close.TRY_AGAIN_LATER), "too_many_streams")
+            return
+        await _service(websocket.app).run(websocket, rt, tenant_id)

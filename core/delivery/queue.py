@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +26,7 @@ from core.delivery.models import JOB_URL, WebhookEndpoint
 from core.delivery.secrets import new_webhook_secret
 from core.delivery.session import GuardedSession
 from core.delivery.store import DeliveryClaim, DeliveryStore, NewEvent
+from core.jobs.consumer import Consumer
 from core.registry import ConnectorRegistry, get_registry
 from core.sdk.contracts import Credentials, OutboundMessage, ProviderSpec, Sink
 from core.sdk.errors import ConnectorError, TransientError
@@ -45,7 +45,7 @@ _JITTER = 0.1  # ±10 % so that retries of many deliveries failing together spre
 ATTEMPTS = Counter("echodepth_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
 
 
-class DeliveryQueue:
+class DeliveryQueue(Consumer):
     """Fans events out to webhook deliveries and sends them on the broker shared with jobs."""
 
     def __init__(
@@ -56,16 +56,20 @@ class DeliveryQueue:
         broker: dramatiq.Broker,
         registry: ConnectorRegistry | None = None,
     ) -> None:
+        super().__init__(
+            broker,
+            WEBHOOK_QUEUE,
+            settings.webhook_worker_threads,
+            settings.sweep_interval_seconds,
+            "delivery-sweep",
+        )
         self.settings = settings
         self.store = DeliveryStore(db, vault)
-        self.broker = broker
         self._registry = registry
         self.actor: Any = dramatiq.actor(
             actor_name=WEBHOOK_ACTOR, queue_name=WEBHOOK_QUEUE, broker=broker, max_retries=0
         )(self._deliver)
-        self._worker: dramatiq.Worker | None = None
-        self._sweep_stop = threading.Event()
-        self._sweep_thread: threading.Thread | None = None
+        self.sinks: Any = None  # a core.delivery.sinks.SinkDeliveries, wired by the runtime
 
     @property
     def lease_seconds(self) -> float:
@@ -108,6 +112,8 @@ class DeliveryQueue:
             targets = [(e.id, e.url or "") for e in self.store.subscribed(event.tenant_id, event.type)]
             if event.job_webhook_url:
                 targets.append((self._job_signer(event.tenant_id).id, event.job_webhook_url))
+            if self.sinks is not None:
+                targets += self.sinks.targets(event.tenant_id, event.type)
         ids = self.store.fan_out(outbox_id, event, targets)
         for delivery_id in ids:
             self.send(delivery_id)
@@ -170,7 +176,10 @@ class DeliveryQueue:
         )
         message = OutboundMessage(claim.message_id, claim.event_type, utcnow(), claim.url, claim.payload)
         try:
-            receipt = sink.deliver(session, spec, message)
+            if self.sinks is not None and self.sinks.owns(claim):
+                receipt = self.sinks.send(claim)
+            else:
+                receipt = sink.deliver(session, spec, message)
         except ConnectorError as exc:
             self._on_failure(claim, exc)
             return
@@ -203,22 +212,6 @@ class DeliveryQueue:
             delay = max(delay, min(retry_after, _MAX_RETRY_AFTER))
         return utcnow() + timedelta(seconds=delay)
 
-    def start_worker(self, threads: int | None = None) -> None:
-        """Consume delivery messages on this process's threads."""
-        self._worker = dramatiq.Worker(
-            self.broker,
-            queues={WEBHOOK_QUEUE},
-            worker_threads=threads or self.settings.webhook_worker_threads,
-            worker_timeout=200,
-        )
-        self._worker.start()
-
-    def stop_worker(self) -> None:
-        """Finish in-flight deliveries and stop consuming."""
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
-
     # sweep ------------------------------------------------------------------------------------
 
     def sweep_once(self) -> list[str]:
@@ -231,25 +224,13 @@ class DeliveryQueue:
             self.send(delivery_id)
         return ids
 
-    def _sweep_loop(self) -> None:
-        while not self._sweep_stop.wait(self.settings.sweep_interval_seconds):
-            try:
-                self.sweep_once()
-            except Exception:  # noqa: BLE001 - keep sweeping through a database blip
-                log.warning("delivery sweep failed; will try again", exc_info=True)
-
     def start(self, threads: int | None = None) -> None:
         """Run the delivery worker and its sweep in this process."""
         self.start_worker(threads)
-        self._sweep_stop.clear()
-        self._sweep_thread = threading.Thread(target=self._sweep_loop, name="delivery-sweep", daemon=True)
-        self._sweep_thread.start()
+        self.start_sweeper()
         self.sweep_once()
 
     def close(self) -> None:
         """Stop the sweep and the worker."""
-        self._sweep_stop.set()
-        if self._sweep_thread is not None:
-            self._sweep_thread.join(timeout=5)
-            self._sweep_thread = None
+        self.stop_sweeper()
         self.stop_worker()

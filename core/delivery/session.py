@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-from core.media.outbound import Target, check_url
+from core.media.outbound import FetchRefused, Target, check_url, fetch_to_file
 from core.sdk.contracts import Credentials
-from core.sdk.errors import InputError, PermanentError, TransientError
+from core.sdk.errors import AuthError, ConnectorError, InputError, PermanentError, SkipItem, TransientError
 
 __all__ = ["GuardedSession"]
 
@@ -37,11 +38,15 @@ class GuardedSession:
         allow_private: bool,
         timeout: float,
         transport: httpx.BaseTransport | None = None,
+        max_download_bytes: int = 524_288_000,
+        download_seconds: float = 600,
     ) -> None:
         self.credentials = credentials
         self._allow_private = allow_private
         self._timeout = timeout
         self._transport = transport
+        self._max_download_bytes = max_download_bytes
+        self._download_seconds = download_seconds
 
     def _target(self, url: str) -> Target:
         if urlsplit(url).scheme != "https" and not self._allow_private:
@@ -78,6 +83,40 @@ class GuardedSession:
             body = _read_capped(resp)
             kept = {k: v for k, v in resp.headers.items() if k not in _DECODED_HEADERS}
             return httpx.Response(resp.status_code, headers=kept, content=body)
+
+    def download(
+        self, url: str, dest: Path, *, headers: Mapping[str, str] | None = None, max_bytes: int | None = None
+    ) -> int:
+        """Stream ``url`` into ``dest`` through the SSRF guard, following checked redirects; the size."""
+        self._target(url)  # https only unless private addresses are allowed (tests, closed networks)
+        try:
+            return fetch_to_file(
+                url,
+                dest,
+                max_bytes=max_bytes or self._max_download_bytes,
+                timeout=self._timeout,
+                total_seconds=self._download_seconds,
+                allow_private=self._allow_private,
+                headers=headers,
+                transport=self._transport,
+            ).size
+        except FetchRefused as exc:
+            raise _refusal(exc.upstream_status) from exc
+        except InputError as exc:
+            cls = TransientError if exc.code == "url_fetch_failed" else PermanentError
+            raise cls("http", exc.code, exc.message) from exc
+
+
+def _refusal(status: int) -> ConnectorError:
+    """The typed error for a download answered ``status``."""
+    message = f"the download answered HTTP {status}"
+    if status in (401, 403):
+        return AuthError("http", "token_rejected", message, status)
+    if status in (404, 410):
+        return SkipItem("http", "gone", message, status)
+    if status == 429 or status >= 500:
+        return TransientError("http", "http_error", message, status)
+    return PermanentError("http", "http_error", message, status)
 
 
 def _read_capped(resp: httpx.Response) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,15 +14,30 @@ from core.settings import Settings
 from core.storage.store import Claim, MediaItem
 from engine.report import Report
 
-__all__ = ["run_analysis", "analyse_inputs", "ANALYSERS", "Context", "Claim", "Media", "media_paths"]
+__all__ = [
+    "run_analysis",
+    "analyse_inputs",
+    "ANALYSERS",
+    "Context",
+    "Claim",
+    "Media",
+    "media_paths",
+    "vtt_text",
+    "SourceFetch",
+]
+
+
+SourceFetch = Callable[[MediaItem, Path], None]
 
 
 @dataclass(frozen=True)
 class Context:
-    """What an analyser may use besides the claim: settings and the media spool."""
+    """What an analyser may use besides the claim: settings, the media spool and, for items a Source
+    announced (Zoom, Teams), the function that downloads them through that Source (``core.sources``)."""
 
     settings: Settings
     spool: Spool
+    fetch_source: SourceFetch | None = None
 
 
 def _fetch(item: MediaItem, path: Path, s: Settings) -> None:
@@ -42,9 +58,12 @@ def media_paths(claim: Claim, ctx: Context) -> list[tuple[MediaItem, Path]]:
     for index, item in enumerate(claim.items):
         path = ctx.spool.path_for(claim.job_id, index)
         if not path.exists():
-            if item.url is None:
+            if item.source is not None and ctx.fetch_source is not None:
+                ctx.fetch_source(item, path)
+            elif item.url is None:
                 raise EngineError("input_missing", "the uploaded media is gone from the spool")
-            _fetch(item, path, ctx.settings)
+            else:
+                _fetch(item, path, ctx.settings)
         out.append((item, path))
     return out
 
@@ -89,15 +108,29 @@ def _multimodal(text: str | None, media: Media, s: Settings) -> Report:
 
     first = {item.role: path for item, path in reversed(media)}
     images = [(i, p) for i, p in media if i.role == "image"]
+    transcript = first.get("transcript")  # a meeting's own transcript (WebVTT) replaces ASR
     return analyse_multimodal(
         video=first.get("video"),
         audio=first.get("audio"),
-        text=text,
+        text=vtt_text(transcript) if transcript is not None else text,
+        asr=transcript is None,
         images=[p for _, p in images] or None,
         filenames=[i.filename for i, _ in images] or None,
         fps=s.video_fps,
         max_seconds=s.max_media_seconds,
     )
+
+
+def vtt_text(path: Path) -> str:
+    """The spoken words of a WebVTT file: cue text without header, timings, ids or voice tags."""
+    words: list[str] = []
+    for block in path.read_text(encoding="utf-8", errors="replace").split("\n\n"):
+        lines = [line.strip() for line in block.strip().splitlines()]
+        if not any("-->" in line for line in lines):
+            continue
+        cue = lines[[i for i, line in enumerate(lines) if "-->" in line][0] + 1 :]
+        words.extend(re.sub(r"<[^>]+>", "", line) for line in cue if line)
+    return " ".join(words)
 
 
 ANALYSERS: dict[str, Callable[[str | None, Media, Settings], Report]] = {

@@ -19,7 +19,8 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from core import metrics
-from core.jobs.analysis import Context, run_analysis
+from core.jobs.analysis import Context, SourceFetch, run_analysis
+from core.jobs.consumer import Consumer
 from core.media.spool import Spool
 from core.sdk.errors import EngineError
 from core.sdk.schema import SCHEMA_VERSION
@@ -72,15 +73,21 @@ class _LeaseKeeper:
         self._thread.join()
 
 
-class JobQueue:
+class JobQueue(Consumer):
     """The broker, the ``analyse_job`` actor bound to it, and the lost-message sweep."""
 
     def __init__(self, settings: Settings, store: Store, spool: Spool) -> None:
+        super().__init__(
+            _make_broker(settings),
+            QUEUE_NAME,
+            settings.worker_threads,
+            settings.sweep_interval_seconds,
+            "sweep",
+        )
         self.settings = settings
         self.store = store
         self.spool = spool
         self._ctx = Context(settings, spool)
-        self.broker = _make_broker(settings)
         self.broker.add_middleware(CurrentMessage())
         self.actor: Any = dramatiq.actor(
             actor_name=ACTOR_NAME,
@@ -90,13 +97,14 @@ class JobQueue:
             min_backoff=settings.retry_min_backoff_ms,
             max_backoff=settings.retry_max_backoff_ms,
         )(self._analyse_job)
-        self._worker: dramatiq.Worker | None = None
         # Called with the job id once a job has ended (completed or failed): emits webhook events.
         self.on_finished: Callable[[str], None] | None = None
-        self._sweep_stop = threading.Event()
-        self._sweep_thread: threading.Thread | None = None
         # Other periodic housekeeping run at the end of every sweep (the retention purge throttles itself).
         self.periodic: list[Callable[[], None]] = []
+
+    def use_source_fetch(self, fetch: SourceFetch) -> None:
+        """Download the media items a Source announced (Zoom, Teams) with ``fetch`` (``core.sources``)."""
+        self._ctx = Context(self.settings, self.spool, fetch)
 
     # producer side ----------------------------------------------------------------------------
 
@@ -168,22 +176,6 @@ class JobQueue:
         except Exception:  # noqa: BLE001 - the job has ended; event fan-out problems are only logged
             log.exception("job %s: could not emit its events", job_id)
 
-    def start_worker(self, threads: int | None = None) -> None:
-        """Consume messages on this process's threads."""
-        self._worker = dramatiq.Worker(
-            self.broker,
-            queues={QUEUE_NAME},
-            worker_threads=threads or self.settings.worker_threads,
-            worker_timeout=200,
-        )
-        self._worker.start()
-
-    def stop_worker(self) -> None:
-        """Finish in-flight messages and stop consuming."""
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
-
     # sweep ------------------------------------------------------------------------------------
 
     def sweep_once(self) -> list[str]:
@@ -208,26 +200,6 @@ class JobQueue:
             if job_id not in active and modified is not None and modified < stale_after:
                 log.info("sweep: removing orphaned media of job %s", job_id)
                 self.spool.delete(job_id)
-
-    def _sweep_loop(self) -> None:
-        while not self._sweep_stop.wait(self.settings.sweep_interval_seconds):
-            try:
-                self.sweep_once()
-            except Exception:  # noqa: BLE001 - keep sweeping through a database blip
-                log.warning("sweep failed; will try again", exc_info=True)
-
-    def start_sweeper(self) -> None:
-        """Run the sweep every ``sweep_interval_seconds`` on a daemon thread."""
-        self._sweep_stop.clear()
-        self._sweep_thread = threading.Thread(target=self._sweep_loop, name="sweep", daemon=True)
-        self._sweep_thread.start()
-
-    def stop_sweeper(self) -> None:
-        """Stop the sweep thread."""
-        self._sweep_stop.set()
-        if self._sweep_thread is not None:
-            self._sweep_thread.join(timeout=5)
-            self._sweep_thread = None
 
     def close(self) -> None:
         """Stop everything this queue started and close the broker."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -20,7 +21,7 @@ import httpx
 
 from core.sdk.errors import InputError
 
-__all__ = ["check_url", "fetch_to_file", "Target", "FetchResult"]
+__all__ = ["check_url", "fetch_to_file", "Target", "FetchResult", "FetchRefused"]
 
 _METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data", "metadata.azure.com"}
 _METADATA_IPS = {
@@ -49,6 +50,14 @@ class FetchResult:
     size: int
     content_type: str | None
     final_url: str
+
+
+class FetchRefused(InputError):
+    """The server answered something other than 200; ``upstream_status`` is its HTTP status."""
+
+    def __init__(self, upstream_status: int) -> None:
+        super().__init__("url_fetch_failed", f"the URL answered HTTP {upstream_status}", 422)
+        self.upstream_status = upstream_status
 
 
 def _not_allowed(detail: str) -> InputError:
@@ -111,21 +120,29 @@ def fetch_to_file(
     timeout: float,
     total_seconds: float,
     allow_private: bool,
+    headers: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> FetchResult:
-    """Download ``url`` into ``dest`` with size and time caps; nothing is left at ``dest`` on failure."""
+    """Download ``url`` into ``dest`` with size and time caps; nothing is left at ``dest`` on failure.
+
+    ``headers`` (a vendor's Authorization) go to the first host only: a redirect elsewhere drops them."""
     deadline = time.monotonic() + total_seconds
     part = dest.with_name(dest.name + ".part")
+    extra, origin = dict(headers or {}), urlsplit(url).netloc
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        with httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
+        ) as client:
             for _ in range(_MAX_REDIRECTS + 1):
                 target = check_url(url, allow_private)
-                pinned, headers, ext = _pinned(target)
-                with client.stream("GET", pinned, headers=headers, extensions=ext) as resp:
+                pinned, host, ext = _pinned(target)
+                sent = {**(extra if urlsplit(url).netloc == origin else {}), **host}
+                with client.stream("GET", pinned, headers=sent, extensions=ext) as resp:
                     if resp.is_redirect and "location" in resp.headers:
                         url = urljoin(url, resp.headers["location"])
                         continue
                     if resp.status_code != 200:
-                        raise InputError("url_fetch_failed", f"the URL answered HTTP {resp.status_code}", 422)
+                        raise FetchRefused(resp.status_code)
                     size = _stream_body(resp, part, max_bytes, deadline)
                     part.replace(dest)
                     return FetchResult(dest, size, resp.headers.get("content-type"), url)

@@ -32,6 +32,8 @@ __all__ = [
     "OutboundMessage",
     "DeliveryReceipt",
     "MediaItem",
+    "SourceEvent",
+    "HookReply",
     "Sink",
     "Source",
 ]
@@ -69,6 +71,13 @@ class HttpSession(Protocol):
         timeout: float | None = None,
     ) -> httpx.Response:
         """Send one request (no redirects followed); transport failures raise ``httpx.HTTPError``."""
+        ...
+
+    def download(
+        self, url: str, dest: Path, *, headers: Mapping[str, str] | None = None, max_bytes: int | None = None
+    ) -> int:
+        """Stream ``url`` into ``dest`` (redirects followed and checked, headers dropped on a host change);
+        returns the size. A vendor refusal raises ``AuthError`` (401/403) or ``PermanentError``."""
         ...
 
 
@@ -253,6 +262,35 @@ class MediaItem:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class HookReply:
+    """A Source's answer to a vendor handshake (Zoom ``endpoint.url_validation``, Graph validationToken)."""
+
+    status_code: int
+    body: bytes
+    media_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class SourceEvent:
+    """One verified vendor event: the media it announces, or an account leaving (``deauthorized``).
+
+    ``id`` is the vendor's stable id of the event (retries of one delivery repeat it); ``account_id`` names
+    the connected vendor account the event belongs to.
+    """
+
+    id: str
+    type: str
+    account_id: str
+    items: tuple[MediaItem, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    deauthorized: bool = False
+    keep_data: bool = True
+    # short-lived credentials the event carries for its media (Zoom's ``download_token``): core seals them
+    # in the vault and hands them back in ``Credentials.extra`` when the worker downloads
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
 @runtime_checkable
 class Sink(Protocol):
     """Turns a finished event into writes at a destination; errors are ``core.sdk.errors`` types."""
@@ -285,4 +323,23 @@ class Source(Protocol):
 
     def download(self, session: HttpSession, spec: ProviderSpec, item: MediaItem, dest: Path) -> Path:
         """Fetch ``item`` into ``dest``."""
+        ...
+
+    def handshake(
+        self, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, secret: str
+    ) -> HookReply | None:
+        """The answer to a vendor's endpoint-validation request, or None when this is an event.
+
+        The Source checks whatever the vendor signs first (an unsigned Zoom validation would turn the
+        answer into a signing oracle)."""
+        ...
+
+    def event(self, headers: Mapping[str, str], body: bytes) -> SourceEvent | None:
+        """The verified event ``body`` carries (None for events we ignore)."""
+        ...
+
+    def recordings(
+        self, session: HttpSession, spec: ProviderSpec, account_id: str, since: datetime
+    ) -> list[SourceEvent]:
+        """Recordings made since ``since`` (catch-up of missed events), every page."""
         ...

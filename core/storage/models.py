@@ -53,6 +53,7 @@ class Tenant(Base):
     retention_days: Mapped[int | None] = mapped_column(Integer)
     purposes: Mapped[list[str] | None] = mapped_column(JSON)
     consent_basis: Mapped[str | None] = mapped_column(String(40))
+    rate_tier: Mapped[str | None] = mapped_column(String(40))  # config/tiers.yaml; None = the default tier
 
 
 class ApiKey(Base):
@@ -67,6 +68,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)  # core.api.scopes
+    rate_tier: Mapped[str | None] = mapped_column(String(40))  # overrides the tenant's tier
 
 
 class Job(Base):

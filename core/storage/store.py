@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, and_, delete, or_, select, update
+from sqlalchemy import CursorResult, Executable, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,10 +22,30 @@ from core.storage.db import Database
 from core.storage.models import ApiKey, Job, JobInput, Result, Tenant, utcnow
 from core.storage.outbox import record_job_event
 
-__all__ = ["Store", "JobPage", "Claim", "NewInput", "MediaItem", "KEY_PREFIX"]
+__all__ = ["Store", "JobPage", "Claim", "NewInput", "MediaItem", "Credential", "KEY_PREFIX", "ALL_SCOPES"]
 
 KEY_PREFIX = "edk_"
 _PREFIX_LEN = 12
+ALL_SCOPES: tuple[str, ...] = (  # the same list as core.api.scopes.SCOPES (storage imports nothing from api)
+    "analyse:write",
+    "results:read",
+    "results:delete",
+    "stream",
+    "webhooks:manage",
+    "connections:manage",
+    "admin",
+)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Who a presented API key or access token speaks for: tenant, scopes and rate tier."""
+
+    tenant_id: str
+    scopes: frozenset[str]
+    rate_tier: str | None  # the key's own tier, else the tenant's, else None (the default)
+    ident: str  # the key or token row id: the rate limiter counts per credential
+    actor: str  # for the audit log, never the secret itself
 
 
 @dataclass(frozen=True)
@@ -43,6 +63,8 @@ class MediaItem:
     role: str
     filename: str | None = None
     url: str | None = None
+    source: str | None = None  # a Source connector's key: the worker asks it for the file (core.sources)
+    ref: dict[str, Any] | None = None  # what that Source needs to find the file again (no plaintext secrets)
 
 
 @dataclass(frozen=True)
@@ -62,6 +84,13 @@ class NewInput:
 
     text: str | None = None
     items: tuple[MediaItem, ...] = ()
+
+
+def _item_row(item: MediaItem) -> dict[str, Any]:
+    row: dict[str, Any] = {"role": item.role, "filename": item.filename, "url": item.url}
+    if item.source is not None:
+        row.update(source=item.source, ref=item.ref)
+    return row
 
 
 def _hash_key(key: str) -> str:
@@ -111,8 +140,14 @@ class Store:
                 return s.scalars(select(Tenant.id).where(Tenant.name == name)).one()
             return tenant.id
 
-    def create_key(self, tenant_name: str, name: str | None = None) -> str:
-        """A new API key for the tenant; the plaintext is returned once and never stored."""
+    def create_key(
+        self,
+        tenant_name: str,
+        name: str | None = None,
+        scopes: list[str] | None = None,
+        rate_tier: str | None = None,
+    ) -> str:
+        """A new API key (all scopes unless given); the plaintext is returned once and never stored."""
         tenant_id = self.ensure_tenant(tenant_name)
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self.db.session() as s:
@@ -123,6 +158,8 @@ class Store:
                     prefix=key[:_PREFIX_LEN],
                     key_hash=_hash_key(key),
                     name=name,
+                    scopes=list(ALL_SCOPES if scopes is None else scopes),
+                    rate_tier=rate_tier,
                 )
             )
             s.commit()
@@ -130,15 +167,50 @@ class Store:
 
     def authenticate(self, key: str) -> str | None:
         """The tenant id that owns ``key``, or None."""
+        found = self.authenticate_key(key)
+        return found.tenant_id if found else None
+
+    def authenticate_key(self, key: str) -> Credential | None:
+        """The tenant, scopes and rate tier of ``key``, or None when it is not a valid API key."""
         if not key.startswith(KEY_PREFIX) or len(key) < _PREFIX_LEN + 8:
             return None
         with self.db.session() as s:
-            row = s.scalars(
-                select(ApiKey).where(ApiKey.prefix == key[:_PREFIX_LEN], ApiKey.revoked_at.is_(None))
+            found = s.execute(
+                select(ApiKey, Tenant.rate_tier)
+                .join(Tenant, Tenant.id == ApiKey.tenant_id)
+                .where(ApiKey.prefix == key[:_PREFIX_LEN], ApiKey.revoked_at.is_(None))
             ).first()
-            if row is None or not hmac.compare_digest(row.key_hash, _hash_key(key)):
+            if found is None or not hmac.compare_digest(found[0].key_hash, _hash_key(key)):
                 return None
-            return row.tenant_id
+            row, tenant_tier = found
+            return Credential(
+                tenant_id=row.tenant_id,
+                scopes=frozenset(row.scopes or ()),
+                rate_tier=row.rate_tier or tenant_tier,
+                ident=f"key:{row.id}",
+                actor=f"key:{row.prefix}",
+            )
+
+    def tenant_rate_tier(self, tenant_id: str) -> str | None:
+        """The tenant's own rate tier (None = the default)."""
+        with self.db.session() as s:
+            return s.scalar(select(Tenant.rate_tier).where(Tenant.id == tenant_id))
+
+    def set_rate_tier(self, tenant_name: str, tier: str | None, key_prefix: str | None = None) -> int:
+        """Assign a rate tier to the tenant, or to one of its keys by visible prefix; rows changed."""
+        tenant_id = self.ensure_tenant(tenant_name)
+        with self.db.session() as s:
+            if key_prefix is None:
+                n = _changed(s, update(Tenant).where(Tenant.id == tenant_id).values(rate_tier=tier))
+            else:
+                n = _changed(
+                    s,
+                    update(ApiKey)
+                    .where(ApiKey.tenant_id == tenant_id, ApiKey.prefix == key_prefix[:_PREFIX_LEN])
+                    .values(rate_tier=tier),
+                )
+            s.commit()
+            return n
 
     # jobs -------------------------------------------------------------------------------------
 
@@ -170,7 +242,7 @@ class Store:
                 JobInput(
                     job_id=job.id,
                     text=source.text,
-                    items=[{"role": i.role, "filename": i.filename, "url": i.url} for i in source.items],
+                    items=[_item_row(i) for i in source.items],
                 )
             )
             s.commit()
@@ -229,6 +301,14 @@ class Store:
         more = len(rows) > limit
         rows = rows[:limit]
         return JobPage(rows, _encode_cursor(rows[-1]) if more and rows else None)
+
+    def count_active_jobs(self, tenant_id: str) -> int:
+        """How many of the tenant's jobs are queued or processing."""
+        q = select(func.count()).select_from(Job).where(
+            Job.tenant_id == tenant_id, Job.status.in_(("queued", "processing"))
+        )
+        with self.db.session() as s:
+            return int(s.scalar(q) or 0)
 
     def delete_job(self, tenant_id: str, job_id: str) -> bool:
         """Erase the job, its input and its result; False when there is no such job."""

@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import EntryPoint
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from core.sdk import (
     Credentials,
     OutboundMessage,
     PermanentError,
+    ProviderSpec,
     Sink,
     Source,
     TransientError,
@@ -28,8 +30,20 @@ from tests.conftest import ECHODEPTH_BIN
 REGISTERED = get_registry().all()
 SINKS = [r for r in REGISTERED if r.kind == "sink"]
 SOURCES = [r for r in REGISTERED if r.kind == "source"]
-CREDENTIALS = Credentials(access_token="tok-contract", signing_secrets=("whsec_" + "A" * 44,))
+CREDENTIALS = Credentials(
+    access_token="tok-contract",
+    signing_secrets=("whsec_" + "A" * 44,),
+    extra={"instance_url": "http://127.0.0.1:9"},
+)
 DESTINATION = "http://127.0.0.1:9/contract"
+# What a vendor API answers on success, for SDK-driven sinks (any call; the webhook takes plain "ok").
+SUCCESS_BODIES: dict[str, Any] = {
+    "slack": {"ok": True, "channel": "C0CONTRACT", "ts": "1.000001", "messages": []},
+    "hubspot": {"total": 0, "results": []},
+    "salesforce": {"totalSize": 0, "done": True, "records": []},
+}
+# Per-sink settings that make the contract message reach the vendor (a rule matching every analysis).
+SINK_SETTINGS: dict[str, dict[str, Any]] = {"slack": {"rules": [{"channel": "C0CONTRACT"}]}}
 NOT_A_CONNECTOR = object()
 
 
@@ -38,13 +52,25 @@ def _ids(r: Registered) -> str:
 
 
 def _message() -> OutboundMessage:
+    data = {
+        "job_id": "j1",
+        "modality": "audio",
+        "trust_score": 30.0,
+        "metadata": {"crm": {"emails": ["ana@acme.io"]}},
+    }
     return OutboundMessage(
         id="msg_contract",
         type="analysis.completed",
         timestamp=datetime.now(UTC),
         destination=DESTINATION,
-        payload={"type": "analysis.completed", "data": {"job_id": "j1"}},
+        payload={"type": "analysis.completed", "data": data},
     )
+
+
+def _spec(found: Registered) -> ProviderSpec:
+    """The sink's spec pointed at the contract's address, with settings that make it call the vendor."""
+    settings = {**found.spec.settings, **SINK_SETTINGS.get(found.key, {})}
+    return found.spec.model_copy(update={"api_base_url": "http://127.0.0.1:9", "settings": settings})
 
 
 def _session(handler: Callable[[httpx.Request], httpx.Response]) -> GuardedSession:
@@ -80,12 +106,14 @@ def test_sink_returns_a_receipt_on_success(found: Registered) -> None:
 
     def ok(request: httpx.Request) -> httpx.Response:
         seen.append(request)
+        if found.key in SUCCESS_BODIES:
+            return httpx.Response(200, json=SUCCESS_BODIES[found.key])
         return httpx.Response(200, text="ok")
 
     assert isinstance(found.connector, Sink)
-    receipt = found.connector.deliver(_session(ok), found.spec, _message())
+    receipt = found.connector.deliver(_session(ok), _spec(found), _message())
     assert receipt.status_code == 200
-    assert len(seen) == 1
+    assert len(seen) == 1 if found.key == "webhook" else len(seen) >= 1
 
 
 @pytest.mark.parametrize("found", SINKS, ids=_ids)
@@ -93,7 +121,7 @@ def test_sink_returns_a_receipt_on_success(found: Registered) -> None:
 def test_sink_raises_transient_error_on_server_errors(found: Registered, status: int) -> None:
     assert isinstance(found.connector, Sink)
     with pytest.raises(TransientError) as caught:
-        found.connector.deliver(_session(lambda r: httpx.Response(status)), found.spec, _message())
+        found.connector.deliver(_session(lambda r: httpx.Response(status)), _spec(found), _message())
     assert caught.value.status == status
 
 
@@ -102,7 +130,7 @@ def test_sink_honours_retry_after_on_429(found: Registered) -> None:
     assert isinstance(found.connector, Sink)
     limited = httpx.Response(429, headers={"Retry-After": "7"})
     with pytest.raises(TransientError) as caught:
-        found.connector.deliver(_session(lambda r: limited), found.spec, _message())
+        found.connector.deliver(_session(lambda r: limited), _spec(found), _message())
     assert caught.value.retry_after == 7
 
 
@@ -113,14 +141,14 @@ def test_sink_raises_transient_error_on_timeout(found: Registered) -> None:
 
     assert isinstance(found.connector, Sink)
     with pytest.raises(TransientError):
-        found.connector.deliver(_session(slow), found.spec, _message())
+        found.connector.deliver(_session(slow), _spec(found), _message())
 
 
 @pytest.mark.parametrize("found", SINKS, ids=_ids)
 def test_sink_raises_permanent_error_on_410(found: Registered) -> None:
     assert isinstance(found.connector, Sink)
     with pytest.raises(PermanentError):
-        found.connector.deliver(_session(lambda r: httpx.Response(410)), found.spec, _message())
+        found.connector.deliver(_session(lambda r: httpx.Response(410)), _spec(found), _message())
 
 
 @pytest.mark.parametrize("found", SINKS, ids=_ids)
@@ -128,7 +156,7 @@ def test_sink_cannot_reach_private_addresses_through_its_session(found: Register
     session = GuardedSession(CREDENTIALS, allow_private=False, timeout=5)
     assert isinstance(found.connector, Sink)
     with pytest.raises(PermanentError):
-        found.connector.deliver(session, found.spec, _message())
+        found.connector.deliver(session, _spec(found), _message())
 
 
 @pytest.mark.parametrize("found", SOURCES, ids=_ids)

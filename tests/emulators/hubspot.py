@@ -46,6 +46,117 @@ class HubSpotEmulator(OAuthEmulator):
     def __init__(self) -> None:
         super().__init__()
         self.state.expires_in = 1800
+        self.objects: dict[str, dict[str, dict[str, str]]] = {"contacts": {}, "deals": {}}
+        self.timeline: dict[str, dict[str, Any]] = {}
+        self.api_throttle_next = (
+            0  # answer this many CRM calls 429 (no Retry-After, like HubSpot's 10 s window)
+        )
+        self.api_calls: list[str] = []
+        self.properties: dict[str, dict[str, dict[str, Any]]] = {
+            "contacts": {"email": _prop("email", "Email", "string", "contactinformation")},
+            "deals": {"dealname": _prop("dealname", "Deal name", "string", "dealinformation")},
+        }
+        self.groups: dict[str, dict[str, dict[str, Any]]] = {"contacts": {}, "deals": {}}
+        self.associations: set[tuple[str, str]] = set()  # (contact id, deal id)
+
+    def add(self, kind: str, **properties: str) -> str:
+        """Store a CRM object; returns its id."""
+        object_id = str(1000 + sum(len(v) for v in self.objects.values()))
+        self.objects[kind][object_id] = dict(properties)
+        return object_id
+
+    def _crm_refusal(self, request: Request) -> JSONResponse | None:
+        """401 for an expired token, 429 while throttled (https://developers.hubspot.com/docs/api/usage-details)."""
+        self.api_calls.append(f"{request.method} {request.url.path}")
+        if not self.access_ok(bearer(request)):
+            return _error(
+                401,
+                "error",
+                "The OAuth token used to make this call expired.",
+                category="EXPIRED_AUTHENTICATION",
+            )
+        with self.state.lock:
+            limited = self.api_throttle_next > 0
+            self.api_throttle_next -= int(limited)
+        if limited:
+            answer = _error(
+                429, "error", "You have reached your ten_secondly_rolling limit.", errorType="RATE_LIMIT"
+            )
+            answer.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
+            answer.headers["X-HubSpot-RateLimit-Remaining"] = "0"
+            return answer
+        return None
+
+    def _object(self, kind: str, object_id: str) -> dict[str, Any]:
+        props = self.objects[kind][object_id]
+        now = "2026-01-01T00:00:00Z"
+        return {"id": object_id, "properties": props, "createdAt": now, "updatedAt": now, "archived": False}
+
+    async def search(self, request: Request) -> Response:
+        """POST /crm/v3/objects/{type}/search with EQ / IN filters, OR across filter groups."""
+        if (refused := self._crm_refusal(request)) is not None:
+            return refused
+        kind, body = request.path_params["kind"], await request.json()
+        found = [
+            i
+            for i, p in self.objects[kind].items()
+            if _matches({**p, "hs_object_id": i}, body.get("filterGroups") or [])
+        ]
+        limit = int(body.get("limit") or 10)
+        return JSONResponse({"total": len(found), "results": [self._object(kind, i) for i in found[:limit]]})
+
+    async def batch_update(self, request: Request) -> Response:
+        """POST /crm/v3/objects/{type}/batch/update (at most 100 inputs)."""
+        if (refused := self._crm_refusal(request)) is not None:
+            return refused
+        kind, inputs = request.path_params["kind"], (await request.json()).get("inputs") or []
+        if len(inputs) > 100:
+            return _error(400, "error", "Batch size must be at most 100", category="VALIDATION_ERROR")
+        missing = [str(i["id"]) for i in inputs if str(i["id"]) not in self.objects[kind]]
+        if missing:
+            return _error(404, "error", f"Could not find objects {missing}", category="OBJECT_NOT_FOUND")
+        for item in inputs:
+            self.objects[kind][str(item["id"])].update({k: str(v) for k, v in item["properties"].items()})
+        results = [self._object(kind, str(i["id"])) for i in inputs]
+        return JSONResponse(
+            {
+                "status": "COMPLETE",
+                "results": results,
+                "startedAt": "2026-01-01T00:00:00Z",
+                "completedAt": "2026-01-01T00:00:01Z",
+            }
+        )
+
+    async def associations_read(self, request: Request) -> Response:
+        """POST /crm/v4/associations/contacts/deals/batch/read (contact → deal, type 4)."""
+        if (refused := self._crm_refusal(request)) is not None:
+            return refused
+        results = []
+        for item in (await request.json())["inputs"]:
+            to = [
+                {
+                    "toObjectId": int(d),
+                    "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 4, "label": None}],
+                }
+                for c, d in sorted(self.associations)
+                if c == str(item["id"])
+            ]
+            if to:
+                results.append({"from": {"id": str(item["id"])}, "to": to})
+        now = "2026-01-01T00:00:00Z"
+        return JSONResponse({"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now})
+
+    async def timeline_event(self, request: Request) -> Response:
+        """POST /integrators/timeline/v3/events; an id the app already used is a 409 Conflict."""
+        if (refused := self._crm_refusal(request)) is not None:
+            return refused
+        body = await request.json()
+        event_id = str(body.get("id") or uuid.uuid4())
+        if event_id in self.timeline:
+            return _error(409, "error", f"Event with id {event_id} already exists", category="CONFLICT")
+        event = {**body, "id": event_id, "objectType": "contacts", "timestamp": "2026-01-01T00:00:00Z"}
+        self.timeline[event_id] = event
+        return JSONResponse(event)
 
     async def authorize(self, request: Request) -> Response:
         q = request.query_params
@@ -117,6 +228,45 @@ class HubSpotEmulator(OAuthEmulator):
             )
         return JSONResponse({"results": []})
 
+    async def list_properties(self, request: Request) -> Response:
+        """GET /crm/v3/properties/{objectType} (https://developers.hubspot.com/docs/api/crm/properties)."""
+        if (refused := self._crm_refusal(request)) is not None:
+            return refused
+        return JSONResponse({"results": list(self.properties[request.path_params["kind"]].values())})
+
+    async def create_properties(self, request: Request) -> Response:
+        """POST /crm/v3/properties/{objectType}/batch/create; the group must exist."""
+        if (refused := self._crm_refusal(request)) is not None:
+            return refused
+        kind, made = request.path_params["kind"], []
+        for item in (await request.json())["inputs"]:
+            if item["groupName"] not in self.groups[kind]:
+                return _error(
+                    400, "error", f"group {item['groupName']} does not exist", category="VALIDATION_ERROR"
+                )
+            prop = _prop(
+                item["name"], item["label"], item["type"], item["groupName"], item.get("options") or []
+            )
+            prop["fieldType"] = item["fieldType"]
+            self.properties[kind][item["name"]] = prop
+            made.append(prop)
+        now = "2026-01-01T00:00:00Z"
+        return JSONResponse(
+            {"status": "COMPLETE", "results": made, "startedAt": now, "completedAt": now}, 201
+        )
+
+    async def groups_route(self, request: Request) -> Response:
+        """GET / POST /crm/v3/properties/{objectType}/groups."""
+        if (refused := self._crm_refusal(request)) is not None:
+            return refused
+        kind = request.path_params["kind"]
+        if request.method == "GET":
+            return JSONResponse({"results": list(self.groups[kind].values())})
+        body = await request.json()
+        group = {"name": body["name"], "label": body["label"], "displayOrder": -1, "archived": False}
+        self.groups[kind][body["name"]] = group
+        return JSONResponse(group, 201)
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -125,6 +275,15 @@ class HubSpotEmulator(OAuthEmulator):
                 Route("/oauth/v1/access-tokens/{token}", self.token_info),
                 Route("/oauth/v1/refresh-tokens/{token}", self.revoke, methods=["DELETE"]),
                 Route("/crm/v3/objects/contacts", self.contacts),
+                Route("/crm/v3/objects/{kind:str}/search", self.search, methods=["POST"]),
+                Route("/crm/v3/objects/{kind:str}/batch/update", self.batch_update, methods=["POST"]),
+                Route("/integrators/timeline/v3/events", self.timeline_event, methods=["POST"]),
+                Route(
+                    "/crm/v4/associations/contacts/deals/batch/read", self.associations_read, methods=["POST"]
+                ),
+                Route("/crm/v3/properties/{kind:str}", self.list_properties),
+                Route("/crm/v3/properties/{kind:str}/batch/create", self.create_properties, methods=["POST"]),
+                Route("/crm/v3/properties/{kind:str}/groups", self.groups_route, methods=["GET", "POST"]),
             ]
         )
 
@@ -137,6 +296,36 @@ class HubSpotEmulator(OAuthEmulator):
             },
             "api_base_url": self.base,
         }
+
+
+def _prop(name: str, label: str, kind: str, group: str, options: list[Any] | None = None) -> dict[str, Any]:
+    """A property as the properties API returns it."""
+    return {
+        "name": name,
+        "label": label,
+        "type": kind,
+        "fieldType": "text",
+        "description": "",
+        "groupName": group,
+        "options": options or [],
+        "hidden": False,
+        "formField": True,
+        "displayOrder": -1,
+        "archived": False,
+    }
+
+
+def _matches(props: dict[str, str], groups: list[dict[str, Any]]) -> bool:
+    """HubSpot search semantics: filters AND within a group, groups OR; EQ and IN only."""
+    for group in groups:
+        ok = True
+        for f in group.get("filters") or []:
+            have = props.get(f["propertyName"], "").lower()
+            values = [str(v).lower() for v in f.get("values") or [f.get("value", "")]]
+            ok = ok and have in values
+        if ok:
+            return True
+    return not groups
 
 
 @contextmanager

@@ -10,6 +10,7 @@ instance_url, id, token_type, issued_at`` and no ``expires_in``; errors ``{"erro
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -48,6 +49,159 @@ class SalesforceEmulator(OAuthEmulator):
         super().__init__()
         self.state.expires_in = None  # sessions end server-side; the API then answers INVALID_SESSION_ID
         self.revoke_hosts: list[str] = []
+        self.records: dict[str, dict[str, dict[str, Any]]] = {}
+        self.api_used, self.api_max = 0, 15000
+        self.api_calls: list[str] = []
+        self.create_only = {"Task": {"TaskSubtype"}}  # createable but not updateable fields
+        self.missing_fields: dict[str, set[str]] = {}  # custom fields the org lacks (INVALID_FIELD)
+        self.after_next_query: dict[str, dict[str, Any]] = {}  # {sObject: fields} added after a query on it
+        self.custom_fields: dict[str, dict[str, Any]] = {}  # owner (Activity for Task) → name → metadata
+
+    def add(self, sobject: str, **fields: Any) -> str:
+        """Store a record; returns its 18-character-style id."""
+        prefix = {"Contact": "003", "Lead": "00Q", "Opportunity": "006", "Task": "00T"}.get(sobject, "a00")
+        record_id = f"{prefix}xx{len(self.records.get(sobject, {})) + 1:013d}"
+        self.records.setdefault(sobject, {})[record_id] = {"Id": record_id, **fields}
+        return record_id
+
+    def _api(self, request: Request) -> JSONResponse | None:
+        """Count the call; 401 INVALID_SESSION_ID for a dead session."""
+        self.api_calls.append(f"{request.method} {request.url.path.split('/v62.0/')[-1]}")
+        if not self.access_ok(bearer(request)):
+            body = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+            return JSONResponse(body, status_code=401)
+        self.api_used += 1
+        return None
+
+    def _answer(self, body: Any, status: int = 200) -> JSONResponse:
+        """Every REST answer carries the org's usage (Sforce-Limit-Info)."""
+        return JSONResponse(
+            body, status, headers={"Sforce-Limit-Info": f"api-usage={self.api_used}/{self.api_max}"}
+        )
+
+    async def query(self, request: Request) -> Response:
+        """GET /query?q=SOQL for the SELECT … FROM … WHERE a = x AND b IN (…) [ORDER BY …] [LIMIT n] shape."""
+        if (refused := self._api(request)) is not None:
+            return refused
+        try:
+            found = _soql(self.records, request.query_params.get("q", ""))
+        except ValueError as exc:
+            return self._answer([{"message": str(exc), "errorCode": "MALFORMED_QUERY"}], 400)
+        answer = self._answer({"totalSize": len(found), "done": True, "records": found})
+        for sobject in list(self.after_next_query):
+            if f"FROM {sobject} " in request.query_params.get("q", ""):
+                self.add(sobject, **self.after_next_query.pop(sobject))
+        return answer
+
+    def _write_one(
+        self, record: dict[str, Any], sobject: str, existing: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        fields = {k: v for k, v in record.items() if k != "attributes"}
+        refused = set(fields) & self.create_only.get(sobject, set()) if existing is not None else set()
+        if refused:
+            msg = f"Unable to create/update fields: {', '.join(sorted(refused))}."
+            return {
+                "success": False,
+                "errors": [{"statusCode": "INVALID_FIELD_FOR_INSERT_UPDATE", "message": msg}],
+            }
+        if existing is None:
+            record_id = self.add(sobject, **fields)
+            return {"id": record_id, "success": True, "errors": [], "created": True}
+        existing.update(fields)
+        return {"id": existing["Id"], "success": True, "errors": [], "created": False}
+
+    async def collection_update(self, request: Request) -> Response:
+        """PATCH /composite/sobjects: update up to 200 records of any types."""
+        if (refused := self._api(request)) is not None:
+            return refused
+        body = await request.json()
+        if len(body.get("records") or []) > 200:
+            return self._answer([{"message": "too many records", "errorCode": "EXCEEDED_ID_LIMIT"}], 400)
+        results = []
+        for record in body["records"]:
+            sobject = record["attributes"]["type"]
+            existing = self.records.get(sobject, {}).get(record.get("Id", ""))
+            if existing is None:
+                results.append(
+                    {
+                        "success": False,
+                        "errors": [{"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted"}],
+                    }
+                )
+                continue
+            unknown = [
+                k for k in record if k.endswith("__c") and k in self.missing_fields.get(sobject, set())
+            ]
+            if unknown:
+                err = {
+                    "statusCode": "INVALID_FIELD",
+                    "message": f"No such column '{unknown[0]}' on sobject of type {sobject}",
+                }
+                results.append({"success": False, "errors": [err]})
+                continue
+            results.append(self._write_one({k: v for k, v in record.items() if k != "Id"}, sobject, existing))
+        return self._answer(results)
+
+    def fields_of(self, sobject: str) -> list[str]:
+        """Standard fields plus the custom ones the org has (Task shows Activity's)."""
+        standard = {
+            "Contact": ["Id", "Email", "FirstName", "LastName", "AccountId"],
+            "Lead": ["Id", "Email", "IsConverted", "Company"],
+            "Opportunity": ["Id", "Name", "IsClosed", "StageName"],
+            "Task": [
+                "Id",
+                "WhoId",
+                "WhatId",
+                "Subject",
+                "Description",
+                "TaskSubtype",
+                "Status",
+                "ActivityDate",
+            ],
+        }.get(sobject, ["Id"])
+        owner = "Activity" if sobject == "Task" else sobject
+        return standard + sorted(self.custom_fields.get(owner, {}))
+
+    async def describe(self, request: Request) -> Response:
+        """GET /sobjects/{type}/describe (only ``name`` and ``fields[].name/type`` are filled)."""
+        if (refused := self._api(request)) is not None:
+            return refused
+        sobject = request.path_params["sobject"]
+        fields = [{"name": f, "type": "string"} for f in self.fields_of(sobject)]
+        return self._answer({"name": sobject, "fields": fields, "createable": True})
+
+    async def create_custom_field(self, request: Request) -> Response:
+        """POST /tooling/sobjects/CustomField {FullName: "Contact.X__c", Metadata: {...}}."""
+        if (refused := self._api(request)) is not None:
+            return refused
+        body = await request.json()
+        owner, _, name = str(body.get("FullName", "")).partition(".")
+        if not name.endswith("__c") or "type" not in (body.get("Metadata") or {}):
+            return self._answer(
+                [{"message": "invalid CustomField", "errorCode": "FIELD_INTEGRITY_EXCEPTION"}], 400
+            )
+        if name in self.custom_fields.get(owner, {}):
+            return self._answer(
+                [{"message": "duplicate developer name", "errorCode": "DUPLICATE_DEVELOPER_NAME"}], 400
+            )
+        self.custom_fields.setdefault(owner, {})[name] = body["Metadata"]
+        return self._answer(
+            {"id": f"00Nxx{len(self.custom_fields[owner]):010d}", "success": True, "errors": []}, 201
+        )
+
+    async def collection_upsert(self, request: Request) -> Response:
+        """PATCH /composite/sobjects/{type}/{externalIdField}: upsert up to 200 records on an External ID."""
+        if (refused := self._api(request)) is not None:
+            return refused
+        sobject, key_field = request.path_params["sobject"], request.path_params["field"]
+        results = []
+        for record in (await request.json())["records"]:
+            key = record.get(key_field)
+            existing = next(
+                (r for r in self.records.get(sobject, {}).values() if r.get(key_field) == key), None
+            )
+            results.append(self._write_one(record, sobject, existing))
+        return self._answer(results)
 
     async def authorize(self, request: Request) -> Response:
         q = request.query_params
@@ -138,6 +292,25 @@ class SalesforceEmulator(OAuthEmulator):
                 Route("/{host:path}/services/oauth2/revoke", self.revoke, methods=["POST"]),
                 Route("/id/{org}/{user}", self.identity),
                 Route("/instance/services/data/v62.0/limits", self.limits),
+                Route("/instance/services/data/v62.0/query", self.query),
+                Route("/instance/services/data/v62.0/sobjects/{sobject}/describe", self.describe),
+                Route("/instance/services/data/v62.0/sobjects/{sobject}/describe/", self.describe),
+                Route(
+                    "/instance/services/data/v62.0/tooling/sobjects/CustomField",
+                    self.create_custom_field,
+                    methods=["POST"],
+                ),
+                Route("/instance/services/data/v62.0/query/", self.query),
+                Route(
+                    "/instance/services/data/v62.0/composite/sobjects",
+                    self.collection_update,
+                    methods=["PATCH"],
+                ),
+                Route(
+                    "/instance/services/data/v62.0/composite/sobjects/{sobject}/{field}",
+                    self.collection_upsert,
+                    methods=["PATCH"],
+                ),
             ]
         )
 
@@ -154,6 +327,53 @@ class SalesforceEmulator(OAuthEmulator):
                 }
             }
         }
+
+
+_SOQL = re.compile(
+    r"SELECT (?P<fields>.+?) FROM (?P<obj>\w+)(?: WHERE (?P<where>.+?))?(?: ORDER BY (?P<order>.+?))?"
+    r"(?: LIMIT (?P<limit>\d+))?$",
+    re.IGNORECASE,
+)
+_LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'|(true|false|null|[\w.-]+)", re.IGNORECASE)
+
+
+def _literals(text: str) -> list[Any]:
+    out: list[Any] = []
+    for quoted, bare in _LITERAL.findall(text):
+        if quoted or not bare:
+            out.append(re.sub(r"\\(.)", r"\1", quoted))
+        else:
+            out.append({"true": True, "false": False, "null": None}.get(bare.lower(), bare))
+    return out
+
+
+def _value(records: dict[str, dict[str, dict[str, Any]]], row: dict[str, Any], path: str) -> Any:
+    """A field, or a parent's field through a relationship (``Opportunity.IsClosed``)."""
+    if "." not in path:
+        return row.get(path)
+    parent, field = path.split(".", 1)
+    return records.get(parent, {}).get(str(row.get(f"{parent}Id")), {}).get(field)
+
+
+def _soql(records: dict[str, dict[str, dict[str, Any]]], q: str) -> list[dict[str, Any]]:
+    """Evaluate the small SOQL subset connectors use (EQ / IN joined by AND)."""
+    m = _SOQL.match(q.strip())
+    if m is None:
+        raise ValueError(f"unexpected query: {q}")
+    rows = list(records.get(m["obj"], {}).values())
+    for cond in re.split(r"\s+AND\s+", m["where"] or "", flags=re.IGNORECASE) if m["where"] else []:
+        field, op, rest = re.match(r"(\S+)\s+(IN|=)\s+(.+)", cond, re.IGNORECASE).groups()  # type: ignore[union-attr]
+        wanted = _literals(rest)
+        if op.upper() == "IN":
+            rows = [
+                r for r in rows if str(_value(records, r, field)).lower() in [str(w).lower() for w in wanted]
+            ]
+        else:
+            rows = [r for r in rows if _value(records, r, field) == wanted[0]]
+    rows = rows[: int(m["limit"])] if m["limit"] else rows
+    fields = [f.strip() for f in m["fields"].split(",")]
+    attrs = {"type": m["obj"]}
+    return [{"attributes": attrs, **{f: r.get(f) for f in fields}} for r in rows]
 
 
 @contextmanager

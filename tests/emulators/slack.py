@@ -11,6 +11,7 @@ token makes Web API methods answer ``{"ok": false, "error": "token_expired"}``; 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,6 +46,10 @@ class SlackEmulator(OAuthEmulator):
         super().__init__()
         self.state.expires_in = 43200
         self.user_tokens: list[str] = []
+        self.channels: dict[str, list[dict[str, Any]]] = {"C0ALERTS": [], "C0SALES": []}
+        self.post_throttle_next = 0  # answer this many chat.postMessage calls 429 with Retry-After
+        self.post_retry_after = 1
+        self.api_calls: list[str] = []
 
     async def authorize(self, request: Request) -> Response:
         q = request.query_params
@@ -111,6 +116,77 @@ class SlackEmulator(OAuthEmulator):
             {"ok": True, "team": "Slack Softworks", "team_id": TEAM_ID, "user_id": "U0KRQLJ9H"}
         )
 
+    def _api_token_error(self, request: Request) -> JSONResponse | None:
+        token = bearer(request)
+        if token in self.state.access and not self.access_ok(token):
+            return _fail("token_expired")
+        return None if self.access_ok(token) else _fail("invalid_auth")
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            return dict(await request.json())
+        return form_of(await request.form())
+
+    async def post_message(self, request: Request) -> Response:
+        """chat.postMessage: https://docs.slack.dev/reference/methods/chat.postMessage"""
+        self.api_calls.append("chat.postMessage")
+        if (refused := self._api_token_error(request)) is not None:
+            return refused
+        with self.state.lock:
+            limited = self.post_throttle_next > 0
+            self.post_throttle_next -= int(limited)
+        if limited:  # https://docs.slack.dev/apis/web-api/rate-limits
+            return JSONResponse(
+                {"ok": False, "error": "ratelimited"},
+                status_code=429,
+                headers={"Retry-After": str(self.post_retry_after)},
+            )
+        params = await self._params(request)
+        channel = str(params.get("channel", ""))
+        if channel not in self.channels:
+            return _fail("channel_not_found")
+        if not params.get("text") and not params.get("blocks"):
+            return _fail("no_text")
+        ts = f"{time.time():.6f}"
+        message = {
+            "type": "message",
+            "ts": ts,
+            "text": params.get("text", ""),
+            "blocks": params.get("blocks"),
+        }
+        if params.get("metadata"):
+            message["metadata"] = params["metadata"]
+        self.channels[channel].append(message)
+        return JSONResponse({"ok": True, "channel": channel, "ts": ts, "message": message})
+
+    async def history(self, request: Request) -> Response:
+        """conversations.history, newest first: https://docs.slack.dev/reference/methods/conversations.history"""
+        self.api_calls.append("conversations.history")
+        if (refused := self._api_token_error(request)) is not None:
+            return refused
+        params = await self._params(request)
+        channel = str(params.get("channel", ""))
+        if channel not in self.channels:
+            return _fail("channel_not_found")
+        with_meta = str(params.get("include_all_metadata", "false")).lower() in ("true", "1")
+        limit = int(params.get("limit", 100))
+        found = [
+            m if with_meta else {k: v for k, v in m.items() if k != "metadata"}
+            for m in reversed(self.channels[channel])
+        ][:limit]
+        return JSONResponse({"ok": True, "messages": found, "has_more": False})
+
+    async def conversations_list(self, request: Request) -> Response:
+        """conversations.list: https://docs.slack.dev/reference/methods/conversations.list"""
+        if (refused := self._api_token_error(request)) is not None:
+            return refused
+        chans = [{"id": c, "name": c.lower(), "is_channel": True} for c in self.channels]
+        return JSONResponse({"ok": True, "channels": chans, "response_metadata": {"next_cursor": ""}})
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """What was posted to ``channel``, oldest first."""
+        return list(self.channels[channel])
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -118,6 +194,9 @@ class SlackEmulator(OAuthEmulator):
                 Route("/api/oauth.v2.access", self.access, methods=["POST"]),
                 Route("/api/auth.revoke", self.revoke, methods=["POST", "GET"]),
                 Route("/api/auth.test", self.auth_test, methods=["POST", "GET"]),
+                Route("/api/chat.postMessage", self.post_message, methods=["POST"]),
+                Route("/api/conversations.history", self.history, methods=["POST", "GET"]),
+                Route("/api/conversations.list", self.conversations_list, methods=["POST", "GET"]),
             ]
         )
 

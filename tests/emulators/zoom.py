@@ -1,4 +1,9 @@
-"""A stateful Zoom OAuth emulator: authorize, token (code and rotating refresh), revoke, /v2/users/me.
+"""A stateful Zoom emulator: OAuth (authorize, token with rotating refresh, revoke, /v2/users/me), cloud
+recordings (``GET /v2/users/me/recordings`` cursor-paginated, file downloads that redirect to a CDN host and
+accept a webhook's ``download_token`` or an OAuth token) and signed webhooks (``signed``).
+
+Recording payloads after https://developers.zoom.us/docs/api/rest/reference/zoom-api/events/#operation/recording.completed
+and .../methods/#operation/recordingsList; signing after https://developers.zoom.us/docs/api/webhooks/.
 
 Behaviour and error bodies after https://developers.zoom.us/docs/integrations/oauth/ (token endpoint with
 HTTP Basic client auth; refresh tokens rotate; ``{"reason": ..., "error": ...}`` error bodies; API 401
@@ -10,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
+import json
 import secrets
 import threading
 import time
@@ -22,7 +29,7 @@ from urllib.parse import urlencode
 import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from config import CONFIG_DIR
@@ -31,6 +38,25 @@ from tests.emulators.server import serve
 CLIENT_ID = "zoom-client-id"
 CLIENT_SECRET = "zoom-client-secret-do-not-log"
 ACCOUNT_ID = "acct_Zoom123"
+WEBHOOK_SECRET = "zoom-webhook-secret-token"
+
+
+def signed(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Zoom sends with ``body``: ``x-zm-request-timestamp`` and ``x-zm-signature``."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "content-type": "application/json",
+        "x-zm-request-timestamp": ts,
+        "x-zm-signature": f"v0={digest}",
+    }
+
+
+def event_body(event: str, payload: dict[str, object], **top: object) -> bytes:
+    """A webhook body as Zoom sends it."""
+    return json.dumps(
+        {"event": event, "event_ts": int(time.time() * 1000), "payload": payload, **top}
+    ).encode()
 
 
 @dataclass
@@ -45,6 +71,13 @@ class ZoomState:
     refresh_calls: int = 0
     revoked: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    meetings: list[dict[str, object]] = field(default_factory=list)  # newest last
+    files: dict[str, Path] = field(default_factory=dict)
+    download_tokens: set[str] = field(default_factory=set)
+    downloads: list[dict[str, str]] = field(default_factory=list)  # how each file was fetched
+    cdn_saw_authorization: list[bool] = field(default_factory=list)
+    list_calls: int = 0
+    max_page_size: int = 300  # Zoom's own cap on page_size
 
 
 def _error(status: int, error: str, reason: str) -> JSONResponse:
@@ -129,6 +162,116 @@ class ZoomEmulator:
             return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
         return JSONResponse({"id": "user_1", "account_id": ACCOUNT_ID, "email": "host@example.com"})
 
+    # cloud recordings --------------------------------------------------------------------------
+
+    def add_recording(
+        self,
+        media: Path,
+        *,
+        file_type: str = "MP4",
+        transcript: Path | None = None,
+        topic: str = "Quarterly review",
+        duration: int = 42,
+        host_email: str = "host@example.com",
+        uuid: str | None = None,
+    ) -> dict[str, object]:
+        """A finished cloud recording of ``media`` (and a VTT transcript); returns the meeting object."""
+        meeting_uuid = uuid or base64.b64encode(secrets.token_bytes(16)).decode()  # Zoom UUIDs are base64
+        files = [(file_type, media, "shared_screen_with_speaker_view")]
+        if transcript is not None:
+            files.append(("TRANSCRIPT", transcript, "audio_transcript"))
+        recording_files = []
+        for kind, path, rtype in files:
+            file_id = secrets.token_hex(8)
+            self.state.files[file_id] = path
+            recording_files.append(
+                {
+                    "id": file_id,
+                    "meeting_id": meeting_uuid,
+                    "recording_start": "2026-11-24T10:00:00Z",
+                    "recording_end": "2026-11-24T10:42:00Z",
+                    "file_type": kind,
+                    "file_extension": kind,
+                    "file_size": path.stat().st_size,
+                    "play_url": f"{self.base}/rec/play/{file_id}",
+                    "download_url": f"{self.base}/rec/download/{file_id}",
+                    "status": "completed",
+                    "recording_type": rtype,
+                }
+            )
+        meeting: dict[str, object] = {
+            "uuid": meeting_uuid,
+            "id": 85_000_000_000 + len(self.state.meetings),
+            "account_id": ACCOUNT_ID,
+            "host_id": "user_1",
+            "host_email": host_email,
+            "topic": topic,
+            "type": 2,
+            "start_time": "2026-11-24T10:00:00Z",
+            "timezone": "Europe/London",
+            "duration": duration,
+            "total_size": sum(int(str(f["file_size"])) for f in recording_files),
+            "recording_count": len(recording_files),
+            "share_url": f"{self.base}/rec/share/{meeting_uuid}",
+            "recording_files": recording_files,
+        }
+        self.state.meetings.append(meeting)
+        return meeting
+
+    def recording_completed(self, meeting: dict[str, object], download_token: bool = True) -> bytes:
+        """The ``recording.completed`` body for ``meeting`` (with a fresh ``download_token``)."""
+        top: dict[str, object] = {}
+        if download_token:
+            token = "zdt_" + secrets.token_urlsafe(24)
+            self.state.download_tokens.add(token)
+            top["download_token"] = token
+        return event_body("recording.completed", {"account_id": ACCOUNT_ID, "object": meeting}, **top)
+
+    def _authorised(self, request: Request) -> str | None:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if self.state.access.get(token, 0) >= time.time():
+            return "bearer"
+        if request.query_params.get("access_token", "") in self.state.download_tokens:
+            return "download_token"
+        return None
+
+    async def list_recordings(self, request: Request) -> Response:
+        if self._authorised(request) != "bearer":
+            return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
+        self.state.list_calls += 1
+        size = min(int(request.query_params.get("page_size", "30")), self.state.max_page_size)
+        start = int(request.query_params.get("next_page_token") or 0)
+        page = list(reversed(self.state.meetings))[start : start + size]
+        more = start + size < len(self.state.meetings)
+        return JSONResponse(
+            {
+                "from": request.query_params.get("from"),
+                "to": request.query_params.get("to"),
+                "page_size": size,
+                "total_records": len(self.state.meetings),
+                "next_page_token": str(start + size) if more else "",
+                "meetings": page,
+            }
+        )
+
+    async def download(self, request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        how = self._authorised(request)
+        if how is None:
+            return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
+        if file_id not in self.state.files:
+            return JSONResponse({"code": 3301, "message": "This recording does not exist."}, status_code=404)
+        self.state.downloads.append({"file_id": file_id, "auth": how})
+        cdn = self.base.replace("127.0.0.1", "localhost")  # another host: credentials must not follow
+        return RedirectResponse(f"{cdn}/cdn/{file_id}?sig={secrets.token_hex(8)}", 302)
+
+    async def cdn(self, request: Request) -> Response:
+        self.state.cdn_saw_authorization.append("authorization" in request.headers)
+        path = self.state.files.get(request.path_params["file_id"])
+        if path is None or not request.query_params.get("sig"):
+            return Response(status_code=403)
+        return FileResponse(path, media_type="application/octet-stream")
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -136,6 +279,9 @@ class ZoomEmulator:
                 Route("/oauth/token", self.token, methods=["POST"]),
                 Route("/oauth/revoke", self.revoke, methods=["POST"]),
                 Route("/v2/users/me", self.me),
+                Route("/v2/users/me/recordings", self.list_recordings),
+                Route("/rec/download/{file_id}", self.download),
+                Route("/cdn/{file_id}", self.cdn),
             ]
         )
 

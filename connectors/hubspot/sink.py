@@ -1,0 +1,165 @@
+"""The HubSpot Sink: contact (and deal) properties through batch update, one timeline event per analysis.
+
+Deals: the ones named in ``metadata.crm``, else the matched contacts' open deals (associations).
+Idempotency: property writes set the same values again; each timeline event has the id
+``<event id>-<contact id>`` and HubSpot refuses a second event with an id it already has (409 Conflict, see
+https://developers.hubspot.com/docs/api-reference/crm-timeline-v3/events), which we count as done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from functools import partial
+from typing import Any, Literal
+
+import yaml
+from hubspot import HubSpot
+from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
+from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput, PublicObjectSearchRequest
+from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput as DealBatch
+from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
+from hubspot.crm.timeline import TimelineEvent
+from pydantic import ValidationError
+
+from config import CONFIG_DIR
+from connectors.hubspot import client
+from connectors.hubspot import setup as hubspot_setup
+from connectors.hubspot.models import Mapping_, ResultView, deal_ids, participant_emails
+from core.sdk import ConfigError, DeliveryReceipt, HttpSession, OutboundMessage, ProviderSpec
+
+__all__ = ["HubSpotSink", "mapping_of", "BATCH_SIZE"]
+
+log = logging.getLogger("echodepth.connectors.hubspot")
+BATCH_SIZE = 100  # objects batch/update takes at most 100 inputs
+MAPPING_FILE = CONFIG_DIR / "mappings" / "hubspot.yaml"
+
+
+def mapping_of(spec: ProviderSpec) -> Mapping_:
+    """The default mapping with the connection's ``mapping`` overrides (per object, per property)."""
+    base: dict[str, Any] = yaml.safe_load(MAPPING_FILE.read_text())
+    for section, value in (spec.settings.get("mapping") or {}).items():
+        base[section] = {**base.get(section, {}), **value} if isinstance(value, dict) else value
+    try:
+        return Mapping_.model_validate(base)
+    except ValidationError as exc:
+        raise ConfigError(f"hubspot mapping is invalid: {exc}") from exc
+
+
+def _chunks(items: list[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _skipped(email: str, skip: set[str]) -> bool:
+    return email.rsplit("@", 1)[-1] in skip
+
+
+class HubSpotSink:
+    """Writes analysis results to matched HubSpot contacts and deals."""
+
+    key = "hubspot"
+    kind: Literal["sink"] = "sink"
+    display_name = "HubSpot"
+    events = frozenset({"analysis.completed"})
+
+    def _emails(self, spec: ProviderSpec, data: Mapping[str, Any]) -> list[str]:
+        skip = {
+            d.lower()
+            for d in [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
+        }
+        kept = [e for e in participant_emails(data) if not _skipped(e, skip)]
+        return kept[:BATCH_SIZE]
+
+    def _contacts(self, api: HubSpot, emails: list[str]) -> dict[str, str]:
+        """Contact id by email, found with one search (``IN`` takes up to 100 values)."""
+        if not emails:
+            return {}
+        query = PublicObjectSearchRequest(
+            filter_groups=[{"filters": [{"propertyName": "email", "operator": "IN", "values": emails}]}],
+            properties=["email"],
+            limit=BATCH_SIZE,
+        )
+        page = client.call(lambda: api.crm.contacts.search_api.do_search(public_object_search_request=query))
+        results = getattr(page, "results", None) or []
+        return {str(r.properties.get("email", "")).lower(): str(r.id) for r in results}
+
+    def _open_deals(self, api: HubSpot, contacts: list[str]) -> list[str]:
+        """The matched contacts' associated deals that are still open (associations v4 + one deal search)."""
+        if not contacts:
+            return []
+        body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": c} for c in contacts])
+        batch = api.crm.associations.v4.batch_api
+        page = client.call(
+            partial(
+                batch.get_page, "contacts", "deals", batch_input_public_fetch_associations_batch_request=body
+            )
+        )
+        ids = sorted({str(t.to_object_id) for r in getattr(page, "results", None) or [] for t in r.to or []})
+        if not ids:
+            return []
+        filters = [
+            {"propertyName": "hs_object_id", "operator": "IN", "values": ids[:BATCH_SIZE]},
+            {"propertyName": "hs_is_closed", "operator": "EQ", "value": "false"},
+        ]
+        query = DealSearch(
+            filter_groups=[{"filters": filters}], properties=["hs_is_closed"], limit=BATCH_SIZE
+        )
+        found = client.call(partial(api.crm.deals.search_api.do_search, public_object_search_request=query))
+        return [str(d.id) for d in getattr(found, "results", None) or []]
+
+    def _update(self, api: HubSpot, kind: str, ids: list[str], props: dict[str, str]) -> int:
+        """Set ``props`` on every object through batch update, 100 per call; returns the calls made."""
+        batch_api = api.crm.contacts.batch_api if kind == "contacts" else api.crm.deals.batch_api
+        model = BatchInputSimplePublicObjectBatchInput if kind == "contacts" else DealBatch
+        calls = 0
+        for chunk in _chunks(ids):
+            body = model(inputs=[{"id": i, "properties": props} for i in chunk])
+            client.call(partial(batch_api.update, batch_input_simple_public_object_batch_input=body))
+            calls += 1
+        return calls
+
+    def _timeline(
+        self, api: HubSpot, template: str, message: OutboundMessage, contact: str, tokens: dict[str, str]
+    ) -> None:
+        event = TimelineEvent(
+            event_template_id=template, id=f"{message.id}-{contact}", object_id=contact, tokens=tokens
+        )
+        client.call(
+            lambda: api.crm.timeline.events_api.create(timeline_event=event),
+            accept=frozenset({client.ALREADY_EXISTS}),
+        )
+
+    def setup(self, session: HttpSession, spec: ProviderSpec, create: bool = True) -> dict[str, list[str]]:
+        """Check the mapped properties exist; create the missing ones (and their group) when ``create``."""
+        return hubspot_setup.setup(session, spec, mapping_of(spec), create)
+
+    def deliver(self, session: HttpSession, spec: ProviderSpec, message: OutboundMessage) -> DeliveryReceipt:
+        """Match participants to contacts, set their (and named deals') properties, add timeline events."""
+        data: Mapping[str, Any] = message.payload.get("data") or {}
+        mapping = mapping_of(spec)
+        view = ResultView.of(data, str(spec.settings.get("result_url") or ""))
+        api = client.connect(session, spec.api_base_url or "https://api.hubapi.com", spec.timeout_seconds)
+        emails = self._emails(spec, data)
+        contacts = self._contacts(api, emails)
+        for email in sorted(set(emails) - set(contacts)):
+            log.info(
+                "hubspot: no contact for a participant of %s (domain %s)",
+                view.job_id,
+                email.rsplit("@", 1)[-1],
+            )
+        contact_props = {k: v for k, r in mapping.contacts.items() if (v := view.value(r)) is not None}
+        deal_props = {k: v for k, r in mapping.deals.items() if (v := view.value(r)) is not None}
+        self._update(api, "contacts", sorted(contacts.values()), contact_props)
+        deals = deal_ids(data) or self._open_deals(api, sorted(contacts.values()))
+        self._update(api, "deals", deals, deal_props)
+        template = str(spec.settings.get("event_template_id") or "")
+        tokens = {t: str(v) for t in mapping.timeline_tokens if (v := getattr(view, t, None)) is not None}
+        for contact in sorted(contacts.values()):
+            if template:
+                self._timeline(api, template, message, contact, tokens)
+        if contacts and not template:
+            log.warning(
+                "hubspot: no timeline event template configured; run `echodepth connectors setup hubspot`"
+            )
+        return DeliveryReceipt(200, f"{len(contacts)} of {len(emails)} participants matched")

@@ -1,0 +1,193 @@
+"""The Salesforce Sink: custom fields on the matched Contact or Lead (and Opportunity), one call Task.
+
+Matching: a Contact by email, else an unconverted Lead; the Opportunity named in ``metadata.crm`` or the
+contact's newest open one (OpportunityContactRole). Field writes go through sObject Collections (≤ 200
+records per call). Idempotency: the Task carries an External ID (``EchoDepth_Key__c`` = the analysis id);
+it is created only when no Task has that key, and created by upsert on that key, so a replay or a worker
+killed mid-delivery never makes a second Task. ``TaskSubtype`` can be set on create only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from functools import partial
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError
+from simple_salesforce import Salesforce, format_soql
+
+from config import CONFIG_DIR
+from connectors.salesforce import client
+from connectors.salesforce import setup as salesforce_setup
+from connectors.salesforce.models import ResultView, SalesforceMapping, opportunity_id, participant_emails
+from core.sdk import (
+    ConfigError,
+    DeliveryReceipt,
+    HttpSession,
+    OutboundMessage,
+    PermanentError,
+    ProviderSpec,
+    TransientError,
+)
+
+__all__ = ["SalesforceSink", "mapping_of", "COLLECTION_SIZE"]
+
+log = logging.getLogger("echodepth.connectors.salesforce")
+COLLECTION_SIZE = 200  # sObject Collections take at most 200 records per call
+MAPPING_FILE = CONFIG_DIR / "mappings" / "salesforce.yaml"
+_THROTTLE_WAIT = 3600.0  # near the daily limit: try again in an hour (the 24 h window rolls)
+
+
+def mapping_of(spec: ProviderSpec) -> SalesforceMapping:
+    """The default mapping with the connection's ``mapping`` overrides (per object, per field)."""
+    base: dict[str, Any] = yaml.safe_load(MAPPING_FILE.read_text())
+    for section, value in (spec.settings.get("mapping") or {}).items():
+        base[section] = {**base.get(section, {}), **value} if isinstance(value, dict) else value
+    try:
+        return SalesforceMapping.model_validate(base)
+    except ValidationError as exc:
+        raise ConfigError(f"salesforce mapping is invalid: {exc}") from exc
+
+
+def _chunks(items: list[Any], size: int = COLLECTION_SIZE) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class SalesforceSink:
+    """Writes analysis results to matched Salesforce records and logs the call as a Task."""
+
+    key = "salesforce"
+    kind: Literal["sink"] = "sink"
+    display_name = "Salesforce"
+    events = frozenset({"analysis.completed"})
+
+    def _emails(self, spec: ProviderSpec, data: Mapping[str, Any]) -> list[str]:
+        domains = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
+        skip = {d.lower() for d in domains}
+        return [e for e in participant_emails(data) if e.rsplit("@", 1)[-1] not in skip][:COLLECTION_SIZE]
+
+    def _ids_by_email(self, sf: Salesforce, adapter: Any, soql: str, emails: list[str]) -> dict[str, str]:
+        if not emails:
+            return {}
+        found = client.call(adapter, lambda: sf.query_all(format_soql(soql, emails=emails)))
+        return {str(r["Email"]).lower(): str(r["Id"]) for r in found.get("records", [])}
+
+    def _opportunity(
+        self, sf: Salesforce, adapter: Any, data: Mapping[str, Any], contacts: list[str]
+    ) -> str | None:
+        explicit = opportunity_id(data)
+        if explicit or not contacts:
+            return explicit
+        soql = format_soql(
+            "SELECT OpportunityId FROM OpportunityContactRole WHERE ContactId IN {ids} "
+            "AND Opportunity.IsClosed = false ORDER BY CreatedDate DESC LIMIT 1",
+            ids=contacts,
+        )
+        rows = client.call(adapter, lambda: sf.query(soql)).get("records", [])
+        return str(rows[0]["OpportunityId"]) if rows else None
+
+    def _records(
+        self, mapping: SalesforceMapping, view: ResultView, targets: list[tuple[str, str]]
+    ) -> list[dict[str, Any]]:
+        records = []
+        for sobject, record_id in targets:
+            fields = {
+                name: v
+                for name, rule in mapping.fields(sobject).items()
+                if (v := view.value(rule)) is not None
+            }
+            records.append({"attributes": {"type": sobject}, "Id": record_id, **fields})
+        return records
+
+    def _write(self, sf: Salesforce, adapter: Any, path: str, records: list[dict[str, Any]]) -> None:
+        """PATCH sObject Collections, 200 records a call; a refused record is a PermanentError."""
+        for chunk in _chunks(records):
+            body = {"allOrNone": False, "records": chunk}
+            results = client.call(adapter, partial(sf.restful, path, method="PATCH", json=body))
+            for result in results or []:
+                if not result.get("success"):
+                    err = (result.get("errors") or [{}])[0]
+                    raise PermanentError(
+                        client.VENDOR,
+                        str(err.get("statusCode", "write_failed")),
+                        str(err.get("message", ""))[:200],
+                    )
+
+    def _task(self, view: ResultView, key_field: str, who: str, what: str | None) -> dict[str, Any]:
+        score = "n/a" if view.trust_score is None else f"{view.trust_score:.0f}"
+        lines = [view.title, f"Trust Score {score} ({view.modality})", view.link or ""]
+        task: dict[str, Any] = {
+            "attributes": {"type": "Task"},
+            key_field: f"echodepth-{view.job_id}",
+            "Subject": f"EchoDepth call analysis: Trust Score {score}",
+            "Description": "\n".join(line for line in lines if line),
+            "TaskSubtype": "Call",
+            "Status": "Completed",
+            "WhoId": who,
+            "ActivityDate": (view.analysed_at or "")[:10] or None,
+            "CallDurationInSeconds": view.duration_seconds,
+        }
+        if what:
+            task["WhatId"] = what
+        return {k: v for k, v in task.items() if v is not None}
+
+    def _task_exists(self, sf: Salesforce, adapter: Any, key_field: str, key: str) -> bool:
+        soql = format_soql(f"SELECT Id FROM Task WHERE {key_field} = {{key}} LIMIT 1", key=key)
+        return bool(client.call(adapter, lambda: sf.query(soql)).get("records"))
+
+    def setup(self, session: HttpSession, spec: ProviderSpec, create: bool = True) -> dict[str, list[str]]:
+        """Check the mapped custom fields exist; create the missing ones through the Tooling API."""
+        return salesforce_setup.setup(session, spec, mapping_of(spec), create)
+
+    def deliver(self, session: HttpSession, spec: ProviderSpec, message: OutboundMessage) -> DeliveryReceipt:
+        """Match participants, write mapped fields, and log one call Task per analysis."""
+        data: Mapping[str, Any] = message.payload.get("data") or {}
+        mapping, view = mapping_of(spec), ResultView.of(data, str(spec.settings.get("result_url") or ""))
+        sf, adapter = client.connect(
+            session, spec.timeout_seconds, str(spec.settings.get("api_version", "62.0"))
+        )
+        emails = self._emails(spec, data)
+        contacts = self._ids_by_email(
+            sf, adapter, "SELECT Id, Email FROM Contact WHERE Email IN {emails}", emails
+        )
+        rest = [e for e in emails if e not in contacts]
+        leads = self._ids_by_email(
+            sf, adapter, "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {emails}", rest
+        )
+        for email in [e for e in rest if e not in leads]:
+            log.info(
+                "salesforce: no contact or lead for a participant of %s (domain %s)",
+                view.job_id,
+                email.rsplit("@", 1)[-1],
+            )
+        if not contacts and not leads:
+            return DeliveryReceipt(200, f"0 of {len(emails)} participants matched")
+        if client.usage_share(sf) >= float(spec.settings.get("throttle_at_usage", 0.9)):
+            raise TransientError(
+                client.VENDOR,
+                "near_daily_limit",
+                "Sforce-Limit-Info shows the daily limit is near",
+                None,
+                _THROTTLE_WAIT,
+            )
+        opp = self._opportunity(sf, adapter, data, sorted(contacts.values()))
+        targets = [("Contact", i) for i in contacts.values()] + [("Lead", i) for i in leads.values()]
+        targets += [("Opportunity", opp)] if opp else []
+        self._write(sf, adapter, "composite/sobjects", self._records(mapping, view, targets))
+        key_field = mapping.task.get("external_id_field", "EchoDepth_Key__c")
+        who = next(iter(contacts.values()), None) or next(iter(leads.values()))
+        task = self._task(view, key_field, who, opp)
+        if not self._task_exists(sf, adapter, key_field, task[key_field]):
+            try:
+                self._write(sf, adapter, f"composite/sobjects/Task/{key_field}", [task])
+            except PermanentError as exc:
+                # a concurrent attempt created it between our check and our upsert: the upsert became an
+                # update, which refuses the create-only TaskSubtype
+                if exc.code != "INVALID_FIELD_FOR_INSERT_UPDATE" or not self._task_exists(
+                    sf, adapter, key_field, task[key_field]
+                ):
+                    raise
+        return DeliveryReceipt(200, f"{len(contacts) + len(leads)} of {len(emails)} participants matched")

@@ -1,0 +1,81 @@
+"""The Zoom webhook and API payloads we read (only the fields we read).
+
+Shapes after https://developers.zoom.us/docs/api/rest/reference/zoom-api/events/#operation/recording.completed
+and https://developers.zoom.us/docs/api/rest/reference/zoom-api/methods/#operation/recordingsList.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["Envelope", "RecordingFile", "Recording", "RecordingList", "Deauthorization", "UrlValidation"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Envelope(_Model):
+    """Every webhook body: ``{"event": ..., "event_ts": ..., "payload": {...}}``."""
+
+    event: str
+    event_ts: int = 0
+    download_token: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class UrlValidation(_Model):
+    """``endpoint.url_validation``'s payload."""
+
+    plain_token: str = Field(alias="plainToken")
+
+
+class RecordingFile(_Model):
+    """One file of a cloud recording."""
+
+    id: str = ""
+    file_type: str = ""
+    file_size: int | None = None
+    download_url: str = ""
+    status: str | None = None
+    recording_type: str | None = None
+
+
+class Recording(_Model):
+    """A meeting's cloud recording (``payload.object`` of ``recording.completed``; an item of the list)."""
+
+    uuid: str
+    id: int | str = ""
+    host_id: str = ""
+    host_email: str | None = None
+    topic: str = ""
+    start_time: str | None = None
+    duration: int = 0
+    total_size: int | None = None
+    participants: list[str] = Field(default_factory=list)  # not in Zoom's payload; the emulator may add it
+    recording_files: list[RecordingFile] = Field(default_factory=list)
+
+
+class RecordingList(_Model):
+    """``GET /users/me/recordings``: one page and the cursor of the next one ('' at the end)."""
+
+    next_page_token: str = ""
+    meetings: list[Recording] = Field(default_factory=list)
+
+
+class Deauthorization(_Model):
+    """``app_deauthorized``'s payload."""
+
+    account_id: str
+    user_id: str = ""
+    client_id: str = ""
+    deauthorization_time: str | None = None
+    user_data_retention: bool = True
+
+    @field_validator("user_data_retention", mode="before")
+    @classmethod
+    def _text_bool(cls, value: Any) -> Any:
+        # Zoom sends the flag as the string "true"/"false"
+        return value.strip().lower() != "false" if isinstance(value, str) else value

@@ -1,0 +1,63 @@
+"""OAuth 2.0 / API-key scopes and which one each route needs (403 ``insufficient_scope`` without it).
+
+The rule is looked up by the matched route's path template, so a new route under a known prefix is covered
+at once; an authenticated route that matches no rule needs ``admin`` (fail closed).
+"""
+
+from __future__ import annotations
+
+from core.sdk.errors import InputError
+
+__all__ = ["SCOPES", "ANY_SCOPE", "required_scope", "parse_scopes"]
+
+ANALYSE_WRITE = "analyse:write"
+RESULTS_READ = "results:read"
+RESULTS_DELETE = "results:delete"
+STREAM = "stream"
+WEBHOOKS_MANAGE = "webhooks:manage"
+CONNECTIONS_MANAGE = "connections:manage"
+ADMIN = "admin"
+SCOPES: tuple[str, ...] = (
+    ANALYSE_WRITE,
+    RESULTS_READ,
+    RESULTS_DELETE,
+    STREAM,
+    WEBHOOKS_MANAGE,
+    CONNECTIONS_MANAGE,
+    ADMIN,
+)
+ANY_SCOPE = ""  # any valid credential will do (GET /v1/usage)
+
+# (method or "*", path template prefix, scope); the first match wins.
+_RULES: tuple[tuple[str, str, str], ...] = (
+    ("POST", "/v1/analyse/", ANALYSE_WRITE),
+    ("GET", "/v1/result/", RESULTS_READ),
+    ("GET", "/v1/jobs", RESULTS_READ),
+    ("DELETE", "/v1/result/", RESULTS_DELETE),
+    ("*", "/v1/stream/", STREAM),
+    ("*", "/v1/webhooks", WEBHOOKS_MANAGE),
+    ("*", "/v1/connections", CONNECTIONS_MANAGE),
+    ("*", "/v1/sources", CONNECTIONS_MANAGE),  # meeting-source settings of the tenant's connections
+    ("*", "/v1/tenants/", ADMIN),
+    ("*", "/v1/audit", ADMIN),
+    ("*", "/v1/oauth/clients", ADMIN),
+    ("*", "/v1/oauth/users", ADMIN),
+    ("GET", "/v1/usage", ANY_SCOPE),
+)
+
+
+def required_scope(method: str, path_template: str) -> str:
+    """The scope a request to this route needs; ``ANY_SCOPE`` for none, ``admin`` when no rule matches."""
+    for rule_method, prefix, scope in _RULES:
+        if rule_method in ("*", method.upper()) and path_template.startswith(prefix):
+            return scope
+    return ADMIN
+
+
+def parse_scopes(text: str | list[str] | None) -> list[str]:
+    """Validate a space-separated scope string or list; ``InputError`` naming an unknown scope."""
+    items = text.split() if isinstance(text, str) else list(text or [])
+    unknown = sorted(set(items) - set(SCOPES))
+    if unknown:
+        raise InputError("invalid_scope", f"unknown scope(s): {', '.join(unknown)}", 422)
+    return [s for s in SCOPES if s in items]
