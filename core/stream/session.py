@@ -27,6 +27,7 @@ from typing import Any
 
 from fastapi import WebSocket
 from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect
 
 from core import metrics
 from core.runtime import Runtime
@@ -383,7 +384,7 @@ class StreamSession:
         while (msg := await self.send_q.get()) is not None:
             try:
                 await self.ws.send_text(json.dumps(msg))
-            except (RuntimeError, OSError):  # the client went away mid-send
+            except (RuntimeError, OSError, WebSocketDisconnect):  # the client went away mid-send
                 self.client_gone = True
                 return
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import socket
@@ -203,8 +204,10 @@ def _refused(
 ) -> tuple[list[Any], int | None]:
     async def run() -> tuple[list[dict[str, Any]], int | None]:
         async with connect(f"{server.ws}{path}", additional_headers=headers or {}) as ws:
-            await ws.send(_start())
-            await ws.send(_frame(0, _jpeg("london_030_smiling.jpg")))
+            # The server may already have refused and closed before these arrive: that is the point.
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(_start())
+                await ws.send(_frame(0, _jpeg("london_030_smiling.jpg")))
             return await _collect(ws)
 
     return asyncio.run(run())
@@ -397,7 +400,7 @@ def test_a_client_that_never_reads_is_closed_and_the_server_stays_up(
     server = start_server(sndbuf=8192, stream_send_queue=4, stream_max_fps=60)
     frame = _jpeg("london_030_smiling.jpg", (640, 360))
     sock, proto = _raw_client(server)
-    sock.settimeout(5)
+    sock.settimeout(15)  # generous: on a loaded machine the server may take a while to notice
     t0 = time.monotonic()
     proto.send_text(_start(fps=60).encode())
     try:
