@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, and_, delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.delivery.models import ENDPOINT, JOB_URL, WebhookDelivery, WebhookEndpoint
@@ -20,6 +20,7 @@ from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import utcnow
 from core.storage.outbox import OutboxEvent, record_event
+from core.storage.queries import changed
 from core.vault import TokenVault, VaultSecret
 
 __all__ = ["DeliveryStore", "DeliveryClaim", "NewEvent", "SECRET_KIND"]
@@ -51,11 +52,6 @@ class DeliveryClaim:
     url: str
     payload: dict[str, Any]
     secrets: tuple[str, ...]
-
-
-def _changed(s: Session, stmt: Executable) -> int:
-    result: CursorResult[Any] = s.execute(stmt)  # type: ignore[assignment]
-    return int(result.rowcount)
 
 
 def new_message_id() -> str:
@@ -246,7 +242,7 @@ class DeliveryStore:
         """Replace the outbox row by its deliveries in one transaction; [] if another worker already did."""
         rows = _delivery_rows(event, targets) if event is not None else []
         with self.db.session() as s:
-            if not _changed(s, delete(OutboxEvent).where(OutboxEvent.id == outbox_id)):
+            if not changed(s, delete(OutboxEvent).where(OutboxEvent.id == outbox_id)):
                 s.rollback()
                 return []
             s.add_all(rows)
@@ -263,7 +259,7 @@ class DeliveryStore:
             if row is None or not _claimable(row, now):
                 return None
             attempt = row.attempts + 1
-            won = _changed(
+            won = changed(
                 s,
                 update(WebhookDelivery)
                 .where(
@@ -302,7 +298,7 @@ class DeliveryStore:
 
     def _finish(self, claim: DeliveryClaim, **values: Any) -> bool:
         with self.db.session() as s:
-            n = _changed(
+            n = changed(
                 s,
                 update(WebhookDelivery)
                 .where(
@@ -353,7 +349,7 @@ class DeliveryStore:
                 select(WebhookDelivery.id, WebhookDelivery.enqueued_at).where(due).limit(limit)
             ).all()
             for delivery_id, enqueued_at in rows:
-                n = _changed(
+                n = changed(
                     s,
                     update(WebhookDelivery)
                     .where(WebhookDelivery.id == delivery_id, WebhookDelivery.enqueued_at == enqueued_at)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.governance.models import AuditEntry
-from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import utcnow
+from core.storage.queries import newest_first_page
 
 __all__ = ["AuditLog", "AuditPage", "record", "SYSTEM", "CLI"]
 
@@ -53,19 +50,6 @@ class AuditPage:
     next_cursor: str | None
 
 
-def _encode(entry: AuditEntry) -> str:
-    raw = json.dumps([entry.at.isoformat(), entry.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, entry_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(entry_id)
-    except (ValueError, TypeError) as exc:
-        raise InputError("invalid_input", "cursor is not one this API issued", 422) from exc
-
-
 class AuditLog:
     """Writes and reads the ``audit_log`` table of one Database."""
 
@@ -90,12 +74,5 @@ class AuditLog:
         q = select(AuditEntry).where(AuditEntry.tenant_id == tenant_id)
         if action:
             q = q.where(AuditEntry.action == action)
-        if cursor:
-            at, entry_id = _decode(cursor)
-            q = q.where(or_(AuditEntry.at < at, and_(AuditEntry.at == at, AuditEntry.id < entry_id)))
-        q = q.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit + 1)
-        with self.db.session() as s:
-            rows = list(s.scalars(q))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return AuditPage(rows, _encode(rows[-1]) if more and rows else None)
+        rows, next_cursor = newest_first_page(self.db, q, AuditEntry.at, AuditEntry.id, limit, cursor)
+        return AuditPage(rows, next_cursor)

@@ -74,19 +74,24 @@ class TenantExport:
     def lines(self, tenant_id: str) -> Iterator[bytes]:
         """The export, line by line."""
         policy = PolicyStore(self.db).get(tenant_id)
-        yield _line("tenant", {
-            "id": policy.tenant_id,
-            "name": policy.name,
-            "region": policy.region,
-            "purposes": list(policy.purposes),
-            "consent_basis": policy.consent_basis,
-            "retention_days": policy.retention_days,
-        })
+        yield _line(
+            "tenant",
+            {
+                "id": policy.tenant_id,
+                "name": policy.name,
+                "region": policy.region,
+                "purposes": list(policy.purposes),
+                "consent_basis": policy.consent_basis,
+                "retention_days": policy.retention_days,
+            },
+        )
         counts = {"job": 0, "webhook_endpoint": 0, "connection": 0, "audit": 0}
         for jobs in self._pages(select(Job).where(Job.tenant_id == tenant_id), Job.id):
             with self.db.session() as s:
-                results = {r.job_id: r for r in s.scalars(select(Result).where(Result.job_id.in_(
-                    [j.id for j in jobs])))}
+                results = {
+                    r.job_id: r
+                    for r in s.scalars(select(Result).where(Result.job_id.in_([j.id for j in jobs])))
+                }
             for job in jobs:
                 counts["job"] += 1
                 yield _line("job", result_v1(job, results.get(job.id)).model_dump(mode="json"))

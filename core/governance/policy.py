@@ -159,8 +159,9 @@ class PolicyStore:
             _check(consent_basis, CONSENT_BASES, "consent_basis")
         unique = sorted(set(purposes), key=PURPOSES.index)
         detail = {"purposes": unique, "consent_basis": consent_basis}
-        return self._update(tenant_id, actor, "tenant.purposes.set", detail, purposes=unique,
-                            consent_basis=consent_basis)
+        return self._update(
+            tenant_id, actor, "tenant.purposes.set", detail, purposes=unique, consent_basis=consent_basis
+        )
 
     def set_retention(self, tenant_id: str, days: int | None, actor: str) -> TenantPolicy:
         """Set the result retention in days (None: back to the deployment default)."""

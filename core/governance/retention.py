@@ -12,9 +12,8 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.delivery.models import WebhookDelivery
@@ -26,6 +25,7 @@ from core.storage.db import Database
 from core.storage.idempotency import IdempotencyKey
 from core.storage.models import Job, JobInput, Result, utcnow
 from core.storage.outbox import OutboxEvent
+from core.storage.queries import changed
 
 __all__ = ["Retention", "ENDED"]
 
@@ -34,18 +34,13 @@ ENDED = ("completed", "failed")
 _BATCH = 500
 
 
-def _deleted(s: Session, stmt: Any) -> int:
-    result: CursorResult[Any] = s.execute(stmt)  # type: ignore[assignment]
-    return int(result.rowcount)
-
-
 def _delete_jobs(s: Session, job_ids: Sequence[str]) -> int:
     """Delete these jobs and every row derived from them; returns how many jobs went."""
     for table in (Result, JobInput):
         s.execute(delete(table).where(table.job_id.in_(job_ids)))
     s.execute(delete(OutboxEvent).where(OutboxEvent.job_id.in_(job_ids)))
     s.execute(delete(IdempotencyKey).where(IdempotencyKey.job_id.in_(job_ids)))
-    return _deleted(s, delete(Job).where(Job.id.in_(job_ids)))
+    return changed(s, delete(Job).where(Job.id.in_(job_ids)))
 
 
 class Retention:
@@ -85,7 +80,7 @@ class Retention:
         expired = [Job.tenant_id == tenant_id, Job.status.in_(ENDED), ended_at < cutoff]
         jobs = self._delete_where(expired)
         with self.db.session() as s:
-            deliveries = _deleted(
+            deliveries = changed(
                 s,
                 delete(WebhookDelivery).where(
                     WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.created_at < cutoff
@@ -115,7 +110,7 @@ class Retention:
         """Erase every job, input, result, webhook delivery and spooled file of the tenant, now."""
         jobs = self._delete_where([Job.tenant_id == tenant_id])
         with self.db.session() as s:
-            deliveries = _deleted(s, delete(WebhookDelivery).where(WebhookDelivery.tenant_id == tenant_id))
+            deliveries = changed(s, delete(WebhookDelivery).where(WebhookDelivery.tenant_id == tenant_id))
             s.execute(delete(OutboxEvent).where(OutboxEvent.tenant_id == tenant_id))
             s.execute(delete(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id))
             counts = {"jobs": jobs, "webhook_deliveries": deliveries}

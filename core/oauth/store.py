@@ -17,6 +17,7 @@ from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import Tenant, utcnow
 from core.storage.oauth_models import OAuthClient, OAuthCode, OAuthToken, User
+from core.storage.queries import changed
 from core.storage.store import ALL_SCOPES, Credential
 
 __all__ = ["OAuthStore", "NewClient", "digest", "ACCESS_PREFIX", "REFRESH_PREFIX"]
@@ -195,11 +196,12 @@ class OAuthStore:
     def rotate(self, token_id: str) -> bool:
         """Mark a refresh token used (it may not be used again); False if it already was."""
         with self.db.session() as s:
-            n = s.execute(
+            n = changed(
+                s,
                 update(OAuthToken)
                 .where(OAuthToken.id == token_id, OAuthToken.rotated_at.is_(None))
-                .values(rotated_at=utcnow(), access_expires_at=utcnow())
-            ).rowcount  # type: ignore[attr-defined]
+                .values(rotated_at=utcnow(), access_expires_at=utcnow()),
+            )
             s.commit()
             return bool(n)
 

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from core.governance.policy import compliance_record
-from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import ApiKey, Job, JobInput, Result, Tenant, utcnow
 from core.storage.outbox import record_job_event
+from core.storage.queries import changed, newest_first_page
 
 __all__ = ["Store", "JobPage", "Claim", "NewInput", "MediaItem", "Credential", "KEY_PREFIX", "ALL_SCOPES"]
 
@@ -95,26 +92,6 @@ def _item_row(item: MediaItem) -> dict[str, Any]:
 
 def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _changed(s: Session, stmt: Executable) -> int:
-    """Execute a write and return how many rows it changed."""
-    result: CursorResult[Any] = s.execute(stmt)  # type: ignore[assignment]
-    return int(result.rowcount)
-
-
-def _encode_cursor(job: Job) -> str:
-    raw = json.dumps([job.created_at.isoformat(), job.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, job_id = json.loads(raw)
-        return datetime.fromisoformat(created), str(job_id)
-    except (ValueError, TypeError) as exc:
-        raise InputError("invalid_input", "cursor is not one this API issued", 422) from exc
 
 
 class Store:
@@ -201,9 +178,9 @@ class Store:
         tenant_id = self.ensure_tenant(tenant_name)
         with self.db.session() as s:
             if key_prefix is None:
-                n = _changed(s, update(Tenant).where(Tenant.id == tenant_id).values(rate_tier=tier))
+                n = changed(s, update(Tenant).where(Tenant.id == tenant_id).values(rate_tier=tier))
             else:
-                n = _changed(
+                n = changed(
                     s,
                     update(ApiKey)
                     .where(ApiKey.tenant_id == tenant_id, ApiKey.prefix == key_prefix[:_PREFIX_LEN])
@@ -292,20 +269,15 @@ class Store:
         q = select(Job).where(Job.tenant_id == tenant_id)
         if status:
             q = q.where(Job.status == status)
-        if cursor:
-            created, job_id = _decode_cursor(cursor)
-            q = q.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < job_id)))
-        q = q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
-        with self.db.session() as s:
-            rows = list(s.scalars(q))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return JobPage(rows, _encode_cursor(rows[-1]) if more and rows else None)
+        rows, next_cursor = newest_first_page(self.db, q, Job.created_at, Job.id, limit, cursor)
+        return JobPage(rows, next_cursor)
 
     def count_active_jobs(self, tenant_id: str) -> int:
         """How many of the tenant's jobs are queued or processing."""
-        q = select(func.count()).select_from(Job).where(
-            Job.tenant_id == tenant_id, Job.status.in_(("queued", "processing"))
+        q = (
+            select(func.count())
+            .select_from(Job)
+            .where(Job.tenant_id == tenant_id, Job.status.in_(("queued", "processing")))
         )
         with self.db.session() as s:
             return int(s.scalar(q) or 0)
@@ -337,7 +309,7 @@ class Store:
             if not claimable:
                 return None
             attempt = job.attempts + 1
-            won = _changed(
+            won = changed(
                 s,
                 update(Job)
                 .where(Job.id == job_id, Job.attempts == job.attempts, Job.status == job.status)
@@ -361,7 +333,7 @@ class Store:
     def renew_lease(self, claim: Claim, lease_seconds: float) -> bool:
         """Extend the lease; False when the job is no longer this attempt's."""
         with self.db.session() as s:
-            n = _changed(
+            n = changed(
                 s,
                 update(Job)
                 .where(Job.id == claim.job_id, Job.attempts == claim.attempt, Job.status == "processing")
@@ -373,7 +345,7 @@ class Store:
     def complete(self, claim: Claim, schema_version: str, body: dict[str, Any]) -> bool:
         """Store the result and end the job, once; False if this attempt lost the job meanwhile."""
         with self.db.session() as s:
-            n = _changed(
+            n = changed(
                 s,
                 update(Job)
                 .where(Job.id == claim.job_id, Job.attempts == claim.attempt, Job.status == "processing")
@@ -395,7 +367,7 @@ class Store:
         if attempt is not None:
             cond.append(Job.attempts == attempt)
         with self.db.session() as s:
-            n = _changed(
+            n = changed(
                 s,
                 update(Job)
                 .where(*cond)
@@ -416,7 +388,7 @@ class Store:
     def release(self, claim: Claim) -> None:
         """Give a job back to the queue after a transient failure (the retry will claim it)."""
         with self.db.session() as s:
-            _changed(
+            changed(
                 s,
                 update(Job)
                 .where(Job.id == claim.job_id, Job.attempts == claim.attempt, Job.status == "processing")
@@ -453,7 +425,7 @@ class Store:
         with self.db.session() as s:
             rows = s.execute(select(Job.id, Job.enqueued_at).where(due).limit(limit)).all()
             for job_id, enqueued_at in rows:
-                n = _changed(
+                n = changed(
                     s,
                     update(Job)
                     .where(Job.id == job_id, Job.enqueued_at == enqueued_at)

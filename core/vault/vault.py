@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.sdk.errors import ConfigError
 from core.storage.db import Database
 from core.storage.models import utcnow
+from core.storage.queries import changed
 from core.vault.keys import KeyRing
 from core.vault.models import VaultSecret
 
@@ -108,9 +109,9 @@ class TokenVault:
         """Re-seal one row if nobody else did meanwhile (conditional on its old key id)."""
         plaintext = self._open(row)
         key_id, nonce, sealed = self._seal(row.id, plaintext)
-        result = s.execute(
+        return changed(
+            s,
             update(VaultSecret)
             .where(VaultSecret.id == row.id, VaultSecret.key_id == row.key_id)
-            .values(key_id=key_id, nonce=nonce, ciphertext=sealed, updated_at=utcnow())
+            .values(key_id=key_id, nonce=nonce, ciphertext=sealed, updated_at=utcnow()),
         )
-        return int(getattr(result, "rowcount", 0))
