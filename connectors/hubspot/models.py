@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["PropertyRule", "Mapping_", "ResultView", "participant_emails", "deal_ids"]
+__all__ = ["PropertyRule", "Mapping_", "ResultView", "deal_ids"]
 
 
 class PropertyRule(BaseModel):
@@ -77,15 +77,6 @@ class ResultView(BaseModel):
         if rule.type == "number" and isinstance(raw, int | float):
             return str(round(float(raw), rule.round)) if rule.round else str(round(float(raw)))
         return str(raw)
-
-
-def participant_emails(data: Mapping[str, Any]) -> list[str]:
-    """Emails from ``metadata.crm.emails`` and ``metadata.participants[].email``, lower-cased, in order."""
-    metadata: Mapping[str, Any] = data.get("metadata") or {}
-    crm: Mapping[str, Any] = metadata.get("crm") or {}
-    found = [str(e) for e in crm.get("emails") or []]
-    found += [str(p.get("email")) for p in metadata.get("participants") or [] if p.get("email")]
-    return list(dict.fromkeys(e.strip().lower() for e in found if "@" in e))
 
 
 def deal_ids(data: Mapping[str, Any]) -> list[str]:

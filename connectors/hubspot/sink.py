@@ -25,8 +25,9 @@ from pydantic import ValidationError
 from config import CONFIG_DIR
 from connectors.hubspot import client
 from connectors.hubspot import setup as hubspot_setup
-from connectors.hubspot.models import Mapping_, ResultView, deal_ids, participant_emails
+from connectors.hubspot.models import Mapping_, ResultView, deal_ids
 from core.sdk import ConfigError, DeliveryReceipt, HttpSession, OutboundMessage, ProviderSpec
+from core.sdk.participants import matchable_emails
 
 __all__ = ["HubSpotSink", "mapping_of", "BATCH_SIZE"]
 
@@ -51,10 +52,6 @@ def _chunks(items: list[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
-def _skipped(email: str, skip: set[str]) -> bool:
-    return email.rsplit("@", 1)[-1] in skip
-
-
 class HubSpotSink:
     """Writes analysis results to matched HubSpot contacts and deals."""
 
@@ -64,12 +61,8 @@ class HubSpotSink:
     events = frozenset({"analysis.completed"})
 
     def _emails(self, spec: ProviderSpec, data: Mapping[str, Any]) -> list[str]:
-        skip = {
-            d.lower()
-            for d in [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
-        }
-        kept = [e for e in participant_emails(data) if not _skipped(e, skip)]
-        return kept[:BATCH_SIZE]
+        skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
+        return matchable_emails(data, skip, BATCH_SIZE)
 
     def _contacts(self, api: HubSpot, emails: list[str]) -> dict[str, str]:
         """Contact id by email, found with one search (``IN`` takes up to 100 values)."""

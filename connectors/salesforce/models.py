@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["FieldRule", "SalesforceMapping", "ResultView", "participant_emails", "opportunity_id"]
+__all__ = ["FieldRule", "SalesforceMapping", "ResultView", "opportunity_id"]
 
 
 class FieldRule(BaseModel):
@@ -84,15 +84,6 @@ class ResultView(BaseModel):
         if rule.type == "Number" and isinstance(raw, int | float):
             return round(float(raw), rule.round or 0)
         return raw
-
-
-def participant_emails(data: Mapping[str, Any]) -> list[str]:
-    """Emails from ``metadata.crm.emails`` and ``metadata.participants[].email``, lower-cased, in order."""
-    metadata: Mapping[str, Any] = data.get("metadata") or {}
-    crm: Mapping[str, Any] = metadata.get("crm") or {}
-    found = [str(e) for e in crm.get("emails") or []]
-    found += [str(p.get("email")) for p in metadata.get("participants") or [] if p.get("email")]
-    return list(dict.fromkeys(e.strip().lower() for e in found if "@" in e))
 
 
 def opportunity_id(data: Mapping[str, Any]) -> str | None:

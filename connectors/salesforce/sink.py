@@ -21,7 +21,7 @@ from simple_salesforce import Salesforce, format_soql
 from config import CONFIG_DIR
 from connectors.salesforce import client
 from connectors.salesforce import setup as salesforce_setup
-from connectors.salesforce.models import ResultView, SalesforceMapping, opportunity_id, participant_emails
+from connectors.salesforce.models import ResultView, SalesforceMapping, opportunity_id
 from core.sdk import (
     ConfigError,
     DeliveryReceipt,
@@ -31,6 +31,7 @@ from core.sdk import (
     ProviderSpec,
     TransientError,
 )
+from core.sdk.participants import matchable_emails
 
 __all__ = ["SalesforceSink", "mapping_of", "COLLECTION_SIZE"]
 
@@ -65,9 +66,8 @@ class SalesforceSink:
     events = frozenset({"analysis.completed"})
 
     def _emails(self, spec: ProviderSpec, data: Mapping[str, Any]) -> list[str]:
-        domains = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
-        skip = {d.lower() for d in domains}
-        return [e for e in participant_emails(data) if e.rsplit("@", 1)[-1] not in skip][:COLLECTION_SIZE]
+        skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
+        return matchable_emails(data, skip, COLLECTION_SIZE)
 
     def _ids_by_email(self, sf: Salesforce, adapter: Any, soql: str, emails: list[str]) -> dict[str, str]:
         if not emails:
