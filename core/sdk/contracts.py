@@ -36,6 +36,8 @@ __all__ = [
     "HookReply",
     "Sink",
     "Source",
+    "OwnerSummary",
+    "OwnerNotifier",
 ]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -342,4 +344,35 @@ class Source(Protocol):
         self, session: HttpSession, spec: ProviderSpec, account_id: str, since: datetime
     ) -> list[SourceEvent]:
         """Recordings made since ``since`` (catch-up of missed events), every page."""
+        ...
+
+
+@dataclass(frozen=True)
+class OwnerSummary:
+    """What a meeting's owner is told once its recording is analysed (Zoom chatbot message, Graph mail).
+
+    ``text`` is already worded by core (scores with their quality flag, never a verdict); a Source only
+    carries it to the owner in its vendor's format.
+    """
+
+    tenant_id: str
+    job_id: str
+    source: str
+    account_id: str
+    meeting_id: str
+    topic: str
+    owner: str  # the vendor's id or e-mail of the host / organiser
+    trust_score: float | None
+    quality: str
+    text: str
+    result_url: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class OwnerNotifier(Protocol):
+    """A Source that can tell a meeting's owner about its analysis."""
+
+    def send_summary(self, session: HttpSession, spec: ProviderSpec, summary: OwnerSummary) -> DeliveryReceipt:
+        """Send ``summary`` to its owner; raise TransientError, PermanentError or AuthError when it fails."""
         ...
