@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck bench bench-voice bench-video bench-stream eval-text calibrate schema clean
+.PHONY: run test lint typecheck bench bench-voice bench-video bench-stream bench-crm eval-text calibrate schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-video: $(VENV)/.dev-installed
 
 bench-stream: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.stream_latency
+
+bench-crm: $(VENV)/.dev-installed  # needs PostgreSQL and Redis (BENCH_PG_SERVER, BENCH_REDIS_URL)
+	$(BIN)/python -m bench.crm_sync
 
 calibrate: $(VENV)/.installed
 	$(BIN)/python scripts/calibrate_voice.py

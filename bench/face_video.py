@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FACE = ROOT / "tests" / "fixtures" / "faces" / "london_008_smiling.jpg"
 FACE_FPS_TARGET = 40.0
 RTF_TARGET = 0.5
+RSS_RATIO_TARGET = 1.1  # long-video peak RSS over 1-minute peak RSS
 
 
 def _frame(size: tuple[int, int]) -> np.ndarray:
@@ -102,6 +103,12 @@ def measure(quick: bool = False) -> dict[str, object]:
     }
 
 
+def rss_ratio(res: dict[str, object]) -> float:
+    """Peak RSS of the long video over that of the 1-minute one (1.0 is perfectly flat)."""
+    peaks = [v["peak_rss_mb"] for k, v in res.items() if k.startswith("rss_")]  # type: ignore[index]
+    return float(peaks[-1] / peaks[0])
+
+
 def main() -> None:
     """Print the table."""
     res = measure("--quick" in sys.argv)
@@ -116,6 +123,13 @@ def main() -> None:
         ),
     ]
     rows += [(f"peak RSS {k[4:]} video (MB)", f"{v['peak_rss_mb']:.0f}", "flat") for k, v in rss]  # type: ignore[index]
+    rows.append(
+        (
+            f"peak RSS ratio {rss[-1][0][4:]} / {rss[0][0][4:]}",
+            f"{rss_ratio(res):.3f}",
+            f"≤ {RSS_RATIO_TARGET}",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{width}}  {'value':>10}  target")
     for name, value, target in rows:

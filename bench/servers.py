@@ -69,8 +69,10 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def process(cmd: list[str], env: dict[str, str], log: Path, ready: Callable[[], bool]) -> Iterator[None]:
-    """Run ``cmd`` until the block ends; wait until ``ready()`` first. Output goes to ``log``."""
+def process(
+    cmd: list[str], env: dict[str, str], log: Path, ready: Callable[[], bool]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` (yielded) until the block ends; wait until ``ready()`` first. Output goes to ``log``."""
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
     try:
@@ -81,7 +83,7 @@ def process(cmd: list[str], env: dict[str, str], log: Path, ready: Callable[[], 
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{' '.join(cmd)} not ready in {START_TIMEOUT_S:.0f}s:\n{_tail(log)}")
             time.sleep(0.1)
-        yield
+        yield proc
     finally:
         _stop(proc)
 

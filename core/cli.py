@@ -74,11 +74,16 @@ def serve(
 @app.command()
 def worker(
     threads: Annotated[int | None, typer.Option(help="Worker threads (default from settings).")] = None,
+    region: Annotated[
+        list[str] | None, typer.Option(help="A region whose jobs to consume (repeat it); default: all.")
+    ] = None,
 ) -> None:
     """Consume analysis jobs from the broker until SIGTERM or Ctrl-C."""
     from core.runtime import Runtime
 
     settings = get_settings()
+    if region:
+        settings = settings.model_copy(update={"serve_regions": ",".join(_checked_regions(region))})
     _logging(settings)
     if settings.embedded_worker:
         err.print("[yellow]No ECHODEPTH_BROKER_URL set: this worker only sees jobs of its own process.")
@@ -86,11 +91,13 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    rt.queue.start_worker(threads)
-    rt.queue.start_sweeper()
-    rt.queue.sweep_once()
-    rt.deliveries.start()
-    err.print(f"worker ready ({threads or settings.worker_threads} threads)")
+    for served in rt.serving():  # only the queues of the regions this worker serves (core.regions)
+        served.queue.start_worker(threads)
+        served.queue.start_sweeper()
+        served.queue.sweep_once()
+        served.deliveries.start()
+    regions = ", ".join(sorted(rt.served))
+    err.print(f"worker ready ({threads or settings.worker_threads} threads; regions {regions})")
     stop.wait()
     err.print("worker stopping: finishing in-flight jobs")
     rt.close()
@@ -104,24 +111,39 @@ def keys_create(
         list[str] | None, typer.Option(help="A scope the key carries (repeat it); default: every scope.")
     ] = None,
     tier: Annotated[str | None, typer.Option(help="The key's rate tier (config/tiers.yaml).")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="A new tenant's region, uk or eu (default: ECHODEPTH_REGION).")
+    ] = None,
 ) -> None:
     """Create an API key; prints only the key (it is shown once)."""
-    from core.governance.audit import CLI, AuditLog
-    from core.storage.db import Database
-    from core.storage.store import Store
+    from core.governance.audit import CLI
+    from core.runtime import Runtime
+    from core.sdk.errors import InputError
 
     settings = get_settings()
     scopes = _checked_scopes(scope)
     _check_tier(settings, tier)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.effective_database_url)
-    db.ensure_current()
-    store = Store(db)
-    key = store.create_key(tenant, name, scopes, tier)
-    detail = {"name": name, "scopes": scopes, "rate_tier": tier}
-    AuditLog(db).add(store.ensure_tenant(tenant), CLI, "key.create", key[:12], detail)
+    region = _checked_regions([region])[0] if region else None
+    rt = Runtime(settings)
+    try:
+        key = rt.create_key(tenant, region, name=name, scopes=scopes, rate_tier=tier)
+        detail = {"name": name, "scopes": scopes, "rate_tier": tier}
+        tenant_id = rt.store.ensure_tenant(tenant)
+        rt.for_tenant(tenant_id).audit.add(tenant_id, CLI, "key.create", key[:12], detail)
+    except InputError as exc:  # region_mismatch, or a region this deployment does not serve
+        raise typer.BadParameter(exc.message) from exc
+    finally:
+        rt.close()
     typer.echo(key)
-    db.dispose()
+
+
+def _checked_regions(regions: list[str]) -> list[str]:
+    from core.governance.policy import REGIONS
+
+    wrong = [r for r in regions if r not in REGIONS]
+    if wrong:
+        raise typer.BadParameter(f"regions are {', '.join(REGIONS)}, not {', '.join(wrong)}")
+    return regions
 
 
 def _checked_scopes(scope: list[str] | None) -> list[str] | None:
@@ -169,15 +191,17 @@ def keys_set_tier(
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create or migrate the database schema to the newest revision."""
+    """Create or migrate the database schema to the newest revision (every region's database)."""
+    from core.regions import region_settings, region_stores
     from core.storage.db import Database
 
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.effective_database_url)
-    db.upgrade()
-    err.print("database is at the newest revision")
-    db.dispose()
+    home = get_settings()
+    for settings in [home, *(region_settings(home, name) for name in region_stores(home))]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.effective_database_url)
+        db.upgrade()
+        err.print(f"database of region {settings.region} is at the newest revision")
+        db.dispose()
 
 
 _TEXT_SUFFIXES = {".txt", ".text", ".md", ".vtt", ""}
@@ -390,20 +414,19 @@ def _tenant_json(policy: object, default_days: int) -> str:
 @tenants_app.command("show")
 def tenants_show(tenant: Annotated[str, typer.Option(help="Tenant name.")]) -> None:
     """Print the tenant's region, purposes, lawful basis and retention as JSON."""
-    from core.governance.policy import PolicyStore
+    from core.runtime import Runtime
     from core.sdk.errors import InputError
-    from core.storage.db import Database
 
     settings = get_settings()
-    db = Database(settings.effective_database_url)
-    db.ensure_current()
-    policies = PolicyStore(db)
+    rt = Runtime(settings)
     try:
-        typer.echo(_tenant_json(policies.get(policies.tenant_id(tenant)), settings.result_retention_days))
+        tenant_id = rt.policies.tenant_id(tenant)  # the directory, in the home region's database
+        policy = rt.for_tenant(tenant_id).policies.get(tenant_id)
+        typer.echo(_tenant_json(policy, settings.result_retention_days))
     except InputError as exc:
         raise typer.BadParameter(exc.message) from exc
     finally:
-        db.dispose()
+        rt.close()
 
 
 @tenants_app.command("set")
@@ -422,19 +445,20 @@ def tenants_set(
     ] = None,
 ) -> None:
     """Change a tenant's governance settings and rate tier (each change is audited as actor 'cli')."""
-    from core.governance.audit import CLI, AuditLog
-    from core.governance.policy import PolicyStore
+    from core.governance.audit import CLI
+    from core.governance.policy import REGIONS
+    from core.runtime import Runtime
     from core.sdk.errors import InputError
-    from core.storage.db import Database
-    from core.storage.store import Store
 
     settings = get_settings()
-    db = Database(settings.effective_database_url)
-    db.ensure_current()
-    policies = PolicyStore(db)
+    rt = Runtime(settings)
     try:
-        tenant_id = policies.tenant_id(tenant)
+        tenant_id = rt.policies.tenant_id(tenant)  # the directory, in the home region's database
+        regional = rt.for_tenant(tenant_id)
+        policies = regional.policies
         if region is not None:
+            if region in REGIONS and rt.for_region(region) is not regional:
+                raise InputError("region_locked", "a tenant's data cannot move between region stores", 409)
             policies.set_region(tenant_id, region, CLI)
         if purposes is not None or consent_basis is not None:
             current = policies.get(tenant_id)
@@ -449,13 +473,13 @@ def tenants_set(
             policies.set_retention(tenant_id, retention_days or None, CLI)
         if rate_tier is not None:
             _check_tier(settings, rate_tier)
-            Store(db).set_rate_tier(tenant, rate_tier or None)
-            AuditLog(db).add(tenant_id, CLI, "tenant.rate_tier", tenant_id, {"tier": rate_tier or None})
+            rt.store.set_rate_tier(tenant, rate_tier or None)  # the directory holds the tenant's tier
+            regional.audit.add(tenant_id, CLI, "tenant.rate_tier", tenant_id, {"tier": rate_tier or None})
         typer.echo(_tenant_json(policies.get(tenant_id), settings.result_retention_days))
     except InputError as exc:
         raise typer.BadParameter(exc.message) from exc
     finally:
-        db.dispose()
+        rt.close()
 
 
 @tenants_app.command("purge")

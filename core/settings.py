@@ -60,20 +60,30 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=15, gt=0)
     webhook_secret_overlap_seconds: float = Field(default=86_400, ge=0)
     webhook_worker_threads: int = Field(default=2, ge=1)
+    sink_batch_max: int = Field(default=200, ge=1)
+    sink_batch_linger_seconds: float = Field(default=0.5, ge=0)
+    sink_batch_lease_seconds: float = Field(default=120, gt=0)
     public_url: str = "http://127.0.0.1:8000"
     providers_dir: Path | None = None
     oauth_refresh_ahead_seconds: float = Field(default=600, ge=0)
     zoom_client_id: str | None = None
     zoom_client_secret: SecretStr | None = None
     zoom_webhook_secret_token: SecretStr | None = None
+    zoom_chatbot_jid: str | None = None
     source_catch_up_interval_seconds: float = Field(default=3600, gt=0)
     source_catch_up_lookback_hours: float = Field(default=48, gt=0)
+    source_subscription_interval_seconds: float = Field(default=600, gt=0)
+    source_subscription_renew_ahead_hours: float = Field(default=24, gt=0)
+    owner_summary_sla_hours: float = Field(default=24, gt=0)
+    owner_summary_check_interval_seconds: float = Field(default=300, gt=0)
     microsoft_client_id: str | None = None
     microsoft_client_secret: SecretStr | None = None
     salesforce_client_id: str | None = None
     salesforce_client_secret: SecretStr | None = None
     hubspot_client_id: str | None = None
     hubspot_client_secret: SecretStr | None = None
+    hubspot_app_id: str | None = None
+    hubspot_developer_api_key: SecretStr | None = None
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     stream_max_frame_bytes: int = Field(default=2_097_152, ge=1024)
@@ -89,6 +99,9 @@ class Settings(BaseSettings):
     oauth_access_token_ttl_seconds: int = Field(default=3600, ge=60)
     oauth_refresh_token_ttl_seconds: int = Field(default=2_592_000, ge=60)
     oauth_code_ttl_seconds: int = Field(default=600, ge=10, le=600)
+    oauth_rate_limit_per_ip_per_minute: int = Field(default=60, ge=0)
+    oauth_rate_limit_per_client_per_minute: int = Field(default=600, ge=0)
+    oauth_csrf_ttl_seconds: int = Field(default=600, ge=30, le=3600)
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     require_https: bool = False
@@ -96,6 +109,9 @@ class Settings(BaseSettings):
     hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
     result_retention_days: int = Field(default=90, ge=1, le=3650)
     retention_purge_interval_seconds: float = Field(default=3600, gt=0)
+    region: str = Field(default="uk", pattern=r"^(uk|eu)$")
+    regions: str = ""
+    serve_regions: str = Field(default="", pattern=r"^\s*((uk|eu)\s*(,\s*(uk|eu)\s*)*)?$")
 
     @classmethod
     def settings_customise_sources(

@@ -61,8 +61,9 @@ class _SessionPool:
         )
 
 
-def connect(session: HttpSession, base_url: str, timeout: float) -> HubSpot:
-    """A HubSpot client on ``base_url`` whose every API sends through ``session``."""
+def connect(session: HttpSession, base_url: str, timeout: float, api_key: str | None = None) -> HubSpot:
+    """A HubSpot client on ``base_url`` whose every API sends through ``session``; ``api_key`` is the app's
+    developer API key, sent as ``hapikey`` by the app-level APIs (timeline event templates)."""
     pool = _SessionPool(session, timeout)
 
     def factory(package: Any, api_name: str, config: dict[str, Any]) -> Any:
@@ -71,7 +72,10 @@ def connect(session: HttpSession, base_url: str, timeout: float) -> HubSpot:
         return api
 
     return HubSpot(
-        access_token=session.credentials.access_token, host=base_url.rstrip("/"), api_factory=factory
+        access_token=session.credentials.access_token,
+        api_key=api_key,
+        host=base_url.rstrip("/"),
+        api_factory=factory,
     )
 
 

@@ -4,30 +4,48 @@ Deals: the ones named in ``metadata.crm``, else the matched contacts' open deals
 Idempotency: property writes set the same values again; each timeline event has the id
 ``<event id>-<contact id>`` and HubSpot refuses a second event with an id it already has (409 Conflict, see
 https://developers.hubspot.com/docs/api-reference/crm-timeline-v3/events), which we count as done.
+With the connection setting ``create_unmatched``, a participant no contact has gets one (email, name,
+company from the mail domain) through batch create; consumer and own domains are still skipped.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Literal
 
 import yaml
 from hubspot import HubSpot
 from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
-from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput, PublicObjectSearchRequest
+from hubspot.crm.contacts import (
+    BatchInputSimplePublicObjectBatchInput,
+    BatchInputSimplePublicObjectBatchInputForCreate,
+    PublicObjectSearchRequest,
+)
 from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput as DealBatch
 from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
 from hubspot.crm.timeline import TimelineEvent
 from pydantic import ValidationError
 
 from config import CONFIG_DIR
+from connectors.hubspot import batch as hubspot_batch
 from connectors.hubspot import client
 from connectors.hubspot import setup as hubspot_setup
-from connectors.hubspot.models import Mapping_, ResultView, deal_ids
-from core.sdk import ConfigError, DeliveryReceipt, HttpSession, OutboundMessage, ProviderSpec
-from core.sdk.participants import matchable_emails
+from connectors.hubspot.models import Mapping_, PropertyRule, deal_ids, property_value
+from core.sdk import (
+    BatchOutcome,
+    ConfigError,
+    DeliveryReceipt,
+    HttpSession,
+    OutboundMessage,
+    PermanentError,
+    ProviderSpec,
+    SkipItem,
+    TransientError,
+)
+from core.sdk.participants import matchable_emails, new_person
+from core.sdk.results import ResultView
 
 __all__ = ["HubSpotSink", "mapping_of", "BATCH_SIZE"]
 
@@ -52,6 +70,11 @@ def _chunks(items: list[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
+def _props(rules: Mapping[str, PropertyRule], view: ResultView) -> dict[str, str]:
+    """The properties ``rules`` fill from ``view`` (absent values left out)."""
+    return {k: v for k, r in rules.items() if (v := property_value(view, r)) is not None}
+
+
 class HubSpotSink:
     """Writes analysis results to matched HubSpot contacts and deals."""
 
@@ -59,6 +82,7 @@ class HubSpotSink:
     kind: Literal["sink"] = "sink"
     display_name = "HubSpot"
     events = frozenset({"analysis.completed"})
+    max_batch = BATCH_SIZE  # deliveries handed over together (core.sdk.BatchSink)
 
     def _emails(self, spec: ProviderSpec, data: Mapping[str, Any]) -> list[str]:
         skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
@@ -76,6 +100,35 @@ class HubSpotSink:
         page = client.call(lambda: api.crm.contacts.search_api.do_search(public_object_search_request=query))
         results = getattr(page, "results", None) or []
         return {str(r.properties.get("email", "")).lower(): str(r.id) for r in results}
+
+    def _create_contacts(self, api: HubSpot, data: Mapping[str, Any], emails: list[str]) -> dict[str, str]:
+        """A contact per unmatched participant (``create_unmatched``); its id by email.
+
+        Only emails the search did not find reach here, so a replay finds the contact made the first time.
+        HubSpot refuses a second contact with one email (409): then another attempt made it, search again."""
+        people = [new_person(data, e) for e in emails]
+        inputs = [
+            {
+                "properties": {
+                    "email": p.email,
+                    "firstname": p.first_name,
+                    "lastname": p.last_name,
+                    "company": p.company,
+                }
+            }
+            for p in people
+        ]
+        body = BatchInputSimplePublicObjectBatchInputForCreate(inputs=inputs)
+        made = client.call(
+            partial(
+                api.crm.contacts.batch_api.create,
+                batch_input_simple_public_object_batch_input_for_create=body,
+            ),
+            accept=frozenset({client.ALREADY_EXISTS}),
+        )
+        if made is None:
+            return self._contacts(api, emails)
+        return {str(r.properties.get("email", "")).lower(): str(r.id) for r in made.results or []}
 
     def _open_deals(self, api: HubSpot, contacts: list[str]) -> list[str]:
         """The matched contacts' associated deals that are still open (associations v4 + one deal search)."""
@@ -123,6 +176,22 @@ class HubSpotSink:
             accept=frozenset({client.ALREADY_EXISTS}),
         )
 
+    def deliver_batch(
+        self, session: HttpSession, spec: ProviderSpec, messages: Sequence[OutboundMessage]
+    ) -> list[BatchOutcome]:
+        """Properties and timeline events of many analyses in a few batch calls; one outcome per message."""
+        if spec.settings.get("create_unmatched"):  # contact creation goes one analysis at a time
+            return [self._deliver_one(session, spec, m) for m in messages]
+        return hubspot_batch.deliver_batch(self, session, spec, mapping_of(spec), messages)
+
+    def _deliver_one(
+        self, session: HttpSession, spec: ProviderSpec, message: OutboundMessage
+    ) -> BatchOutcome:
+        try:
+            return self.deliver(session, spec, message)
+        except (PermanentError, TransientError, SkipItem) as exc:  # an AuthError is the whole batch's
+            return exc
+
     def setup(self, session: HttpSession, spec: ProviderSpec, create: bool = True) -> dict[str, list[str]]:
         """Check the mapped properties exist; create the missing ones (and their group) when ``create``."""
         return hubspot_setup.setup(session, spec, mapping_of(spec), create)
@@ -135,14 +204,16 @@ class HubSpotSink:
         api = client.connect(session, spec.api_base_url or "https://api.hubapi.com", spec.timeout_seconds)
         emails = self._emails(spec, data)
         contacts = self._contacts(api, emails)
+        unmatched = [e for e in emails if e not in contacts]
+        if unmatched and spec.settings.get("create_unmatched"):
+            contacts.update(self._create_contacts(api, data, unmatched))
         for email in sorted(set(emails) - set(contacts)):
             log.info(
                 "hubspot: no contact for a participant of %s (domain %s)",
                 view.job_id,
                 email.rsplit("@", 1)[-1],
             )
-        contact_props = {k: v for k, r in mapping.contacts.items() if (v := view.value(r)) is not None}
-        deal_props = {k: v for k, r in mapping.deals.items() if (v := view.value(r)) is not None}
+        contact_props, deal_props = _props(mapping.contacts, view), _props(mapping.deals, view)
         self._update(api, "contacts", sorted(contacts.values()), contact_props)
         deals = deal_ids(data) or self._open_deals(api, sorted(contacts.values()))
         self._update(api, "deals", deals, deal_props)

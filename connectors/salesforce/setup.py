@@ -2,7 +2,9 @@
 the missing ones through the Tooling API ``CustomField`` object.
 
 https://developer.salesforce.com/docs/atlas.en-us.api_tooling.meta/api_tooling/tooling_api_objects_customfield.htm
-New fields are invisible until field-level security grants them, so setup lists that step for the admin.
+New fields are invisible until field-level security grants them: setup grants read and edit on every
+mapped field to a permission set (``EchoDepth_Fields``) and any configured profiles (``permissions``), and
+prints the steps for the admin when the org does not let the integration user do it.
 Task custom fields live on the Activity object (shared by Task and Event).
 """
 
@@ -13,7 +15,7 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 
-from connectors.salesforce import client
+from connectors.salesforce import client, permissions
 from connectors.salesforce.models import FieldRule, SalesforceMapping
 from core.sdk import HttpSession, ProviderSpec
 
@@ -66,9 +68,7 @@ def setup(
         else:
             client.call(adapter, partial(sf.toolingexecute, "sobjects/CustomField", method="POST", data=body))
             report["created"].append(label)
-    if report["created"]:
-        report["manual"].append(
-            "grant field-level security (read and edit) on the created fields to the integration user, e.g. "
-            "in a permission set: " + ", ".join(report["created"])
-        )
+    if create:
+        fields = [*report["present"], *report["created"]]  # Object.Field__c, Task's as Task
+        permissions.grant(sf, adapter, fields, spec.settings.get("field_permissions") or {}, report)
     return report

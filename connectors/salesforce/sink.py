@@ -5,12 +5,15 @@ contact's newest open one (OpportunityContactRole). Field writes go through sObj
 records per call). Idempotency: the Task carries an External ID (``EchoDepth_Key__c`` = the analysis id);
 it is created only when no Task has that key, and created by upsert on that key, so a replay or a worker
 killed mid-delivery never makes a second Task. ``TaskSubtype`` can be set on create only.
+With the connection setting ``create_unmatched``, a participant with no Contact and no open Lead gets a
+Lead (LastName, Email, Company from the mail domain, LeadSource ``EchoDepth``); consumer and own domains
+are still skipped.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Literal
 
@@ -19,25 +22,30 @@ from pydantic import ValidationError
 from simple_salesforce import Salesforce, format_soql
 
 from config import CONFIG_DIR
+from connectors.salesforce import batch as salesforce_batch
 from connectors.salesforce import client
 from connectors.salesforce import setup as salesforce_setup
-from connectors.salesforce.models import ResultView, SalesforceMapping, opportunity_id
+from connectors.salesforce.models import SalesforceMapping, field_value, opportunity_id
 from core.sdk import (
+    BatchOutcome,
     ConfigError,
     DeliveryReceipt,
     HttpSession,
     OutboundMessage,
     PermanentError,
     ProviderSpec,
+    SkipItem,
     TransientError,
 )
-from core.sdk.participants import matchable_emails
+from core.sdk.participants import matchable_emails, new_person
+from core.sdk.results import ResultView
 
 __all__ = ["SalesforceSink", "mapping_of", "COLLECTION_SIZE"]
 
 log = logging.getLogger("echodepth.connectors.salesforce")
 COLLECTION_SIZE = 200  # sObject Collections take at most 200 records per call
 MAPPING_FILE = CONFIG_DIR / "mappings" / "salesforce.yaml"
+LEAD_SOURCE = "EchoDepth"  # the LeadSource of Leads created for unmatched participants
 _THROTTLE_WAIT = 3600.0  # near the daily limit: try again in an hour (the 24 h window rolls)
 
 
@@ -64,6 +72,7 @@ class SalesforceSink:
     kind: Literal["sink"] = "sink"
     display_name = "Salesforce"
     events = frozenset({"analysis.completed"})
+    max_batch = COLLECTION_SIZE  # deliveries handed over together (core.sdk.BatchSink)
 
     def _emails(self, spec: ProviderSpec, data: Mapping[str, Any]) -> list[str]:
         skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
@@ -97,16 +106,19 @@ class SalesforceSink:
             fields = {
                 name: v
                 for name, rule in mapping.fields(sobject).items()
-                if (v := view.value(rule)) is not None
+                if (v := field_value(view, rule)) is not None
             }
             records.append({"attributes": {"type": sobject}, "Id": record_id, **fields})
         return records
 
-    def _write(self, sf: Salesforce, adapter: Any, path: str, records: list[dict[str, Any]]) -> None:
-        """PATCH sObject Collections, 200 records a call; a refused record is a PermanentError."""
+    def _write(
+        self, sf: Salesforce, adapter: Any, path: str, records: list[dict[str, Any]], method: str = "PATCH"
+    ) -> list[str]:
+        """sObject Collections, 200 records a call; the written ids; a refused record is a PermanentError."""
+        ids: list[str] = []
         for chunk in _chunks(records):
             body = {"allOrNone": False, "records": chunk}
-            results = client.call(adapter, partial(sf.restful, path, method="PATCH", json=body))
+            results = client.call(adapter, partial(sf.restful, path, method=method, json=body))
             for result in results or []:
                 if not result.get("success"):
                     err = (result.get("errors") or [{}])[0]
@@ -115,6 +127,31 @@ class SalesforceSink:
                         str(err.get("statusCode", "write_failed")),
                         str(err.get("message", ""))[:200],
                     )
+                ids.append(str(result.get("id")))
+        return ids
+
+    def _create_leads(
+        self, sf: Salesforce, adapter: Any, data: Mapping[str, Any], emails: list[str]
+    ) -> dict[str, str]:
+        """A Lead per unmatched participant (``create_unmatched``); its id by email.
+
+        Only emails no Contact or open Lead has reach here, so a replay finds the Lead made the first time
+        and does not create another."""
+        people = [new_person(data, e) for e in emails]
+        records = [
+            {
+                "attributes": {"type": "Lead"},
+                "Email": p.email,
+                "FirstName": p.first_name or None,
+                "LastName": p.last_name,
+                "Company": p.company,
+                "LeadSource": LEAD_SOURCE,
+            }
+            for p in people
+        ]
+        records = [{k: v for k, v in r.items() if v is not None} for r in records]
+        ids = self._write(sf, adapter, "composite/sobjects", records, method="POST")
+        return dict(zip(emails, ids, strict=True))
 
     def _task(self, view: ResultView, key_field: str, who: str, what: str | None) -> dict[str, Any]:
         score = "n/a" if view.trust_score is None else f"{view.trust_score:.0f}"
@@ -138,6 +175,33 @@ class SalesforceSink:
         soql = format_soql(f"SELECT Id FROM Task WHERE {key_field} = {{key}} LIMIT 1", key=key)
         return bool(client.call(adapter, lambda: sf.query(soql)).get("records"))
 
+    def _check_usage(self, sf: Salesforce, spec: ProviderSpec) -> None:
+        """A TransientError (retry in an hour) when Sforce-Limit-Info shows the daily limit is near."""
+        if client.usage_share(sf) >= float(spec.settings.get("throttle_at_usage", 0.9)):
+            raise TransientError(
+                client.VENDOR,
+                "near_daily_limit",
+                "Sforce-Limit-Info shows the daily limit is near",
+                None,
+                _THROTTLE_WAIT,
+            )
+
+    def deliver_batch(
+        self, session: HttpSession, spec: ProviderSpec, messages: Sequence[OutboundMessage]
+    ) -> list[BatchOutcome]:
+        """Fields and Tasks of many analyses in a few sObject Collections calls; one outcome per message."""
+        if spec.settings.get("create_unmatched"):  # Lead creation goes one analysis at a time
+            return [self._deliver_one(session, spec, m) for m in messages]
+        return salesforce_batch.deliver_batch(self, session, spec, mapping_of(spec), messages)
+
+    def _deliver_one(
+        self, session: HttpSession, spec: ProviderSpec, message: OutboundMessage
+    ) -> BatchOutcome:
+        try:
+            return self.deliver(session, spec, message)
+        except (PermanentError, TransientError, SkipItem) as exc:  # an AuthError is the whole batch's
+            return exc
+
     def setup(self, session: HttpSession, spec: ProviderSpec, create: bool = True) -> dict[str, list[str]]:
         """Check the mapped custom fields exist; create the missing ones through the Tooling API."""
         return salesforce_setup.setup(session, spec, mapping_of(spec), create)
@@ -157,22 +221,19 @@ class SalesforceSink:
         leads = self._ids_by_email(
             sf, adapter, "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {emails}", rest
         )
-        for email in [e for e in rest if e not in leads]:
+        unmatched = [e for e in rest if e not in leads]
+        create = bool(unmatched and spec.settings.get("create_unmatched"))
+        for email in [] if create else unmatched:
             log.info(
                 "salesforce: no contact or lead for a participant of %s (domain %s)",
                 view.job_id,
                 email.rsplit("@", 1)[-1],
             )
-        if not contacts and not leads:
+        if not contacts and not leads and not create:
             return DeliveryReceipt(200, f"0 of {len(emails)} participants matched")
-        if client.usage_share(sf) >= float(spec.settings.get("throttle_at_usage", 0.9)):
-            raise TransientError(
-                client.VENDOR,
-                "near_daily_limit",
-                "Sforce-Limit-Info shows the daily limit is near",
-                None,
-                _THROTTLE_WAIT,
-            )
+        self._check_usage(sf, spec)
+        if create:
+            leads.update(self._create_leads(sf, adapter, data, unmatched))
         opp = self._opportunity(sf, adapter, data, sorted(contacts.values()))
         targets = [("Contact", i) for i in contacts.values()] + [("Lead", i) for i in leads.values()]
         targets += [("Opportunity", opp)] if opp else []

@@ -3,11 +3,63 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["AlertRule", "ResultView"]
+__all__ = ["AlertRule", "QuietHours", "ResultView", "period_of", "zone"]
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; ValueError when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+class QuietHours(BaseModel):
+    """Local hours in which a rule's messages are held (``start`` > ``end`` spans midnight)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: time
+    end: time
+    timezone: str | None = None  # absent: the connection's ``timezone`` setting
+
+    @field_validator("timezone")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone(value)
+        return value
+
+    def held_for(self, now: datetime, default_tz: str) -> float:
+        """Seconds until the quiet hours around ``now`` end (0 when ``now`` is outside them)."""
+        local = now.astimezone(zone(self.timezone or default_tz))
+        start = local.replace(hour=self.start.hour, minute=self.start.minute, second=0, microsecond=0)
+        end = local.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
+        if self.start == self.end:
+            return 0.0
+        if self.start < self.end:
+            inside = start <= local < end
+        else:  # over midnight: inside after start today, or before end today
+            inside = local >= start or local < end
+            end = end + timedelta(days=1) if local >= start else end
+        # aware datetimes in one zone subtract as wall clock: compare in UTC so a DST night counts right
+        return (end.astimezone(UTC) - now.astimezone(UTC)).total_seconds() if inside else 0.0
+
+
+def period_of(kind: str, now: datetime, tz: str) -> tuple[datetime, datetime]:
+    """The last complete local day (``daily``) or Monday-to-Monday week (``weekly``) before ``now``."""
+    local = now.astimezone(zone(tz))
+    today = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
+    if kind == "daily":
+        return today - timedelta(days=1), today
+    monday = today - timedelta(days=today.weekday())
+    return monday - timedelta(days=7), monday
 
 
 class AlertRule(BaseModel):
@@ -21,10 +73,14 @@ class AlertRule(BaseModel):
     sources: list[str] = Field(default_factory=list)
     trust_below: float | None = Field(default=None, ge=0, le=100)
     trust_above: float | None = Field(default=None, ge=0, le=100)
+    alerts: bool = True  # false: this rule only posts its summaries
+    quiet_hours: QuietHours | None = None
+    summary: Literal["daily", "weekly"] | None = None
+    summary_lowest: int = Field(default=5, ge=0, le=20)  # how many lowest Trust Scores a summary lists
 
     def matches(self, event_type: str, view: ResultView) -> bool:
         """Whether an event of ``event_type`` about ``view`` is alerted by this rule."""
-        if event_type not in self.events:
+        if not self.alerts or event_type not in self.events:
             return False
         if self.modalities and view.modality not in self.modalities:
             return False
@@ -67,7 +123,7 @@ class ResultView(BaseModel):
             job_id=job_id,
             status=str(data.get("status", "completed")),
             modality=str(data.get("modality", "unknown")),
-            source=str(metadata.get("source", "api")),
+            source=_source(metadata.get("source")),
             trust_score=data.get("trust_score"),
             trust_band=trust.get("band"),
             vad=dict(data.get("vad") or {}),
@@ -75,6 +131,13 @@ class ResultView(BaseModel):
             evidence=_evidence(trust),
             link=link_template.format(job_id=job_id) if link_template else None,
         )
+
+
+def _source(value: Any) -> str:
+    """The source's key: a string, or the ``provider`` of a meeting source's ``metadata.source``."""
+    if isinstance(value, Mapping):
+        return str(value.get("provider") or "api")
+    return str(value or "api")
 
 
 def _evidence(trust: Mapping[str, Any]) -> list[str]:

@@ -9,18 +9,23 @@ a replay or a worker killed after the post never makes a second message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from connectors.slack import client
+from connectors.slack import client, summary
 from connectors.slack.models import AlertRule, ResultView
-from core.sdk import ConfigError, DeliveryReceipt, HttpSession, OutboundMessage, ProviderSpec
+from core.sdk import ConfigError, DeliveryReceipt, HttpSession, OutboundMessage, ProviderSpec, TransientError
+from core.sdk.summaries import SUMMARY_EVENT, SummaryPeriod
 
-__all__ = ["SlackSink", "blocks_for", "rules_of", "METADATA_EVENT"]
+__all__ = ["SlackSink", "blocks_for", "rules_of", "METADATA_EVENT", "SUMMARY_METADATA_EVENT"]
 
 log = logging.getLogger("echodepth.connectors.slack")
 METADATA_EVENT = "echodepth_analysis"
+SUMMARY_METADATA_EVENT = "echodepth_summary"
+_QUIET_MARGIN = 2.0  # seconds past the end of quiet hours (a retry may be claimed up to a second early)
 
 
 def rules_of(spec: ProviderSpec) -> list[AlertRule]:
@@ -72,12 +77,21 @@ def _summary(view: ResultView) -> str:
 
 
 class SlackSink:
-    """Posts analysis alerts to the channels of the tenant's matching rules."""
+    """Posts analysis alerts (and rule summaries) to the channels of the tenant's matching rules.
+
+    Quiet hours: a channel whose every matching rule is in its quiet hours (local time, ``timezone`` of the
+    connection unless the rule names one) is held: the delivery goes back to the queue with ``retry_after``
+    = the end of the quiet hours, and is posted then (channels outside quiet hours are posted at once; the
+    held ones are found unposted on the retry). Summaries are held the same way.
+    """
 
     key = "slack"
     kind: Literal["sink"] = "sink"
     display_name = "Slack"
     events = frozenset({"analysis.completed", "analysis.failed"})
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def _client(self, session: HttpSession, spec: ProviderSpec) -> client.SessionWebClient:
         base = spec.api_base_url or "https://slack.com/api"
@@ -85,47 +99,101 @@ class SlackSink:
         return client.SessionWebClient(session, base, spec.timeout_seconds, wait)
 
     def _already_posted(
-        self, web: client.SessionWebClient, channel: str, message_id: str, depth: int
+        self, web: client.SessionWebClient, channel: str, message_id: str, depth: int, kind: str
     ) -> bool:
         history = client.call(
             web, "conversations.history", form=True, channel=channel, limit=depth, include_all_metadata="true"
         )
         for item in history.get("messages") or []:
             meta = item.get("metadata") or {}
-            if (
-                meta.get("event_type") == METADATA_EVENT
-                and meta.get("event_payload", {}).get("event_id") == message_id
-            ):
+            if meta.get("event_type") == kind and meta.get("event_payload", {}).get("event_id") == message_id:
                 return True
         return False
 
     def _post(
-        self, web: client.SessionWebClient, channel: str, message: OutboundMessage, view: ResultView
+        self,
+        web: client.SessionWebClient,
+        channel: str,
+        message: OutboundMessage,
+        content: tuple[str, list[dict[str, Any]]],
+        kind: str,
+        payload: dict[str, str],
     ) -> None:
+        text, blocks = content
         client.call(
             web,
             "chat.postMessage",
             channel=channel,
-            text=_summary(view),
-            blocks=blocks_for(view),
+            text=text,
+            blocks=blocks,
             unfurl_links=False,
-            metadata={
-                "event_type": METADATA_EVENT,
-                "event_payload": {"event_id": message.id, "job_id": view.job_id},
-            },
+            metadata={"event_type": kind, "event_payload": {"event_id": message.id, **payload}},
         )
+
+    def _held_for(self, spec: ProviderSpec, rules: list[AlertRule]) -> float:
+        """Seconds until the channel of ``rules`` may be posted to (0: now); all must be quiet to hold."""
+        tz, now = str(spec.settings.get("timezone") or "UTC"), self.clock()
+        waits = [r.quiet_hours.held_for(now, tz) if r.quiet_hours else 0.0 for r in rules]
+        return min(waits) if waits else 0.0
+
+    def _send(
+        self,
+        session: HttpSession,
+        spec: ProviderSpec,
+        message: OutboundMessage,
+        by_channel: dict[str, list[AlertRule]],
+        post: Callable[[client.SessionWebClient, str], None],
+        kind: str,
+    ) -> DeliveryReceipt:
+        """Post to each channel not in quiet hours that lacks this event; hold the rest (TransientError)."""
+        held = {c: w for c, rules in by_channel.items() if (w := self._held_for(spec, rules)) > 0}
+        web = self._client(session, spec)  # makes no call by itself
+        depth = int(spec.settings.get("history_depth", 100))
+        posted = 0
+        for channel in [c for c in by_channel if c not in held]:
+            if self._already_posted(web, channel, message.id, depth, kind):
+                log.info("slack: %s already posted to %s", message.id, channel)
+                continue
+            post(web, channel)
+            posted += 1
+        if held:
+            wait = min(held.values()) + _QUIET_MARGIN
+            raise TransientError(
+                client.VENDOR, "quiet_hours", f"held for {len(held)} channel(s) in quiet hours", None, wait
+            )
+        return DeliveryReceipt(200, f"posted to {posted} of {len(by_channel)} matching channels")
+
+    def summaries_due(self, spec: ProviderSpec, now: datetime) -> list[SummaryPeriod]:
+        """The latest complete day or week of every summary rule (local to the connection's timezone)."""
+        return summary.due(rules_of(spec), now, str(spec.settings.get("timezone") or "UTC"))
+
+    def _deliver_summary(
+        self, session: HttpSession, spec: ProviderSpec, message: OutboundMessage
+    ) -> DeliveryReceipt:
+        data: dict[str, Any] = dict(message.payload.get("data") or {})
+        target = str(data.get("target") or "")
+        rules = [r for r in rules_of(spec) if r.summary and r.channel == target]
+        if not rules:
+            return DeliveryReceipt(200, "no summary rule for this channel any more")
+        content = (summary.summary_text(data), summary.summary_blocks(data))
+
+        def post(web: client.SessionWebClient, channel: str) -> None:
+            self._post(web, channel, message, content, SUMMARY_METADATA_EVENT, {"key": str(data.get("key"))})
+
+        return self._send(session, spec, message, {target: rules}, post, SUMMARY_METADATA_EVENT)
 
     def deliver(self, session: HttpSession, spec: ProviderSpec, message: OutboundMessage) -> DeliveryReceipt:
         """Post one alert per matching rule's channel, skipping channels that already have it."""
+        if message.type == SUMMARY_EVENT:
+            return self._deliver_summary(session, spec, message)
         view = ResultView.of(message.payload.get("data") or {}, str(spec.settings.get("result_url") or ""))
-        channels = list(dict.fromkeys(r.channel for r in rules_of(spec) if r.matches(message.type, view)))
-        web = self._client(session, spec)
-        depth = int(spec.settings.get("history_depth", 100))
-        posted = 0
-        for channel in channels:
-            if self._already_posted(web, channel, message.id, depth):
-                log.info("slack: %s already posted to %s", message.id, channel)
-                continue
-            self._post(web, channel, message, view)
-            posted += 1
-        return DeliveryReceipt(200, f"posted to {posted} of {len(channels)} matching channels")
+        by_channel: dict[str, list[AlertRule]] = {}
+        for rule in rules_of(spec):
+            if rule.matches(message.type, view):
+                by_channel.setdefault(rule.channel, []).append(rule)
+        content = (_summary(view), blocks_for(view))
+
+        def post(web: client.SessionWebClient, channel: str) -> None:
+            self._post(web, channel, message, content, METADATA_EVENT, {"job_id": view.job_id})
+
+        return self._send(session, spec, message, by_channel, post, METADATA_EVENT)

@@ -3,21 +3,36 @@ Zoom's answers become our typed errors.
 
 Errors: https://developers.zoom.us/docs/api/rest/error-definitions/ (401 ``{"code": 124}`` invalid token,
 429 with ``Retry-After`` when a rate-limit category is spent, 404 ``{"code": 3301}`` no recording).
+
+The Team Chat chatbot (https://developers.zoom.us/docs/chat/send-edit-and-delete-messages/) does not use the
+connection's token: it sends with an app token from the ``client_credentials`` grant (HTTP Basic client id and
+secret on the OAuth token URL), so a 401 there is the app's configuration, never the connection's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import json
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
 
-from connectors.zoom.models import RecordingList
+from connectors.zoom.models import ChatbotMessageSent, ParticipantList, RecordingList, ZoomUser
 from core.sdk import AuthError, HttpSession, PermanentError, ProviderSpec, SkipItem, TransientError
 
-__all__ = ["recording_pages", "download", "meeting_path"]
+__all__ = [
+    "recording_pages",
+    "participant_pages",
+    "user",
+    "chatbot_token",
+    "send_chatbot_message",
+    "download",
+    "meeting_path",
+]
 
 VENDOR = "zoom"
 
@@ -49,16 +64,37 @@ def _raise_for(response: httpx.Response) -> None:
     raise PermanentError(VENDOR, "http_error", message, status)
 
 
-def _get(session: HttpSession, spec: ProviderSpec, url: str) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {session.credentials.access_token}", "Accept": "application/json"}
+def _send(
+    session: HttpSession,
+    spec: ProviderSpec,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    content: bytes | None = None,
+) -> httpx.Response:
     try:
-        response = session.request("GET", url, headers=headers, timeout=spec.timeout_seconds)
+        return session.request(method, url, headers=headers, content=content, timeout=spec.timeout_seconds)
     except httpx.TimeoutException as exc:
         raise TransientError(VENDOR, "timeout", f"no answer within {spec.timeout_seconds:g}s") from exc
     except httpx.HTTPError as exc:
         raise TransientError(VENDOR, "connection_failed", type(exc).__name__) from exc
+
+
+def _get(session: HttpSession, spec: ProviderSpec, url: str) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {session.credentials.access_token}", "Accept": "application/json"}
+    response = _send(session, spec, "GET", url, headers)
     _raise_for(response)
     return response
+
+
+def _app_refused(response: httpx.Response) -> None:
+    """Like ``_raise_for``, but a 401/403 means the app (chatbot) credentials, not the connection."""
+    if response.status_code in (401, 403):
+        message = (
+            f"Zoom refused the chatbot's app credentials: HTTP {response.status_code} {response.text[:200]}"
+        )
+        raise PermanentError(VENDOR, "chatbot_unauthorised", message, response.status_code)
+    _raise_for(response)
 
 
 def recording_pages(
@@ -77,6 +113,66 @@ def recording_pages(
         if not page.next_page_token:
             return
         cursor = page.next_page_token
+
+
+def participant_pages(
+    session: HttpSession, spec: ProviderSpec, meeting_uuid: str, page_size: int
+) -> Iterator[ParticipantList]:
+    """Every page of a past meeting's participants (``next_page_token`` cursor)."""
+    cursor = ""
+    base = f"{spec.api_base_url}/past_meetings/{meeting_path(meeting_uuid)}/participants"
+    while True:
+        query = {"page_size": str(page_size)}
+        if cursor:
+            query["next_page_token"] = cursor
+        page = ParticipantList.model_validate(_get(session, spec, f"{base}?{urlencode(query)}").json())
+        yield page
+        if not page.next_page_token:
+            return
+        cursor = page.next_page_token
+
+
+def user(session: HttpSession, spec: ProviderSpec, user_id: str) -> ZoomUser:
+    """``GET /users/{userId}`` (an id or an email) with the connection's token."""
+    return ZoomUser.model_validate(
+        _get(session, spec, f"{spec.api_base_url}/users/{quote(user_id, safe='')}").json()
+    )
+
+
+def chatbot_token(session: HttpSession, spec: ProviderSpec, client_id: str, client_secret: str) -> str:
+    """An app token for the chatbot: ``client_credentials`` grant with HTTP Basic client authentication."""
+    assert spec.oauth is not None
+    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+    headers = {
+        "Authorization": f"Basic {basic}",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+    }
+    joiner = "&" if "?" in spec.oauth.token_url else "?"
+    url = f"{spec.oauth.token_url}{joiner}grant_type=client_credentials"  # Zoom: the grant in the query
+    response = _send(session, spec, "POST", url, headers, b"")
+    if response.status_code == 400:  # {"reason": ..., "error": "invalid_client" | "unsupported_grant_type"}
+        raise PermanentError(VENDOR, "chatbot_unauthorised", response.text[:200], 400)
+    _app_refused(response)
+    token = str(response.json().get("access_token") or "")
+    if not token:
+        raise PermanentError(VENDOR, "chatbot_unauthorised", "the token answer has no access_token")
+    return token
+
+
+def send_chatbot_message(
+    session: HttpSession, spec: ProviderSpec, token: str, message: Mapping[str, Any]
+) -> ChatbotMessageSent:
+    """``POST /im/chat/messages`` with the chatbot's app token."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+    url = f"{spec.api_base_url}/im/chat/messages"
+    response = _send(session, spec, "POST", url, headers, json.dumps(message).encode())
+    _app_refused(response)
+    return ChatbotMessageSent.model_validate(response.json() if response.content else {})
 
 
 def download(session: HttpSession, url: str, dest: Path, download_token: str | None) -> None:

@@ -10,7 +10,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Envelope", "RecordingFile", "Recording", "RecordingList", "Deauthorization", "UrlValidation"]
+__all__ = [
+    "Envelope",
+    "RecordingFile",
+    "Recording",
+    "RecordingList",
+    "Deauthorization",
+    "UrlValidation",
+    "Participant",
+    "ParticipantList",
+    "ZoomUser",
+    "ChatbotMessageSent",
+]
 
 
 class _Model(BaseModel):
@@ -54,7 +65,6 @@ class Recording(_Model):
     start_time: str | None = None
     duration: int = 0
     total_size: int | None = None
-    participants: list[str] = Field(default_factory=list)  # not in Zoom's payload; the emulator may add it
     recording_files: list[RecordingFile] = Field(default_factory=list)
 
 
@@ -63,6 +73,44 @@ class RecordingList(_Model):
 
     next_page_token: str = ""
     meetings: list[Recording] = Field(default_factory=list)
+
+
+class Participant(_Model):
+    """One join of a past meeting (a person who rejoined appears once per join)."""
+
+    id: str = ""
+    name: str = ""
+    user_id: str = ""
+    user_email: str = ""
+    join_time: str | None = None
+    leave_time: str | None = None
+    duration: int = 0  # seconds in the meeting during this join
+
+
+class ParticipantList(_Model):
+    """``GET /past_meetings/{meetingUUID}/participants``: one page and the next cursor ('' at the end).
+
+    After https://developers.zoom.us/docs/api/meetings/#tag/meetings/GET/past_meetings/{meetingId}/participants
+    """
+
+    next_page_token: str = ""
+    participants: list[Participant] = Field(default_factory=list)
+
+
+class ZoomUser(_Model):
+    """``GET /users/{userId}``: the fields the chatbot needs (``jid`` is the user's Team Chat address)."""
+
+    id: str = ""
+    email: str = ""
+    jid: str = ""
+    account_id: str = ""
+
+
+class ChatbotMessageSent(_Model):
+    """``POST /im/chat/messages``'s answer."""
+
+    message_id: str = ""
+    to_jid: str = ""
 
 
 class Deauthorization(_Model):

@@ -1,4 +1,5 @@
-"""The Zoom Source: ``recording.completed`` → the file to analyse (MP4, else M4A) and its transcript."""
+"""The Zoom Source: ``recording.completed`` → the file to analyse (MP4, else M4A) and its transcript; the
+meeting's participants for CRM matching; the owner summary as a Team Chat chatbot message to the host."""
 
 from __future__ import annotations
 
@@ -12,10 +13,20 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from connectors.zoom import client, webhooks
-from connectors.zoom.models import Deauthorization, Recording
-from core.sdk import HookReply, HttpSession, MediaItem, ProviderSpec, SkipItem, SourceEvent
+from connectors.zoom.models import Deauthorization, Participant, Recording
+from core.sdk import (
+    DeliveryReceipt,
+    HookReply,
+    HttpSession,
+    MediaItem,
+    OwnerSummary,
+    PermanentError,
+    ProviderSpec,
+    SkipItem,
+    SourceEvent,
+)
 
-__all__ = ["ZoomSource", "recording_event"]
+__all__ = ["ZoomSource", "recording_event", "chatbot_message"]
 
 _KINDS = {"MP4": "video", "M4A": "audio", "TRANSCRIPT": "transcript"}
 
@@ -31,7 +42,50 @@ def _meeting(recording: Recording, account_id: str) -> dict[str, Any]:
         "host_email": recording.host_email,
         "start_time": recording.start_time,
         "duration_minutes": recording.duration,
-        "participants": recording.participants,
+    }
+
+
+def _person(p: Participant) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "email": p.user_email.strip().lower() or None,
+        "user_id": p.user_id or None,
+        "join_time": p.join_time,
+        "leave_time": p.leave_time,
+        "duration_seconds": p.duration,
+    }
+
+
+def _merge(people: dict[str, dict[str, Any]], p: Participant) -> None:
+    """One entry per person: Zoom lists a participant once per join."""
+    key = p.user_email.strip().lower() or p.user_id or p.id or p.name
+    found = people.get(key)
+    if found is None:
+        people[key] = _person(p)
+        return
+    found["duration_seconds"] += p.duration
+    found["join_time"] = min(filter(None, [found["join_time"], p.join_time]), default=None)
+    found["leave_time"] = max(filter(None, [found["leave_time"], p.leave_time]), default=None)
+
+
+def chatbot_message(robot_jid: str, to_jid: str, account_id: str, summary: OwnerSummary) -> dict[str, Any]:
+    """The ``POST /im/chat/messages`` body: a message card with the summary and a link to the result.
+
+    Fields after https://developers.zoom.us/docs/chat/send-edit-and-delete-messages/; ``user_jid`` (required
+    for user-managed apps) is the host, who authorised the app whose recordings we read."""
+    head = f"EchoDepth analysis: {summary.topic or 'your meeting'}"
+    return {
+        "robot_jid": robot_jid,
+        "to_jid": to_jid,
+        "user_jid": to_jid,
+        "account_id": account_id,
+        "content": {
+            "head": {"text": head[:128]},
+            "body": [
+                {"type": "message", "text": summary.text},
+                {"type": "message", "text": "Open the full analysis", "link": summary.result_url},
+            ],
+        },
     }
 
 
@@ -138,3 +192,46 @@ class ZoomSource:
                 if event is not None:
                     found.append(event)
         return found
+
+    def participants(
+        self, session: HttpSession, spec: ProviderSpec, meeting: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Who attended the meeting (every page of its past participants), one entry per person."""
+        uuid = str(meeting.get("meeting_uuid") or "")
+        if not uuid:
+            return []
+        size = int(spec.settings.get("participants_page_size", 300))
+        people: dict[str, dict[str, Any]] = {}
+        for page in client.participant_pages(session, spec, uuid, size):
+            for person in page.participants:
+                _merge(people, person)
+        return list(people.values())
+
+    def wants_summary(self, settings: Mapping[str, Any]) -> bool:
+        """Opt-in ("Posted to Zoom"): only when the tenant's Zoom settings say ``post_summary: true``;
+        otherwise results reach only the tenant's sinks."""
+        return settings.get("post_summary") is True
+
+    def send_summary(
+        self, session: HttpSession, spec: ProviderSpec, summary: OwnerSummary
+    ) -> DeliveryReceipt:
+        """A Team Chat chatbot message to the meeting's host (needs the app's chatbot settings)."""
+        extra = session.credentials.extra
+        robot, client_id, secret = (
+            extra.get("chatbot_jid"),
+            extra.get("client_id"),
+            extra.get("client_secret"),
+        )
+        if not (robot and client_id and secret):
+            raise PermanentError(
+                self.key, "chatbot_not_configured", "ECHODEPTH_ZOOM_CHATBOT_JID or the app's client is unset"
+            )
+        host = client.user(session, spec, summary.owner)  # the connection's token: a 401 is refreshed by core
+        if not host.jid:
+            raise PermanentError(
+                self.key, "no_chat_address", f"Zoom user {summary.owner!r} has no Team Chat JID"
+            )
+        token = client.chatbot_token(session, spec, client_id, secret)
+        body = chatbot_message(robot, host.jid, summary.account_id or host.account_id, summary)
+        sent = client.send_chatbot_message(session, spec, token, body)
+        return DeliveryReceipt(201, f"chatbot message {sent.message_id} to {host.jid}")

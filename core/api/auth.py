@@ -12,6 +12,7 @@ from fastapi import Request
 
 from core.api.ratelimit import charge
 from core.api.scopes import ANY_SCOPE, required_scope
+from core.connections.state import read_state
 from core.oauth.store import OAuthStore
 from core.sdk.errors import InputError
 from core.storage.store import KEY_PREFIX, Credential
@@ -25,6 +26,7 @@ __all__ = [
     "authenticate",
     "presented_credential",
     "InsufficientScope",
+    "state_runtime",
 ]
 
 
@@ -66,6 +68,7 @@ def require_credential(request: Request) -> Credential:
         raise InputError("unauthorized", "the API key or access token is not valid", 401)
     request.state.tenant_id = credential.tenant_id  # for the audit log (core.api.governance)
     request.state.actor = credential.actor  # the key's visible prefix or the token's client, never a secret
+    request.state.runtime = request.app.state.runtime.for_tenant(credential.tenant_id)  # its region's stores
     template = str(getattr(request.scope.get("route"), "path", request.url.path))
     scope = required_scope(request.method, template)
     if scope != ANY_SCOPE and scope not in credential.scopes:
@@ -78,3 +81,13 @@ def require_credential(request: Request) -> Credential:
 def require_tenant(request: Request) -> str:
     """The calling tenant's id, once the credential is valid, has the route's scope and is within its tier."""
     return require_credential(request).tenant_id
+
+
+def state_runtime(request: Request, state_token: str, provider: str) -> Runtime:
+    """The runtime of the tenant that started a vendor connect flow (its signed OAuth state names it)."""
+    home: Runtime = request.app.state.runtime
+    try:
+        tenant_id = read_state(home.vault.ring, state_token, provider).tenant_id
+    except InputError:
+        return home  # the connect flow then refuses the state with its usual invalid_state error
+    return home.for_tenant(tenant_id)

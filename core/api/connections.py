@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -11,8 +11,9 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from core.api.auth import require_tenant
+from core.api.auth import require_tenant, state_runtime
 from core.connections import Connection, Connections
+from core.connections.service import Revocation
 from core.connections.state import STATE_TTL_SECONDS
 from core.delivery.sinks import SinkDeliveries, SinkSettingsIn
 from core.runtime import Runtime
@@ -58,7 +59,7 @@ class OAuthResult(BaseModel):
 
 
 def _connections(request: Request) -> Connections:
-    rt: Runtime = request.app.state.runtime
+    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
     return rt.connections
 
 
@@ -130,7 +131,7 @@ async def callback(
     """The vendor sends the browser back here; the code (or an admin's consent) becomes a connection."""
     if error or not (code or admin_consent):
         return _result(provider, status="error", code=error or "missing_code")
-    conns = _connections(request)
+    conns = state_runtime(request, state, provider).connections  # the tenant's region (core.regions)
     cookie = request.cookies.get(_COOKIE)
     try:
         if code:
@@ -159,11 +160,29 @@ def list_connections(request: Request, tenant_id: Tenant) -> ConnectionList:
     return ConnectionList(data=[_out(c) for c in _connections(request).store.list(tenant_id)])
 
 
-@router.delete("/connections/{connection_id}", status_code=204, responses={401: _PROBLEM, 404: _PROBLEM})
-def delete_connection(connection_id: str, request: Request, tenant_id: Tenant) -> Response:
-    """Revoke the tokens at the vendor where it can, then delete them."""
-    _connections(request).disconnect(tenant_id, connection_id)
-    return Response(status_code=204)
+class ConnectionDeleted(BaseModel):
+    """DELETE /v1/connections/{id}: the tokens are deleted here; whether the vendor revoked the grant."""
+
+    id: str
+    provider: str
+    status: Literal["revoked"] = "revoked"
+    tokens_deleted: bool = True
+    vendor_revoked: bool
+    vendor_revocation: Revocation
+
+
+@router.delete(
+    "/connections/{connection_id}", response_model=ConnectionDeleted, responses={401: _PROBLEM, 404: _PROBLEM}
+)
+def delete_connection(connection_id: str, request: Request, tenant_id: Tenant) -> ConnectionDeleted:
+    """Revoke the grant at the vendor where it can (Microsoft has no revocation endpoint); delete tokens."""
+    done = _connections(request).disconnect(tenant_id, connection_id)
+    return ConnectionDeleted(
+        id=done.connection_id,
+        provider=done.provider,
+        vendor_revoked=done.vendor_revoked,
+        vendor_revocation=done.vendor_revocation,
+    )
 
 
 class SinkSettingsOut(BaseModel):
@@ -174,7 +193,7 @@ class SinkSettingsOut(BaseModel):
 
 
 def _sinks(request: Request) -> SinkDeliveries:
-    rt: Runtime = request.app.state.runtime
+    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
     return rt.deliveries.sinks
 
 

@@ -96,7 +96,7 @@ class AuditList(BaseModel):
 
 
 def _runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
+    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
     return rt
 
 

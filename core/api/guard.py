@@ -27,7 +27,7 @@ async def require_permitted_purpose(
     request: Request, tenant_id: Annotated[str, Depends(require_tenant)]
 ) -> None:
     """Refuse the request when the guard forbids the tenant's analyses (use as a route dependency)."""
-    reason = await run_in_threadpool(purpose_refusal, request.app.state.runtime.policies, tenant_id)
+    reason = await run_in_threadpool(purpose_refusal, request.state.runtime.policies, tenant_id)  # its region
     if reason is not None:
         raise PurposeNotPermitted(reason)
 

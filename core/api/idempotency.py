@@ -74,3 +74,4 @@ async def bind_key(
 async def _discard(rt: Runtime, tenant_id: str, job_id: str) -> None:
     await run_in_threadpool(rt.store.delete_job, tenant_id, job_id)
     await run_in_threadpool(rt.spool.delete, job_id)
+    await run_in_threadpool(rt.media_quota.refund, job_id)  # a repeat is not charged twice

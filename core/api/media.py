@@ -11,7 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api.bodies import MediaUrlRequest, read_capped
 from core.api.idempotency import fingerprint_json, fingerprint_upload, remember_fingerprint, requested_key
+from core.api.ratelimit import job_limit, media_limit
 from core.api.webhooks import check_webhook_url
+from core.jobs.quota import CHARGED_ROLES, media_seconds
 from core.media.outbound import check_url
 from core.media.upload import Upload, UploadRules, receive_upload
 from core.runtime import Runtime
@@ -94,7 +96,10 @@ async def _from_json(request: Request, rt: Runtime, tenant_id: str, modality: st
     if webhook:  # 422 url_not_allowed now rather than a dead letter later
         await run_in_threadpool(check_webhook_url, webhook, rt.settings.allow_private_urls)
     source = NewInput(text=text, items=items)
-    return await run_in_threadpool(rt.store.create_job, tenant_id, modality, source, body.metadata, webhook)
+    limit = job_limit(request)
+    return await run_in_threadpool(
+        rt.store.create_job, tenant_id, modality, source, body.metadata, webhook, max_active=limit
+    )
 
 
 def _upload_items(modality: str, upload: Upload) -> tuple[MediaItem, ...]:
@@ -120,12 +125,32 @@ async def _from_upload(request: Request, rt: Runtime, tenant_id: str, modality: 
             await run_in_threadpool(check_webhook_url, webhook, rt.settings.allow_private_urls)
         text = _check_text(upload.fields.get("text"), rt.settings)
         source = NewInput(text=text, items=_upload_items(modality, upload))
+        await run_in_threadpool(_charge_upload, rt, tenant_id, job_id, source, media_limit(request))
         return await run_in_threadpool(
-            rt.store.create_job, tenant_id, modality, source, upload.metadata(), webhook, job_id
+            rt.store.create_job,
+            tenant_id,
+            modality,
+            source,
+            upload.metadata(),
+            webhook,
+            job_id,
+            max_active=job_limit(request),
         )
     except BaseException:
         rt.spool.delete(job_id)
+        rt.media_quota.refund(job_id)
         raise
+
+
+def _charge_upload(rt: Runtime, tenant_id: str, job_id: str, source: NewInput, limit: int | None) -> None:
+    """Charge the uploaded audio and video to today's media minutes (429 ``media_quota_exceeded``)."""
+    items = [
+        (i, media_seconds(rt.spool.path_for(job_id, i)))
+        for i, item in enumerate(source.items)
+        if item.role in CHARGED_ROLES
+    ]
+    if items:
+        rt.media_quota.charge(tenant_id, job_id, items, limit)
 
 
 async def submit_media(request: Request, rt: Runtime, tenant_id: str, modality: str) -> Job:

@@ -5,10 +5,12 @@ tenant admins (``admin`` scope). The protocol itself is authlib's (``core.oauth.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import ipaddress
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -17,10 +19,15 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from core.api.auth import require_tenant
+from core.api.https import parse_networks
+from core.api.problems import problem
+from core.api.ratelimit import charge_anonymous
 from core.api.scopes import ADMIN, SCOPES, parse_scopes
+from core.oauth.csrf import CSRF_COOKIE, CsrfFailed, check_csrf, issue_csrf
 from core.oauth.server import EchoDepthAuthorizationServer, FormRequest
 from core.oauth.store import OAuthStore
 from core.runtime import Runtime
+from core.settings import Settings
 from core.storage.oauth_models import User
 
 __all__ = ["router", "install_oauth"]
@@ -69,6 +76,50 @@ def _send(answer: tuple[int, Any, Any]) -> Response:
     return Response(body or b"", status_code=status, headers=headers)
 
 
+# rate limits -----------------------------------------------------------------------------------
+
+
+def _client_ip(request: Request, settings: Settings) -> str:
+    """The caller's address: the peer, or behind trusted proxies the ``X-Forwarded-For`` hop before them."""
+    peer = request.client.host if request.client else "unknown"
+    proxies = parse_networks(settings.trusted_proxies)
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for address in [peer, *reversed(hops)]:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return address
+        if not any(ip in net for net in proxies):
+            return address
+    return peer
+
+
+def _client_id(request: Request, form: dict[str, str]) -> str | None:
+    """The ``client_id`` a request names: query, form, or HTTP Basic client authentication."""
+    found = request.query_params.get("client_id") or form.get("client_id")
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if not found and scheme.lower() == "basic":
+        try:
+            found = unquote(base64.b64decode(value.strip()).decode().partition(":")[0])
+        except ValueError:
+            found = None
+    return hashlib.sha256(found.encode()).hexdigest()[:32] if found else None
+
+
+async def limit_oauth(request: Request) -> None:
+    """Spend one request of the caller IP's and the client's ``/oauth/*`` buckets; 429 when one is empty."""
+    settings: Settings = request.app.state.runtime.settings
+    form = {k: str(v) for k, v in (await request.form()).items()} if request.method == "POST" else {}
+    buckets = [(f"oauth:ip:{_client_ip(request, settings)}", settings.oauth_rate_limit_per_ip_per_minute)]
+    client = _client_id(request, form)
+    if client is not None:
+        buckets.append((f"oauth:client:{client}", settings.oauth_rate_limit_per_client_per_minute))
+    await run_in_threadpool(charge_anonymous, request, [(k, n) for k, n in buckets if n])
+
+
+Limited = [Depends(limit_oauth)]
+
+
 # metadata --------------------------------------------------------------------------------------
 
 
@@ -106,9 +157,12 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(doc, status_code=status, headers=_PAGE_HEADERS)
 
 
-def _consent_form(params: dict[str, str], client_name: str, error: str | None = None) -> HTMLResponse:
+def _consent_form(
+    params: dict[str, str], client_name: str, csrf_token: str, error: str | None = None
+) -> HTMLResponse:
+    fields = {**params, "csrf_token": csrf_token}
     hidden = "".join(
-        f'<input type=hidden name="{k}" value="{html.escape(v)}">' for k, v in params.items() if v
+        f'<input type=hidden name="{k}" value="{html.escape(v)}">' for k, v in fields.items() if v
     )
     scopes = "".join(f"<li><code>{html.escape(s)}</code></li>" for s in params.get("scope", "").split())
     problem = f'<p role=alert style="color:#b00">{html.escape(error)}</p>' if error else ""
@@ -128,7 +182,43 @@ def _auth_params(request: FormRequest) -> dict[str, str]:
     return {k: str(data[k]) for k in _AUTH_PARAMS if data.get(k)}
 
 
-@router.get("/oauth/authorize", response_class=HTMLResponse, include_in_schema=False)
+def _binding(params: dict[str, str]) -> tuple[str, str]:
+    """What a CSRF token is bound to besides the browser: the client and where the code goes."""
+    return params.get("client_id", ""), params.get("redirect_uri", "")
+
+
+def _consent_page(
+    request: Request, params: dict[str, str], client_name: str, error: str | None = None
+) -> HTMLResponse:
+    """The form with a fresh CSRF token, and its nonce in a strict cookie scoped to this endpoint."""
+    rt: Runtime = request.app.state.runtime
+    ttl = rt.settings.oauth_csrf_ttl_seconds
+    nonce, token = issue_csrf(rt.vault.ring, _binding(params), ttl)
+    page = _consent_form(params, client_name, token, error)
+    secure = request.url.scheme == "https"
+    page.set_cookie(
+        CSRF_COOKIE,
+        nonce,
+        max_age=ttl,
+        path="/oauth/authorize",
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return page
+
+
+def _spend_csrf(request: Request, req: FormRequest, params: dict[str, str]) -> None:
+    """Check the POST's CSRF token against its cookie and request, then spend it (single use)."""
+    rt: Runtime = request.app.state.runtime
+    nonce = request.cookies.get(CSRF_COOKIE)
+    check_csrf(rt.vault.ring, req.form.get("csrf_token"), nonce, _binding(params))
+    assert nonce is not None  # check_csrf refused a missing one
+    if not rt.connections.store.spend_state(f"csrf:{nonce}"):
+        raise CsrfFailed("this sign-in form was already submitted; reload the page")
+
+
+@router.get("/oauth/authorize", response_class=HTMLResponse, include_in_schema=False, dependencies=Limited)
 async def authorize_page(request: Request) -> Response:
     """The login and consent page for an authorization request (code flow, PKCE)."""
     server = _server(request)
@@ -139,10 +229,10 @@ async def authorize_page(request: Request) -> Response:
         return _page(
             "This sign-in link is not valid", f"<p>{html.escape(exc.description or exc.error)}</p>", 400
         )
-    return _consent_form(_auth_params(req), grant.client.row.name)
+    return _consent_page(request, _auth_params(req), grant.client.row.name)
 
 
-@router.post("/oauth/authorize", include_in_schema=False)
+@router.post("/oauth/authorize", include_in_schema=False, dependencies=Limited)
 async def authorize_decision(request: Request) -> Response:
     """Check the password, then redirect back with a code (allow) or ``access_denied`` (deny)."""
     server = _server(request)
@@ -154,17 +244,31 @@ async def authorize_decision(request: Request) -> Response:
             "This sign-in link is not valid", f"<p>{html.escape(exc.description or exc.error)}</p>", 400
         )
     params, client = _auth_params(req), grant.client.row
+    try:
+        await run_in_threadpool(_spend_csrf, request, req, params)
+    except CsrfFailed as exc:
+        return problem(403, exc.code, exc.message)
     if req.form.get("decision") != "allow":
-        return _send(await run_in_threadpool(server.create_authorization_response, req, None, grant))
+        return _decided(
+            _send(await run_in_threadpool(server.create_authorization_response, req, None, grant))
+        )
     user = await run_in_threadpool(
         server.store.check_password, req.form.get("email", ""), req.form.get("password", "")
     )
     if user is None or user.tenant_id != client.tenant_id:
-        return _consent_form(params, client.name, "wrong email or password")
+        return _consent_page(request, params, client.name, "wrong email or password")
     granted = _granted(params.get("scope", ""), user)
     narrowed = FormRequest("POST", str(request.url), request.headers, {}, {**req.form, "scope": granted})
     grant = await run_in_threadpool(server.get_consent_grant, narrowed)
-    return _send(await run_in_threadpool(server.create_authorization_response, narrowed, user, grant))
+    return _decided(
+        _send(await run_in_threadpool(server.create_authorization_response, narrowed, user, grant))
+    )
+
+
+def _decided(response: Response) -> Response:
+    """The answer to an allow or deny, with the spent CSRF cookie removed."""
+    response.delete_cookie(CSRF_COOKIE, path="/oauth/authorize")
+    return response
 
 
 def _granted(requested: str, user: User) -> str:
@@ -175,14 +279,14 @@ def _granted(requested: str, user: User) -> str:
 # token, revocation, introspection --------------------------------------------------------------
 
 
-@router.post("/oauth/token", include_in_schema=False)
+@router.post("/oauth/token", include_in_schema=False, dependencies=Limited)
 async def token(request: Request) -> Response:
     """The token endpoint: ``authorization_code`` (with PKCE) and ``refresh_token`` (rotated)."""
     server = _server(request)
     return _send(await run_in_threadpool(server.create_token_response, await _form_request(request)))
 
 
-@router.post("/oauth/revoke", include_in_schema=False)
+@router.post("/oauth/revoke", include_in_schema=False, dependencies=Limited)
 async def revoke(request: Request) -> Response:
     """RFC 7009: revoke an access token, or a refresh token with every token of its grant."""
     server = _server(request)
@@ -190,7 +294,7 @@ async def revoke(request: Request) -> Response:
     return _send(await run_in_threadpool(server.create_endpoint_response, "revocation", req))
 
 
-@router.post("/oauth/introspect", include_in_schema=False)
+@router.post("/oauth/introspect", include_in_schema=False, dependencies=Limited)
 async def introspect(request: Request) -> Response:
     """RFC 7662: whether a token is active, with its scope, client and subject (confidential clients)."""
     server = _server(request)

@@ -23,6 +23,7 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     413: "Payload too large",
+    421: "Misdirected request",
     415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",

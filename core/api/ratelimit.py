@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -29,9 +29,13 @@ from pydantic import BaseModel
 from core.api.problems import problem
 from core.api.stream_slots import StreamSlots
 from core.api.tiers import Tier, TierBook, load_tiers
+from core.jobs.quota import MediaQuotaExceeded
 from core.sdk.errors import InputError
 from core.settings import Settings
-from core.storage.store import Credential
+from core.storage.store import Credential, JobLimitReached
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
 
 __all__ = [
     "RateLimiter",
@@ -39,6 +43,9 @@ __all__ = [
     "RateLimited",
     "install_rate_limits",
     "charge",
+    "charge_anonymous",
+    "job_limit",
+    "media_limit",
     "stream_limit",
     "router",
 ]
@@ -60,6 +67,10 @@ end
 redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now) + 1000)
 return {1, new_tat, now}
 """
+
+
+# Routes whose audio and video count towards a tier's media_minutes_per_day (core.jobs.quota).
+_MEDIA_ROUTES = frozenset({"/v1/analyse/audio", "/v1/analyse/video", "/v1/analyse/multimodal"})
 
 
 @dataclass(frozen=True)
@@ -180,11 +191,47 @@ def charge(request: Request, credential: Credential, method: str, path_template:
                 decision.headers(),
             )
     if tier.concurrent_jobs and method == "POST" and path_template.startswith("/v1/analyse/"):
-        _check_concurrent_jobs(request, credential.tenant_id, tier)
+        request.state.job_limit = tier.concurrent_jobs  # enforced atomically when the job row is written
+        _check_concurrent_jobs(request, credential.tenant_id, tier)  # refuse early, before the body is read
+    if tier.media_minutes_per_day and method == "POST" and path_template in _MEDIA_ROUTES:
+        request.state.media_limit = tier.media_minutes_per_day  # charged when the upload is probed
+        _runtime(request).media_quota.check(credential.tenant_id, tier.media_minutes_per_day)
+
+
+def media_limit(request: Request) -> int | None:
+    """The caller's ``media_minutes_per_day`` for ``MediaQuota.charge`` (None: no limit)."""
+    found: int | None = getattr(request.state, "media_limit", None)
+    return found
+
+
+def _runtime(request: Request) -> Runtime:
+    """The tenant's runtime (its region's stores) once authenticated, else the app's."""
+    found: Runtime = getattr(request.state, "runtime", request.app.state.runtime)
+    return found
+
+
+def job_limit(request: Request) -> int | None:
+    """The caller's ``concurrent_jobs`` for ``Store.create_job(max_active=…)`` (None: no limit)."""
+    found: int | None = getattr(request.state, "job_limit", None)
+    return found
+
+
+def charge_anonymous(request: Request, buckets: list[tuple[str, int]]) -> None:
+    """Spend one unit from each (bucket, per-minute) pair, for endpoints called without our credential
+    (``/oauth/*``: by client IP and client_id); ``RateLimited`` when any is empty."""
+    limiter = _limits(request).limiter
+    for ident, per_minute in buckets:
+        decision = limiter.hit(ident, per_minute, 1)
+        if not decision.allowed:
+            raise RateLimited(
+                "rate_limited",
+                f"too many OAuth requests ({per_minute} per minute); retry after {decision.retry_after} s",
+                decision.headers(),
+            )
 
 
 def _check_concurrent_jobs(request: Request, tenant_id: str, tier: Tier) -> None:
-    active = request.app.state.runtime.store.count_active_jobs(tenant_id)
+    active = getattr(request.state, "runtime", request.app.state.runtime).store.count_active_jobs(tenant_id)
     if tier.concurrent_jobs is not None and active >= tier.concurrent_jobs:
         raise RateLimited(
             "too_many_jobs",
@@ -210,6 +257,8 @@ class UsageOut(BaseModel):
     concurrent_jobs: int | None
     active_jobs: int
     media_minutes_per_day: int | None
+    media_minutes_used_today: float
+    media_minutes_remaining_today: float | None
     concurrent_streams: int | None
     costs: dict[str, int]
 
@@ -230,14 +279,18 @@ def usage(request: Request, credential: Credential = Depends(_credential)) -> Us
     tier = limits.book.tier_for(credential.rate_tier)
     per_minute = tier.requests_per_minute if tier else None
     decision = limits.limiter.hit(credential.ident, per_minute, 0) if per_minute else None
+    minutes = tier.media_minutes_per_day if tier else None
+    used = _runtime(request).media_quota.used_seconds(credential.tenant_id)  # UTC today
     return UsageOut(
         tier=tier.name if tier else None,
         requests_per_minute=per_minute,
         requests_remaining=decision.remaining if decision else None,
         reset_seconds=decision.reset if decision else None,
         concurrent_jobs=tier.concurrent_jobs if tier else None,
-        active_jobs=request.app.state.runtime.store.count_active_jobs(credential.tenant_id),
-        media_minutes_per_day=tier.media_minutes_per_day if tier else None,
+        active_jobs=request.state.runtime.store.count_active_jobs(credential.tenant_id),  # tenant's region
+        media_minutes_per_day=minutes,
+        media_minutes_used_today=round(used / 60, 2),
+        media_minutes_remaining_today=round(max(0.0, minutes - used / 60), 2) if minutes else None,
         concurrent_streams=tier.concurrent_streams if tier else None,
         costs=limits.book.costs,
     )
@@ -246,6 +299,16 @@ def usage(request: Request, credential: Credential = Depends(_credential)) -> Us
 def _refused(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RateLimited)
     return problem(429, exc.code, exc.message, exc.headers)
+
+
+def _media_quota(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MediaQuotaExceeded)
+    return problem(429, exc.code, exc.message, {"Retry-After": str(exc.retry_after)})
+
+
+def _too_many_jobs(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, JobLimitReached)
+    return problem(429, exc.code, exc.message, {"Retry-After": "5"})
 
 
 async def _add_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -261,5 +324,7 @@ def install_rate_limits(app: FastAPI, settings: Settings) -> None:
     """Load the tiers (ConfigError on a bad file), the limiter, the 429 handler, headers and /v1/usage."""
     app.state.rate_limits = RateLimits(load_tiers(settings), RateLimiter(settings), StreamSlots(settings))
     app.add_exception_handler(RateLimited, _refused)
+    app.add_exception_handler(JobLimitReached, _too_many_jobs)
+    app.add_exception_handler(MediaQuotaExceeded, _media_quota)
     app.middleware("http")(_add_headers)
     app.include_router(router)

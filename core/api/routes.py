@@ -16,6 +16,7 @@ from core.api.bodies import MediaUrlRequest, TextRequest, parse_text_request
 from core.api.guard import require_permitted_purpose
 from core.api.idempotency import bind_key, fingerprint_json, remember_fingerprint, requested_key
 from core.api.media import MEDIA_MODALITIES, submit_media
+from core.api.ratelimit import job_limit
 from core.api.webhooks import check_webhook_url
 from core.runtime import Runtime
 from core.sdk.errors import InputError
@@ -64,7 +65,7 @@ class JobList(BaseModel):
 
 
 def _runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
+    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
     return rt
 
 
@@ -108,7 +109,13 @@ async def analyse_text(request: Request, response: Response, tenant_id: Tenant) 
     if webhook:  # 422 url_not_allowed now rather than a dead letter later
         await run_in_threadpool(check_webhook_url, webhook, rt.settings.allow_private_urls)
     job = await run_in_threadpool(
-        rt.store.create_job, tenant_id, "text", NewInput(text=body.text), body.metadata, webhook
+        rt.store.create_job,
+        tenant_id,
+        "text",
+        NewInput(text=body.text),
+        body.metadata,
+        webhook,
+        max_active=job_limit(request),
     )
     job_id, replayed = await bind_key(request, rt, tenant_id, "text", job.id)
     return await _accepted(rt, job_id, "text", response, replayed)

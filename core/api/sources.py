@@ -58,3 +58,25 @@ def put_source_settings(
     """Choose which recorded meetings are analysed: all, a topic pattern, hosts or an opt-in keyword;
     a minimum duration; whether the consent marker is required."""
     return _runtime(request).sources.set_policy(tenant_id, source, policy)
+
+
+@router.post("/sources/{source}/subscriptions", responses={401: _PROBLEM, 404: _PROBLEM})
+def sync_source_subscriptions(source: str, request: Request, tenant_id: Tenant) -> dict[str, Any]:
+    """Create or renew the vendor's change-notification subscriptions now (Teams; the workers also do it
+    every ``source_subscription_interval_seconds``) and list the tenant's, never their clientState."""
+    rt = _runtime(request)
+    rt.sources.source(source)
+    rt.sources.subscriptions.maintain()
+    rows = rt.sources.subscriptions.listed(tenant_id, source)
+    return {
+        "data": [
+            {
+                "id": r.external_id,
+                "connection_id": r.connection_id,
+                "resource": r.resource,
+                "status": r.status,
+                "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+            }
+            for r in rows
+        ]
+    }

@@ -18,7 +18,7 @@ from core.api.ratelimit import stream_limit
 from core.api.scopes import STREAM
 from core.governance.policy import COMPLIANCE_DOCS
 from core.runtime import Runtime
-from core.stream import StreamService, issue_token, read_token
+from core.stream import SpentTokens, StreamService, issue_token, verify_token
 from core.stream.protocol import Close
 
 __all__ = ["router"]
@@ -30,6 +30,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     service = getattr(app.state, "streams", None)
     if service is not None:
         service.close()
+    spent = getattr(app.state, "spent_stream_tokens", None)
+    if spent is not None:
+        spent.close()
 
 
 router = APIRouter(prefix="/v1", tags=["stream"], lifespan=_lifespan)
@@ -52,7 +55,7 @@ class StreamToken(BaseModel):
 )
 def create_stream_token(request: Request, tenant_id: Annotated[str, Depends(require_tenant)]) -> StreamToken:
     """A token for one browser stream; valid ``stream_token_ttl_seconds`` (60 s by default)."""
-    rt: Runtime = request.app.state.runtime
+    rt: Runtime = request.state.runtime  # the tenant's region (set by require_tenant)
     token, expires = issue_token(rt.vault.ring, tenant_id, rt.settings.stream_token_ttl_seconds)
     return StreamToken(
         token=token,
@@ -71,9 +74,18 @@ def _tenant(ws: WebSocket, rt: Runtime) -> str | None:
         ws.state.rate_tier = credential.rate_tier if credential else None
         return credential.tenant_id if credential else None
     token = ws.query_params.get("token")
-    tenant_id = read_token(rt.vault.ring, token) if token else None
-    ws.state.rate_tier = rt.store.tenant_rate_tier(tenant_id) if tenant_id else None
-    return tenant_id
+    claims = verify_token(rt.vault.ring, token) if token else None
+    if claims is None or not _spent_tokens(ws.app, rt).spend(claims):  # each token opens one stream
+        return None
+    ws.state.rate_tier = rt.store.tenant_rate_tier(claims.tenant_id)
+    return claims.tenant_id
+
+
+def _spent_tokens(app: FastAPI, rt: Runtime) -> SpentTokens:
+    spent: SpentTokens | None = getattr(app.state, "spent_stream_tokens", None)
+    if spent is None:
+        spent = app.state.spent_stream_tokens = SpentTokens(rt.settings)
+    return spent
 
 
 def _service(app: FastAPI) -> StreamService:
@@ -95,10 +107,11 @@ async def stream_video(websocket: WebSocket) -> None:
         await websocket.close(int(Close.POLICY), exc.code)
         return
     if tenant_id is None:
-        message = "send 'Authorization: Bearer <key>' or ?token= from POST /v1/stream/tokens"
+        message = "send 'Authorization: Bearer <key>' or an unused ?token= from POST /v1/stream/tokens"
         await websocket.send_text(json.dumps({"type": "error", "code": "unauthorized", "message": message}))
         await websocket.close(int(Close.POLICY), "unauthorized")
         return
+    rt = await run_in_threadpool(rt.for_tenant, tenant_id)  # the stores of the tenant's region
     refused = await run_in_threadpool(purpose_refusal, rt.policies, tenant_id)  # docs/compliance.md
     if refused is not None:
         error = {"type": "error", "code": "purpose_not_permitted", "message": refused}

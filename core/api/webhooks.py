@@ -23,7 +23,9 @@ __all__ = ["router", "check_webhook_url"]
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Tenant = Annotated[str, Depends(require_tenant)]
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-EventType = Literal["analysis.completed", "analysis.failed", "connection.needs_reauth"]  # = EVENT_TYPES
+EventType = Literal[
+    "analysis.completed", "analysis.failed", "connection.needs_reauth", "analysis.sla_missed"
+]  # = EVENT_TYPES
 DeliveryStatus = Literal["pending", "sending", "delivered", "dead"]
 
 
@@ -112,7 +114,7 @@ class ReplayAccepted(BaseModel):
 
 
 def _deliveries(request: Request) -> DeliveryQueue:
-    rt: Runtime = request.app.state.runtime
+    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
     return rt.deliveries
 
 

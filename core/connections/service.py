@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from core.connections import oauth
 from core.connections.models import (
@@ -32,7 +34,7 @@ from core.settings import Settings
 from core.storage.db import Database
 from core.vault import TokenVault
 
-__all__ = ["Connections", "Authorize", "FLOWS"]
+__all__ = ["Connections", "Authorize", "Disconnected", "FLOWS"]
 
 FLOWS = ("code", "admin_consent")
 
@@ -45,6 +47,27 @@ class Authorize:
     def __init__(self, url: str, nonce: str) -> None:
         self.url = url
         self.nonce = nonce
+
+
+Revocation = Literal["revoked", "not_supported", "failed"]
+REVOKED: Final = "revoked"
+NOT_SUPPORTED: Final = "not_supported"
+FAILED: Final = "failed"
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """What ``DELETE /v1/connections/{id}`` did: tokens deleted here; ``vendor_revocation`` says whether the
+    vendor revoked the grant (``revoked``), has no way to (``not_supported``) or refused (``failed``)."""
+
+    connection_id: str
+    provider: str
+    vendor_revocation: Revocation
+
+    @property
+    def vendor_revoked(self) -> bool:
+        """Whether the vendor confirmed the grant is revoked."""
+        return self.vendor_revocation == REVOKED
 
 
 class Connections:
@@ -126,25 +149,32 @@ class Connections:
         account = {found.param: organisation, OAUTH_PARAMS: params}
         return self.store.save(state.tenant_id, provider, organisation, account, tokens, CLIENT_CREDENTIALS)
 
-    def disconnect(self, tenant_id: str, connection_id: str) -> bool:
-        """Revoke at the vendor where it can, then delete the tokens; False if the vendor refused."""
+    def disconnect(self, tenant_id: str, connection_id: str) -> Disconnected:
+        """Mark the connection ``revoked`` (workers stop using it), revoke its grant at the vendor where the
+        vendor has a revocation endpoint, then delete the connection and its tokens whatever it answered."""
         conn = self.store.get(tenant_id, connection_id)
-        revoked = self._revoke(conn)
+        self.store.set_status(conn.id, "revoked")
+        outcome = self._revoke(conn)
         self.store.delete(conn)
-        return revoked
+        return Disconnected(conn.id, conn.provider, outcome)
 
-    def _revoke(self, conn: Connection) -> bool:
+    def _revoke(self, conn: Connection) -> Revocation:
+        if not self.catalog.oauth(conn.provider).revoke_url:
+            # Microsoft's identity platform has no endpoint to revoke an app's tokens: the refresh token
+            # lives on until it expires or an admin removes the app (README, Vendor connections)
+            log.info("connection %s: %s has no token revocation; tokens deleted here", conn.id, conn.provider)
+            return NOT_SUPPORTED
         with self.store.db.session() as s:
             access, refresh = self.store.tokens(s, conn)
         try:
             spec, client = self.catalog.spec(conn.provider), self.catalog.client(conn.provider)
             oauth.revoke(spec, client, access, refresh, url_params(conn))
-            return True
+            return REVOKED
         except (ConnectorError, InputError) as exc:
             log.warning(
                 "connection %s: revoke at %s failed (%s); deleting tokens anyway", conn.id, conn.provider, exc
             )
-            return False
+            return FAILED
 
     def _needs_reauth(self, conn: Connection) -> None:
         data = {
@@ -154,4 +184,7 @@ class Connections:
             "status": "needs_reauth",
         }
         event_type = "connection.needs_reauth"
-        self.deliveries.emit(NewEvent(conn.tenant_id, event_type, envelope(event_type, data)))
+        event = NewEvent(conn.tenant_id, event_type, envelope(event_type, data))
+        # status and outbox row in one transaction; the fan-out after it (or the sweep) delivers the event
+        outbox_id = self.store.mark_needs_reauth(conn, event.type, event.payload)
+        self.deliveries.fan_out(outbox_id, event)

@@ -14,6 +14,8 @@ from core.connections.oauth import TokenSet
 from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import utcnow
+from core.storage.outbox import record_event
+from core.storage.residency import require_region
 from core.vault import TokenVault, VaultSecret
 
 __all__ = ["ConnectionStore"]
@@ -53,6 +55,7 @@ class ConnectionStore:
     ) -> Connection:
         """Store a new connection, or give a reconnected account its new tokens."""
         with self.db.session() as s:
+            require_region(s, self.db, tenant_id)  # the tokens live in the tenant's region only
             found = s.scalars(
                 select(Connection).where(
                     Connection.tenant_id == tenant_id,
@@ -107,6 +110,7 @@ class ConnectionStore:
     def get(self, tenant_id: str, connection_id: str) -> Connection:
         """The tenant's connection; ``not_found`` otherwise."""
         with self.db.session() as s:
+            require_region(s, self.db, tenant_id)
             found = s.scalars(
                 select(Connection).where(Connection.id == connection_id, Connection.tenant_id == tenant_id)
             ).first()
@@ -134,6 +138,7 @@ class ConnectionStore:
     def list(self, tenant_id: str) -> list[Connection]:
         """The tenant's connections, oldest first."""
         with self.db.session() as s:
+            require_region(s, self.db, tenant_id)
             q = select(Connection).where(Connection.tenant_id == tenant_id)
             return list(s.scalars(q.order_by(Connection.created_at, Connection.id)))
 
@@ -150,6 +155,20 @@ class ConnectionStore:
         with self.db.session() as s:
             s.execute(update(Connection).where(Connection.id == connection_id).values(**values))
             s.commit()
+
+    def mark_needs_reauth(self, conn: Connection, event_type: str, payload: dict[str, Any]) -> str:
+        """Mark the connection ``needs_reauth`` (a refresh failure counted) and put ``event_type`` in the
+        outbox in the same transaction, so neither is ever written without the other; the outbox row id."""
+        values = {
+            "status": "needs_reauth",
+            "updated_at": utcnow(),
+            "refresh_failures": Connection.refresh_failures + 1,
+        }
+        with self.db.session() as s:
+            s.execute(update(Connection).where(Connection.id == conn.id).values(**values))
+            row = record_event(s, conn.tenant_id, event_type, payload)
+            s.commit()
+            return row.id
 
     def touch(self, connection_id: str) -> None:
         """Record a use of the connection."""

@@ -45,6 +45,7 @@ class Answer(Protocol):
 
 
 A = TypeVar("A", bound=Answer)
+T = TypeVar("T")
 
 
 def _body(answer: Answer) -> Any:
@@ -64,6 +65,7 @@ class TokenManager:
         catalog: ProviderCatalog,
         on_needs_reauth: Callable[[Connection], None],
     ) -> None:
+        """``on_needs_reauth`` marks a connection whose grant the vendor refused (and reports it)."""
         self.settings = settings
         self.store = store
         self.catalog = catalog
@@ -120,7 +122,6 @@ class TokenManager:
             tokens = self._fetch(conn, refresh_token)
         except AuthError:
             s.rollback()
-            self.store.set_status(conn.id, "needs_reauth", failed=True)
             log.warning(
                 "connection %s (%s): refresh refused; it needs re-authorising", conn.id, conn.provider
             )
@@ -146,6 +147,30 @@ class TokenManager:
             return answer
         log.info("connection %s (%s): the vendor rejected the access token", connection_id, conn.provider)
         return send(self.access_token(connection_id, rejected=token))
+
+    def rejects(self, provider: str, error: AuthError) -> bool:
+        """Whether a connector's ``AuthError`` says the vendor rejected the access token (refresh and retry):
+        ``token_rejected``, or one of the provider's ``token_rejected.codes`` (Salesforce
+        ``INVALID_SESSION_ID``, Slack ``token_expired``, Graph ``InvalidAuthenticationToken``)."""
+        if error.code == "token_rejected":
+            return True
+        return error.code in self.catalog.oauth(provider).token_rejected.codes
+
+    def with_token(self, connection_id: str, act: Callable[[str, bool], T]) -> T:
+        """``act(access_token, first)`` for a connector call; when it raises an ``AuthError`` that says the
+        vendor rejected the token, refresh once (single-flight) and call ``act`` again with ``first`` False.
+        Every Source and Sink call goes through here (``core.sources``, ``core.delivery.sinks``)."""
+        token = self.access_token(connection_id)
+        try:
+            return act(token, True)
+        except AuthError as exc:
+            conn = self.store.by_id(connection_id)
+            if conn is None or not self.rejects(conn.provider, exc):
+                raise
+            log.info(
+                "connection %s (%s): the vendor rejected the token; refreshing once", conn.id, conn.provider
+            )
+        return act(self.access_token(connection_id, rejected=token), False)
 
     @contextmanager
     def _single_flight(self, connection_id: str) -> Iterator[None]:

@@ -9,12 +9,16 @@ delivered; retried later with the Standard Webhooks schedule plus jitter (or the
 dead-lettered when the schedule is spent or the receiver answered 410 (which also disables the endpoint).
 The sweep re-sends messages of rows whose message was lost or whose worker died; a duplicate message finds
 nothing to claim. Receivers deduplicate on ``webhook-id``, which stays the same across retries and replays.
+A claim for a CRM connection whose Sink is a ``BatchSink`` also claims that connection's other due deliveries
+(lingering ``sink_batch_linger_seconds`` for more, up to the vendor's batch size) and sends them together;
+each row still gets its own outcome, retry schedule and dead-letter.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,8 +32,8 @@ from core.delivery.session import GuardedSession
 from core.delivery.store import DeliveryClaim, DeliveryStore, NewEvent
 from core.jobs.consumer import Consumer
 from core.registry import ConnectorRegistry, get_registry
-from core.sdk.contracts import Credentials, OutboundMessage, ProviderSpec, Sink
-from core.sdk.errors import ConnectorError, TransientError
+from core.sdk.contracts import BatchOutcome, Credentials, DeliveryReceipt, OutboundMessage, ProviderSpec, Sink
+from core.sdk.errors import ConnectorError, PermanentError, TransientError
 from core.settings import Settings
 from core.storage.db import Database
 from core.storage.models import utcnow
@@ -42,6 +46,7 @@ WEBHOOK_QUEUE = "webhooks"
 WEBHOOK_ACTOR = "deliver_webhook"
 _MAX_RETRY_AFTER = 86_400.0  # a receiver's Retry-After is honoured up to the spec's longest gap, a day
 _JITTER = 0.1  # ±10 % so that retries of many deliveries failing together spread out
+_LINGER_POLL = 0.05  # how often a lingering Sink batch looks for more deliveries of its connection
 ATTEMPTS = Counter("echodepth_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
 
 
@@ -70,6 +75,7 @@ class DeliveryQueue(Consumer):
             actor_name=WEBHOOK_ACTOR, queue_name=WEBHOOK_QUEUE, broker=broker, max_retries=0
         )(self._deliver)
         self.sinks: Any = None  # a core.delivery.sinks.SinkDeliveries, wired by the runtime
+        self.owner_summaries: Any = None  # a core.sources.summaries.OwnerSummaries, wired by the runtime
 
     @property
     def lease_seconds(self) -> float:
@@ -82,6 +88,10 @@ class DeliveryQueue(Consumer):
         """Put the event in the outbox, then fan it out: one delivery per subscribed endpoint (and the
         job's own URL), sent at once. Returns the delivery ids."""
         return self._fan_out(self.store.record(event), event)
+
+    def fan_out(self, outbox_id: str, event: NewEvent | None = None) -> list[str]:
+        """Fan out an event its caller already put in the outbox (in the transaction of its change)."""
+        return self._fan_out(outbox_id, event)
 
     def job_finished(self, job_id: str) -> None:
         """Fan out the ``analysis.completed`` / ``analysis.failed`` event the job's end put in the outbox."""
@@ -114,6 +124,8 @@ class DeliveryQueue(Consumer):
                 targets.append((self._job_signer(event.tenant_id).id, event.job_webhook_url))
             if self.sinks is not None:
                 targets += self.sinks.targets(event.tenant_id, event.type)
+            if self.owner_summaries is not None:
+                targets += self.owner_summaries.targets(event)
         ids = self.store.fan_out(outbox_id, event, targets)
         for delivery_id in ids:
             self.send(delivery_id)
@@ -176,7 +188,13 @@ class DeliveryQueue(Consumer):
         )
         message = OutboundMessage(claim.message_id, claim.event_type, utcnow(), claim.url, claim.payload)
         try:
-            if self.sinks is not None and self.sinks.owns(claim):
+            if self.owner_summaries is not None and self.owner_summaries.owns(claim):
+                receipt = self.owner_summaries.send(claim)
+            elif self.sinks is not None and self.sinks.owns(claim):
+                size = self.sinks.batch_size(claim)
+                if size > 1:
+                    self._deliver_batch(claim, size)
+                    return
                 receipt = self.sinks.send(claim)
             else:
                 receipt = sink.deliver(session, spec, message)
@@ -185,6 +203,38 @@ class DeliveryQueue(Consumer):
             return
         self.store.delivered(claim, receipt.status_code)
         ATTEMPTS.labels("delivered").inc()
+
+    def _deliver_batch(self, first: DeliveryClaim, size: int) -> None:
+        """Deliver ``first`` together with up to ``size - 1`` due deliveries of the same Sink connection;
+        each keeps its own outcome, retries and dead-letter."""
+        lease = self.settings.sink_batch_lease_seconds
+        self.store.extend_lease(first, lease)
+        claims = [first, *self._gather(first.endpoint_id, size - 1, lease)]
+        try:
+            outcomes = self.sinks.send_batch(claims)
+        except ConnectorError as exc:
+            outcomes = [exc] * len(claims)
+        accepted: list[tuple[DeliveryClaim, int]] = []
+        for claim, outcome in zip(claims, outcomes, strict=True):
+            if isinstance(outcome, DeliveryReceipt):
+                accepted.append((claim, outcome.status_code))
+            else:
+                self._on_failure(claim, _typed(outcome))
+        self.store.delivered_all(accepted)
+        ATTEMPTS.labels("delivered").inc(len(accepted))
+        log.info("sink batch of %d for %s: %d delivered", len(claims), first.endpoint_id, len(accepted))
+
+    def _gather(self, endpoint_id: str, room: int, lease: float) -> list[DeliveryClaim]:
+        """Claim due deliveries of the endpoint until ``room`` are held or the linger window closes."""
+        got: list[DeliveryClaim] = []
+        deadline = time.monotonic() + self.settings.sink_batch_linger_seconds
+        while len(got) < room:
+            got += self.store.claim_due(endpoint_id, room - len(got), lease)
+            left = deadline - time.monotonic()
+            if len(got) >= room or left <= 0:
+                break
+            time.sleep(min(_LINGER_POLL, left))
+        return got
 
     def _on_failure(self, claim: DeliveryClaim, exc: ConnectorError) -> None:
         error = f"{exc.code}: {exc}"
@@ -234,3 +284,11 @@ class DeliveryQueue(Consumer):
         """Stop the sweep and the worker."""
         self.stop_sweeper()
         self.stop_worker()
+
+
+def _typed(outcome: BatchOutcome) -> ConnectorError:
+    """A batch item's failure as a typed error (a Sink bug dead-letters the item rather than looping)."""
+    if isinstance(outcome, ConnectorError):
+        return outcome
+    log.error("sink returned an untyped failure: %r", outcome)
+    return PermanentError("sink", "unexpected_error", type(outcome).__name__)

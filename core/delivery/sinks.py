@@ -11,11 +11,12 @@ ids, message metadata), so a retry or replay never writes a second Task, timelin
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sqlalchemy import JSON, ForeignKey
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,7 +28,15 @@ from core.delivery.secrets import new_webhook_secret
 from core.delivery.session import GuardedSession
 from core.delivery.store import SECRET_KIND, DeliveryClaim, DeliveryStore
 from core.registry import ConnectorRegistry, get_registry
-from core.sdk.contracts import Credentials, DeliveryReceipt, OutboundMessage, ProviderSpec, Sink
+from core.sdk.contracts import (
+    BatchOutcome,
+    BatchSink,
+    Credentials,
+    DeliveryReceipt,
+    OutboundMessage,
+    ProviderSpec,
+    Sink,
+)
 from core.sdk.errors import AuthError, InputError
 from core.settings import Settings
 from core.storage.models import Base, utcnow
@@ -37,9 +46,7 @@ __all__ = ["SINK", "SINK_URL_PREFIX", "ConnectionSettings", "SinkSettingsIn", "S
 log = logging.getLogger("echodepth.delivery.sinks")
 SINK = "sink"
 SINK_URL_PREFIX = "connection:"
-# Codes with which the Sinks' clients report a rejected access token: refresh once and deliver again.
 T = TypeVar("T")
-_REJECTED = frozenset({"token_rejected", "INVALID_SESSION_ID", "token_expired", "invalid_auth", "not_authed"})
 
 
 class ConnectionSettings(Base):
@@ -65,6 +72,21 @@ class SinkSettingsIn(BaseModel):
     result_url: str | None = None
     skip_domains: list[str] | None = None
     event_template_id: str | None = None
+    timezone: str | None = Field(default=None, description="IANA zone of Slack quiet hours and summaries")
+    field_permissions: dict[str, Any] | None = Field(
+        default=None, description="Salesforce setup: {permission_set, profiles} granted field-level security"
+    )
+    create_unmatched: bool | None = Field(
+        default=None, description="create a Lead (Salesforce) / Contact (HubSpot) for unmatched participants"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else ZoneInfo(value).key
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
 
 
 class SinkDeliveries:
@@ -147,23 +169,35 @@ class SinkDeliveries:
             settings["result_url"] = self.settings.public_url.rstrip("/") + "/v1/result/{job_id}"
         return spec.model_copy(update={"settings": settings})
 
-    def _session(self, conn: Connection, token: str, timeout: float) -> GuardedSession:
+    def _session(
+        self, conn: Connection, token: str, timeout: float, app: Mapping[str, str] | None = None
+    ) -> GuardedSession:
         extra = {k: str(v) for k, v in (conn.account or {}).items() if k == "instance_url" and v}
-        creds = Credentials(access_token=token, extra=extra)
+        creds = Credentials(access_token=token, extra={**extra, **(app or {})})
         return GuardedSession(creds, allow_private=self.settings.allow_private_urls, timeout=timeout)
 
-    def _with_token(self, conn: Connection, act: Callable[[GuardedSession, ProviderSpec], T]) -> T:
-        """``act`` with a session on the connection's token; refreshed once when the vendor rejects it."""
+    def _app_credentials(self, provider: str) -> dict[str, str]:
+        """The vendor app's own credentials setup may need (``<provider>_app_id``,
+        ``<provider>_developer_api_key``: HubSpot's timeline template); never handed to deliveries."""
+        app_id = getattr(self.settings, f"{provider}_app_id", None)
+        key = getattr(self.settings, f"{provider}_developer_api_key", None)
+        found = {"app_id": str(app_id)} if app_id else {}
+        if isinstance(key, SecretStr):
+            found["developer_api_key"] = key.get_secret_value()
+        return found
+
+    def _with_token(
+        self,
+        conn: Connection,
+        act: Callable[[GuardedSession, ProviderSpec], T],
+        app: Mapping[str, str] | None = None,
+    ) -> T:
+        """``act`` with a session on the connection's token; refreshed once when the vendor rejects it
+        (``TokenManager.with_token``, the one place that decides)."""
         spec = self.spec_for(conn)
-        token = self.tokens.access_token(conn.id)
-        try:
-            return act(self._session(conn, token, spec.timeout_seconds), spec)
-        except AuthError as exc:
-            if exc.code not in _REJECTED:
-                raise
-            log.info("connection %s (%s): token rejected; refreshing once", conn.id, conn.provider)
-            fresh = self.tokens.access_token(conn.id, rejected=token)
-            return act(self._session(conn, fresh, spec.timeout_seconds), spec)
+        return self.tokens.with_token(
+            conn.id, lambda token, _: act(self._session(conn, token, spec.timeout_seconds, app), spec)
+        )
 
     def send(self, claim: DeliveryClaim) -> DeliveryReceipt:
         """Deliver one claimed message through the connection's Sink; typed errors for the queue."""
@@ -173,6 +207,25 @@ class SinkDeliveries:
             raise AuthError("sink", "connection_gone", "the connection was removed")
         message = OutboundMessage(claim.message_id, claim.event_type, utcnow(), claim.url, claim.payload)
         return self._with_token(conn, lambda session, spec: sink.deliver(session, spec, message))
+
+    def batch_size(self, claim: DeliveryClaim) -> int:
+        """How many deliveries of the claim's connection may go together (1 unless its Sink batches)."""
+        conn = self.tokens.store.by_id(claim.endpoint_id)
+        sink = self._sink_of(conn.provider) if conn is not None else None
+        if not isinstance(sink, BatchSink):
+            return 1
+        return max(1, min(sink.max_batch, self.settings.sink_batch_max))
+
+    def send_batch(self, claims: list[DeliveryClaim]) -> list[BatchOutcome]:
+        """Deliver claims of one connection through its BatchSink; one outcome per claim, in order."""
+        conn = self.tokens.store.by_id(claims[0].endpoint_id)
+        sink = self._sink_of(conn.provider) if conn is not None else None
+        if conn is None or not isinstance(sink, BatchSink):
+            raise AuthError("sink", "connection_gone", "the connection was removed")
+        messages = [
+            OutboundMessage(c.message_id, c.event_type, utcnow(), c.url, c.payload) for c in claims
+        ]
+        return self._with_token(conn, lambda session, spec: sink.deliver_batch(session, spec, messages))
 
     def setup(self, connection_id: str, create: bool, tenant_id: str | None = None) -> dict[str, list[str]]:
         """Check (and create where the vendor allows) the fields the connection's mapping writes."""
@@ -188,8 +241,12 @@ class SinkDeliveries:
         if run is None:
             raise InputError("no_setup", f"{conn.provider} connections need no setup", 422)
         report: dict[str, list[str]] = self._with_token(
-            conn, lambda session, spec: run(session, spec, create)
+            conn, lambda session, spec: run(session, spec, create), self._app_credentials(conn.provider)
         )
+        # "settings": what setup made that deliveries need (HubSpot's event_template_id), as name=value
+        keep = dict(line.split("=", 1) for line in report.pop("settings", []) if "=" in line)
+        if keep:
+            self._merge(conn.id, keep)
         return report
 
     # settings ---------------------------------------------------------------------------------
@@ -205,7 +262,11 @@ class SinkDeliveries:
         conn = self.tokens.store.get(tenant_id, connection_id)
         if self._sink_of(conn.provider) is None:
             raise InputError("not_a_sink", f"{conn.provider} connections take no mapping", 422)
-        merged = {**self.read(connection_id), **changes.model_dump(exclude_none=True)}
+        return self._merge(connection_id, changes.model_dump(exclude_none=True))
+
+    def _merge(self, connection_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``changes`` into the connection's stored settings; the result."""
+        merged = {**self.read(connection_id), **changes}
         with self.store.db.session() as s:
             row = s.get(ConnectionSettings, connection_id)
             if row is None:

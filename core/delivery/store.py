@@ -280,6 +280,47 @@ class DeliveryStore:
             s.commit()
             return claim
 
+    def claim_due(self, endpoint_id: str, limit: int, lease_seconds: float) -> list[DeliveryClaim]:
+        """Take up to ``limit`` due pending deliveries of one endpoint at once (a Sink batch)."""
+        now = utcnow()
+        due = and_(
+            WebhookDelivery.endpoint_id == endpoint_id,
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now + timedelta(seconds=_CLAIM_EARLY_SECONDS),
+        )
+        with self.db.session() as s:
+            ids = list(
+                s.scalars(
+                    select(WebhookDelivery.id)
+                    .where(due)
+                    .order_by(WebhookDelivery.next_attempt_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not ids:
+                return []
+            # the status condition again: a worker that claimed a row meanwhile keeps it
+            won = s.scalars(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "pending")
+                .values(
+                    status="sending",
+                    attempts=WebhookDelivery.attempts + 1,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                )
+                .returning(WebhookDelivery.id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            rows = s.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(won))
+                .execution_options(populate_existing=True)
+            ).all()
+            claims = [self._claim_of(s, row, row.attempts) for row in rows]
+            s.commit()
+            return claims
+
     def _claim_of(self, s: Session, row: WebhookDelivery, attempt: int) -> DeliveryClaim:
         endpoint = s.get(WebhookEndpoint, row.endpoint_id)
         assert endpoint is not None  # the foreign key cascades deletes
@@ -297,6 +338,10 @@ class DeliveryStore:
         )
 
     def _finish(self, claim: DeliveryClaim, **values: Any) -> bool:
+        return self._finish_values(claim, lease_expires_at=None, **values)
+
+    def _finish_values(self, claim: DeliveryClaim, **values: Any) -> bool:
+        """Write ``values`` if the claim is still the row's current attempt."""
         with self.db.session() as s:
             n = changed(
                 s,
@@ -306,16 +351,44 @@ class DeliveryStore:
                     WebhookDelivery.attempts == claim.attempt,
                     WebhookDelivery.status == "sending",
                 )
-                .values(lease_expires_at=None, **values),
+                .values(**values),
             )
             s.commit()
             return bool(n)
+
+    def extend_lease(self, claim: DeliveryClaim, lease_seconds: float) -> bool:
+        """Hold the claimed delivery for ``lease_seconds`` from now (a Sink batch takes longer)."""
+        return self._finish_values(claim, lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
 
     def delivered(self, claim: DeliveryClaim, status_code: int) -> bool:
         """Record an accepted delivery."""
         return self._finish(
             claim, status="delivered", delivered_at=utcnow(), last_status_code=status_code, last_error=None
         )
+
+    def delivered_all(self, accepted: list[tuple[DeliveryClaim, int]]) -> int:
+        """Record many accepted deliveries (a Sink batch) in one transaction; how many were still ours."""
+        done = 0
+        with self.db.session() as s:
+            for claim, status_code in accepted:
+                done += changed(
+                    s,
+                    update(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.id == claim.delivery_id,
+                        WebhookDelivery.attempts == claim.attempt,
+                        WebhookDelivery.status == "sending",
+                    )
+                    .values(
+                        status="delivered",
+                        delivered_at=utcnow(),
+                        last_status_code=status_code,
+                        last_error=None,
+                        lease_expires_at=None,
+                    ),
+                )
+            s.commit()
+        return done
 
     def retry_at(self, claim: DeliveryClaim, when: datetime, status_code: int | None, error: str) -> bool:
         """Put the delivery back as pending until ``when``."""

@@ -24,10 +24,14 @@ __all__ = [
     "media_paths",
     "vtt_text",
     "SourceFetch",
+    "MediaCharge",
 ]
 
 
 SourceFetch = Callable[[MediaItem, Path], None]
+# Charges a job's fetched audio/video items (index, file) to its tenant's media quota (core.jobs.quota);
+# raises InputError ``media_quota_exceeded`` when they do not fit.
+MediaCharge = Callable[[str, list[tuple[int, Path]]], None]
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Context:
     settings: Settings
     spool: Spool
     fetch_source: SourceFetch | None = None
+    charge_media: MediaCharge | None = None
 
 
 def _fetch(item: MediaItem, path: Path, s: Settings) -> None:
@@ -65,7 +70,20 @@ def media_paths(claim: Claim, ctx: Context) -> list[tuple[MediaItem, Path]]:
             else:
                 _fetch(item, path, ctx.settings)
         out.append((item, path))
+    _charge_fetched(claim, out, ctx)
     return out
+
+
+def _charge_fetched(claim: Claim, media: list[tuple[MediaItem, Path]], ctx: Context) -> None:
+    """Charge the audio/video the worker fetched (URLs, recordings); uploads were charged on submit.
+    Every attempt asks again: a charge is recorded once per job and item."""
+    fetched = [
+        (index, path)
+        for index, (item, path) in enumerate(media)
+        if (item.url is not None or item.source is not None) and item.role in ("audio", "video")
+    ]
+    if fetched and ctx.charge_media is not None:
+        ctx.charge_media(claim.job_id, fetched)
 
 
 Media = list[tuple[MediaItem, Path]]
@@ -109,6 +127,8 @@ def _multimodal(text: str | None, media: Media, s: Settings) -> Report:
     first = {item.role: path for item, path in reversed(media)}
     images = [(i, p) for i, p in media if i.role == "image"]
     transcript = first.get("transcript")  # a meeting's own transcript (WebVTT) replaces ASR
+    if transcript is not None and transcript.stat().st_size == 0:
+        transcript = None  # the meeting has no transcript (Teams): ASR runs
     return analyse_multimodal(
         video=first.get("video"),
         audio=first.get("audio"),

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import dramatiq
@@ -19,7 +20,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from core import metrics
-from core.jobs.analysis import Context, SourceFetch, run_analysis
+from core.jobs.analysis import Context, MediaCharge, SourceFetch, run_analysis
 from core.jobs.consumer import Consumer
 from core.media.spool import Spool
 from core.sdk.errors import EngineError
@@ -104,7 +105,11 @@ class JobQueue(Consumer):
 
     def use_source_fetch(self, fetch: SourceFetch) -> None:
         """Download the media items a Source announced (Zoom, Teams) with ``fetch`` (``core.sources``)."""
-        self._ctx = Context(self.settings, self.spool, fetch)
+        self._ctx = replace(self._ctx, fetch_source=fetch)
+
+    def use_media_quota(self, charge: MediaCharge) -> None:
+        """Charge fetched audio/video to the tenant's media minutes with ``charge`` (``core.jobs.quota``)."""
+        self._ctx = replace(self._ctx, charge_media=charge)
 
     # producer side ----------------------------------------------------------------------------
 

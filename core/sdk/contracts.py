@@ -8,7 +8,7 @@ A connector never touches the database, the vault or the queue: core decrypts th
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,15 +35,20 @@ __all__ = [
     "SourceEvent",
     "HookReply",
     "Sink",
+    "BatchSink",
+    "BatchOutcome",
     "Source",
     "OwnerSummary",
     "OwnerNotifier",
+    "ParticipantLister",
 ]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 # Event types a tenant can subscribe a webhook endpoint to.
-EVENT_TYPES = frozenset({"analysis.completed", "analysis.failed", "connection.needs_reauth"})
+EVENT_TYPES = frozenset(
+    {"analysis.completed", "analysis.failed", "connection.needs_reauth", "analysis.sla_missed"}
+)
 
 
 @dataclass(frozen=True)
@@ -307,6 +312,27 @@ class Sink(Protocol):
         ...
 
 
+BatchOutcome = DeliveryReceipt | Exception  # a message's receipt, or the typed error it failed with
+
+
+@runtime_checkable
+class BatchSink(Protocol):
+    """A Sink that can deliver many messages for one connection in few vendor calls.
+
+    Core hands over up to ``max_batch`` messages of the same connection at once. The answer has one outcome
+    per message, in order: a ``DeliveryReceipt``, or the ``ConnectorError`` that message failed with (one
+    bad record must not fail the others). Raising means every message failed with that error.
+    """
+
+    max_batch: int
+
+    def deliver_batch(
+        self, session: HttpSession, spec: ProviderSpec, messages: Sequence[OutboundMessage]
+    ) -> list[BatchOutcome]:
+        """Deliver ``messages``; one outcome per message, in order."""
+        ...
+
+
 @runtime_checkable
 class Source(Protocol):
     """Turns vendor events into media to analyse."""
@@ -371,8 +397,85 @@ class OwnerSummary:
 
 @runtime_checkable
 class OwnerNotifier(Protocol):
-    """A Source that can tell a meeting's owner about its analysis."""
+    """A Source that can tell a meeting's owner about its analysis.
 
-    def send_summary(self, session: HttpSession, spec: ProviderSpec, summary: OwnerSummary) -> DeliveryReceipt:
+    Core sends every completed analysis of such a Source to its owner through the delivery queue. A Source
+    may also define ``wants_summary(settings: Mapping[str, Any]) -> bool``: it gets the tenant's stored
+    settings for the Source (``PUT /v1/sources/{key}/settings``) and returning False skips the summary."""
+
+    def send_summary(
+        self, session: HttpSession, spec: ProviderSpec, summary: OwnerSummary
+    ) -> DeliveryReceipt:
         """Send ``summary`` to its owner; raise TransientError, PermanentError or AuthError when it fails."""
+        ...
+
+
+@runtime_checkable
+class ParticipantLister(Protocol):
+    """A Source that can say who attended a recorded meeting (CRM sinks match them by e-mail)."""
+
+    def participants(
+        self, session: HttpSession, spec: ProviderSpec, meeting: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """People in the meeting ``meeting`` (its ``SourceEvent.metadata``) describes: ``name``, ``email``…
+
+        The worker stores them as the job's ``metadata.participants`` (read by ``core.sdk.participants``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A change-notification subscription at the vendor (Microsoft Graph): its id, resource and expiry."""
+
+    id: str
+    resource: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One notification of a subscription-based webhook body; core checks ``client_state`` against the
+    subscription's sealed secret before acting on it.
+
+    ``lifecycle`` is ``reauthorizationRequired``, ``subscriptionRemoved`` or ``missed`` for lifecycle
+    notifications; otherwise ``event`` is the recording it announces (None for ones we ignore)."""
+
+    subscription_id: str
+    client_state: str
+    account_id: str
+    lifecycle: str | None = None
+    event: SourceEvent | None = None
+
+
+@runtime_checkable
+class Subscriber(Protocol):
+    """A Source whose vendor pushes notifications to subscriptions core creates and renews (Graph).
+
+    Its provider spec's ``settings.subscription_resources`` lists what to subscribe to and
+    ``settings.subscription_minutes`` the lifetime to ask for."""
+
+    def notifications(self, body: bytes) -> list[Notification] | None:
+        """The notifications ``body`` carries; None when it is not a notification body at all."""
+        ...
+
+    def subscribe(
+        self,
+        session: HttpSession,
+        spec: ProviderSpec,
+        resource: str,
+        notification_url: str,
+        client_state: str,
+        expires_at: datetime,
+    ) -> Subscription:
+        """Create a subscription (the vendor validates ``notification_url`` before answering)."""
+        ...
+
+    def renew(
+        self, session: HttpSession, spec: ProviderSpec, subscription_id: str, expires_at: datetime
+    ) -> Subscription:
+        """Extend the subscription; ``SkipItem`` when the vendor no longer has it."""
+        ...
+
+    def unsubscribe(self, session: HttpSession, spec: ProviderSpec, subscription_id: str) -> None:
+        """Delete the subscription at the vendor (gone already is fine)."""
         ...

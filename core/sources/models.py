@@ -1,4 +1,4 @@
-"""A tenant's choices per meeting Source: which meetings are analysed."""
+"""A tenant's choices per meeting Source: which meetings are analysed, and whether the owner is told."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ class MeetingPolicy(BaseModel):
     min_duration_minutes: int = Field(default=0, ge=0)
     consent_required: bool = False  # then only meetings whose topic carries ``consent_marker``
     consent_marker: str = "#consent"
+    summary_sla_hours: float | None = Field(default=None, gt=0)  # owner summary SLA; None = the setting
+    # send the meeting's owner a summary through the Source (Zoom: a Team Chat chatbot message to the host);
+    # None: the Source's default (its ``wants_summary``; Zoom: off, so results only reach the sinks)
+    post_summary: bool | None = None
 
     @field_validator("topic_pattern")
     @classmethod

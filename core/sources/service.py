@@ -3,7 +3,11 @@ Source, a periodic catch-up enqueues recordings whose webhook was missed.
 
 One job per recording: its id is derived from (tenant, source, the event's id — Zoom: meeting UUID + file
 id), so a vendor's retried delivery, a replayed event and catch-up all land on the same job. The webhook
-answer never waits for the vendor: it verifies, writes the job row, enqueues, and returns.
+answer never waits for the vendor: it verifies, writes the job row, enqueues, and returns. A tenant the EU AI
+Act purpose guard refuses gets no job (the vendor still gets a 2xx, so it does not retry for days).
+
+The worker asks a Source that lists participants (``ParticipantLister``) who attended, once per job, and
+stores them as ``metadata.participants`` before the analysis, so CRM sinks can match them by e-mail.
 """
 
 from __future__ import annotations
@@ -26,11 +30,22 @@ from core import metrics
 from core.connections import Connections
 from core.connections.models import AUTHORIZATION_CODE, Connection
 from core.delivery.session import GuardedSession
+from core.governance.policy import PolicyStore, refusal
 from core.jobs.queue import JobQueue
 from core.media.spool import Spool
-from core.registry import ConnectorRegistry, get_registry
-from core.sdk.contracts import Credentials, HookReply, HttpSession, MediaItem, Source, SourceEvent
-from core.sdk.errors import AuthError, ConnectorError, EngineError, InputError, TransientError
+from core.registry import ConnectorRegistry, get_registry, load_provider_spec
+from core.sdk.contracts import (
+    Credentials,
+    HookReply,
+    HttpSession,
+    MediaItem,
+    ParticipantLister,
+    ProviderSpec,
+    Source,
+    SourceEvent,
+    Subscriber,
+)
+from core.sdk.errors import ConnectorError, EngineError, InputError, TransientError
 from core.settings import Settings
 from core.sources.models import MeetingPolicy, SourceSetting
 from core.storage.db import Database
@@ -44,6 +59,14 @@ __all__ = ["Sources", "HOOKS", "job_id_for"]
 log = logging.getLogger("echodepth.sources")
 HOOKS = Counter("echodepth_source_webhooks_total", "Meeting-source webhook requests", ["source", "outcome"])
 CAUGHT_UP = Counter("echodepth_source_catch_up_jobs_total", "Recordings enqueued by catch-up", ["source"])
+REFUSED = Counter(
+    "echodepth_source_recordings_refused_total",
+    "Recordings given no job (webhook or catch-up): meeting policy or the purpose guard",
+    ["source", "reason"],
+)
+PARTICIPANTS = Counter(
+    "echodepth_source_participant_lookups_total", "Participant lookups for source jobs", ["source", "outcome"]
+)
 _JOB_NAMESPACE = uuid.UUID("4f6c2a1e-9d0b-4c52-8a57-2f3e0d1c9b7a")
 _SEALED_KIND = "source_event_secret"
 _SEALED_TTL = timedelta(days=1)  # Zoom's download_token is valid about 24 h
@@ -77,8 +100,14 @@ class Sources:
         self.settings, self.db, self.store, self.vault = settings, db, store, vault
         self.connections, self.queue, self.spool = connections, queue, spool
         self._registry = registry
+        self.policies = PolicyStore(db)
         self._last_catch_up: float | None = None
         self._catch_up_lock = threading.Lock()
+        from core.sources.subscriptions import SourceSubscriptions  # they call back into this class
+        from core.sources.summaries import OwnerSummaries
+
+        self.subscriptions = SourceSubscriptions(self)
+        self.summaries = OwnerSummaries(self)
 
     # sources and secrets ----------------------------------------------------------------------
 
@@ -94,6 +123,19 @@ class Sources:
         if not isinstance(connector, Source):
             raise InputError("not_found", f"no meeting source {key!r}", 404)
         return connector
+
+    def spec(self, key: str) -> ProviderSpec:
+        """The Source's provider spec (from the configured providers directory)."""
+        return load_provider_spec(key, self.connections.catalog.directory)
+
+    @staticmethod
+    def _connection_kind(source: Source, key: str) -> tuple[str, str]:
+        """(provider, grant type) of the connections a Source reads through: its own key and a user's
+        grant unless it says otherwise (Teams: the tenant admin's app-only Microsoft connection)."""
+        return (
+            str(getattr(source, "connection_provider", key)),
+            str(getattr(source, "connection_grant", AUTHORIZATION_CODE)),
+        )
 
     def keys(self) -> list[str]:
         """Every installed Source's key."""
@@ -111,7 +153,10 @@ class Sources:
 
     def hook(self, key: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes) -> HookReply:
         """Answer one vendor webhook request: handshake, refusal (401) or the event queued."""
-        source, secret = self.source(key), self._signing_secret(key)
+        source = self.source(key)
+        if isinstance(source, Subscriber):  # Graph: a per-subscription clientState instead of a signature
+            return self.subscriptions.hook(key, source, dict(query), dict(headers), body)
+        secret = self._signing_secret(key)
         answer = source.handshake(query, headers, body, secret)
         if answer is not None:
             HOOKS.labels(key, "handshake").inc()
@@ -129,7 +174,10 @@ class Sources:
         return _reply(200, outcome)
 
     def _accounts(self, key: str, account_id: str, active_only: bool = True) -> list[Connection]:
-        q = select(Connection).where(Connection.provider == key, Connection.external_account_id == account_id)
+        provider, _ = self._connection_kind(self.source(key), key)
+        q = select(Connection).where(
+            Connection.provider == provider, Connection.external_account_id == account_id
+        )
         if active_only:
             q = q.where(Connection.status == "active")
         with self.db.session() as s:
@@ -149,9 +197,16 @@ class Sources:
 
     def enqueue(self, key: str, conn: Connection, event: SourceEvent) -> str:
         """Commit the recording's job (once) and send its message: ``accepted``, ``duplicate`` or why not."""
-        refusal = self.policy(conn.tenant_id, key).refusal(dict(event.metadata))
-        if refusal is not None:
-            log.info("%s recording %s skipped for tenant %s: %s", key, event.id, conn.tenant_id, refusal)
+        tenant = self.policies.get(conn.tenant_id)
+        forbidden = refusal(tenant.region, tenant.purposes)  # the same guard as the analyse routes
+        if forbidden is not None:
+            log.warning("%s recording %s refused for tenant %s: %s", key, event.id, conn.tenant_id, forbidden)
+            REFUSED.labels(key, "purpose_not_permitted").inc()
+            return "purpose_not_permitted"
+        skipped = self.policy(conn.tenant_id, key).refusal(dict(event.metadata))
+        if skipped is not None:
+            log.info("%s recording %s skipped for tenant %s: %s", key, event.id, conn.tenant_id, skipped)
+            REFUSED.labels(key, skipped).inc()
             return "filtered"
         job_id = job_id_for(conn.tenant_id, key, event.id)
         if self.store.get_job(conn.tenant_id, job_id) is not None:
@@ -161,21 +216,27 @@ class Sources:
             if event.secrets
             else None
         )
-        items = tuple(self._job_item(key, conn, item, sealed) for item in event.items)
+        items = tuple(self._job_item(key, conn, item, sealed, job_id) for item in event.items)
         roles = {i.role for i in items}
         modality = "multimodal" if "transcript" in roles or len(items) > 1 else items[0].role
-        metadata = {"source": {**event.metadata, "event": event.type, "connection_id": conn.id}}
+        metadata = {
+            "source": {"provider": key, **event.metadata, "event": event.type, "connection_id": conn.id}
+        }
         try:
             self.store.create_job(conn.tenant_id, modality, NewInput(items=items), metadata, None, job_id)
         except IntegrityError:  # a concurrent delivery of the same event won
             self._unseal(sealed)
             return "duplicate"
+        self.summaries.track(key, conn, job_id)  # before the message: the owner's SLA clock starts now
         self.queue.enqueue(job_id)
         metrics.JOBS_SUBMITTED.labels(modality).inc()
         return "accepted"
 
-    def _job_item(self, key: str, conn: Connection, item: MediaItem, sealed: str | None) -> JobItem:
+    def _job_item(
+        self, key: str, conn: Connection, item: MediaItem, sealed: str | None, job_id: str
+    ) -> JobItem:
         ref = {
+            "job_id": job_id,
             "connection_id": conn.id,
             "sealed": sealed,
             "external_id": item.external_id,
@@ -236,21 +297,16 @@ class Sources:
         )
 
     def with_token(self, connection_id: str, call: Callable[[str, bool], T]) -> T:
-        """``call(token, first)``; when the vendor rejects the token, refresh once and call again."""
-        token = self.connections.tokens.access_token(connection_id)
-        try:
-            return call(token, True)
-        except AuthError as exc:
-            if exc.code != "token_rejected":
-                raise
-        return call(self.connections.tokens.access_token(connection_id, rejected=token), False)
+        """``call(token, first)``; when the vendor rejects the token, refresh once and call again
+        (``TokenManager.with_token``, shared with the Sinks)."""
+        return self.connections.tokens.with_token(connection_id, call)
 
     def fetch(self, item: JobItem, path: Path) -> None:
         """Download a Source item into the spool (``JobQueue.use_source_fetch``) or raise EngineError."""
         assert item.source is not None
         ref = item.ref or {}
         try:
-            source, spec = self.source(item.source), self.connections.catalog.spec(item.source)
+            source, spec = self.source(item.source), self.spec(item.source)
             extra = self._opened(ref.get("sealed"))
             media = MediaItem(
                 external_id=str(ref["external_id"]),
@@ -265,10 +321,36 @@ class Sources:
                 return source.download(self.session(token, extra if first else {}), spec, media, path)
 
             self.with_token(str(ref["connection_id"]), attempt)
+            if item.role in ("video", "audio") and ref.get("job_id"):
+                self._attach_participants(item.source, str(ref["job_id"]), str(ref["connection_id"]))
         except TransientError as exc:
             raise EngineError("source_unavailable", f"{item.source}: {exc}", retryable=True) from exc
         except (ConnectorError, InputError) as exc:
             raise EngineError("source_download_failed", f"{item.source}: {exc}", retryable=False) from exc
+
+    def _attach_participants(self, key: str, job_id: str, connection_id: str) -> None:
+        """Store who attended as the job's ``metadata.participants`` (once; a failed lookup only logs)."""
+        source, spec = self.source(key), self.spec(key)
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            metadata = dict(job.metadata_ or {}) if job is not None else None
+        if not isinstance(source, ParticipantLister) or metadata is None or "participants" in metadata:
+            return
+        meeting = metadata.get("source") or {}
+        try:
+            people = self.with_token(
+                connection_id, lambda token, _: source.participants(self.session(token), spec, meeting)
+            )
+        except ConnectorError as exc:  # the analysis goes on; sinks then match only what the event named
+            PARTICIPANTS.labels(key, exc.code).inc()
+            log.warning("%s job %s: participants unavailable: %s", key, job_id, exc)
+            return
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            if job is not None:
+                job.metadata_ = {**(job.metadata_ or {}), "participants": people}
+                s.commit()
+        PARTICIPANTS.labels(key, "found").inc()
 
     def _opened(self, sealed: Any) -> dict[str, str]:
         if not sealed:
@@ -297,21 +379,24 @@ class Sources:
         since = now - timedelta(hours=self.settings.source_catch_up_lookback_hours)
         queued = 0
         for key in self.keys():
-            for conn in self._connected(key):
-                queued += self._catch_up_account(key, conn, since)
+            for conn in self.connected(key):
+                queued += self.catch_up_connection(key, conn, since)
         return queued
 
-    def _connected(self, key: str) -> list[Connection]:
+    def connected(self, key: str) -> list[Connection]:
+        """The active connections ``key`` reads recordings through."""
+        provider, grant = self._connection_kind(self.source(key), key)
         q = select(Connection).where(
-            Connection.provider == key,
+            Connection.provider == provider,
             Connection.status == "active",
-            Connection.grant_type == AUTHORIZATION_CODE,
+            Connection.grant_type == grant,
         )
         with self.db.session() as s:
             return list(s.scalars(q))
 
-    def _catch_up_account(self, key: str, conn: Connection, since: datetime) -> int:
-        source, spec = self.source(key), self.connections.catalog.spec(key)
+    def catch_up_connection(self, key: str, conn: Connection, since: datetime) -> int:
+        """Enqueue the connection's recordings since ``since`` that have no job yet; how many."""
+        source, spec = self.source(key), self.spec(key)
         try:
             events = self.with_token(
                 conn.id,
@@ -336,6 +421,19 @@ class Sources:
                 )
             )
             s.commit()
+
+    # owner summaries --------------------------------------------------------------------------
+
+    def summary_session(self, key: str, token: str) -> HttpSession:
+        """The session to call ``send_summary`` with: the connection's ``token``, plus the app-level values
+        the provider's ``settings.summary_credentials`` names (``ECHODEPTH_<KEY>_<NAME>``) in ``extra``."""
+        names = self.spec(key).settings.get("summary_credentials") or []
+        extra: dict[str, str] = {}
+        for name in names:
+            value = getattr(self.settings, f"{key}_{name}", None)
+            if value is not None:
+                extra[name] = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+        return self.session(token, extra)
 
     # tenant settings --------------------------------------------------------------------------
 

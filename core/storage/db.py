@@ -32,6 +32,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.regions: frozenset[str] | None = None  # the tenant regions it may hold (core.storage.residency)
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)

@@ -12,14 +12,27 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.governance.policy import compliance_record
+from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import ApiKey, Job, JobInput, Result, Tenant, utcnow
 from core.storage.outbox import record_job_event
 from core.storage.queries import changed, newest_first_page
+from core.storage.residency import require_region
 
-__all__ = ["Store", "JobPage", "Claim", "NewInput", "MediaItem", "Credential", "KEY_PREFIX", "ALL_SCOPES"]
+__all__ = [
+    "Store",
+    "JobLimitReached",
+    "JobPage",
+    "Claim",
+    "NewInput",
+    "MediaItem",
+    "Credential",
+    "KEY_PREFIX",
+    "ALL_SCOPES",
+]
 
 KEY_PREFIX = "edk_"
 _PREFIX_LEN = 12
@@ -32,6 +45,14 @@ ALL_SCOPES: tuple[str, ...] = (  # the same list as core.api.scopes.SCOPES (stor
     "connections:manage",
     "admin",
 )
+
+
+class JobLimitReached(InputError):
+    """429 ``too_many_jobs``: the tenant already has its tier's ``concurrent_jobs`` queued or processing."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("too_many_jobs", f"this tier allows {limit} queued or processing jobs at once", 429)
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -102,13 +123,15 @@ class Store:
 
     # tenants and keys -------------------------------------------------------------------------
 
-    def ensure_tenant(self, name: str) -> str:
-        """The id of the tenant called ``name``, created if missing."""
+    def ensure_tenant(self, name: str, region: str | None = None, tenant_id: str | None = None) -> str:
+        """The id of the tenant called ``name``, created if missing (in ``region``, under ``tenant_id``)."""
         with self.db.session() as s:
-            found = s.scalar(select(Tenant.id).where(Tenant.name == name))
+            found = s.execute(select(Tenant.id, Tenant.region).where(Tenant.name == name)).first()
             if found:
-                return found
-            tenant = Tenant(id=str(uuid.uuid4()), name=name)
+                if region is not None and found.region != region:
+                    raise InputError("region_mismatch", f"tenant {name!r} is in region '{found.region}'", 409)
+                return str(found.id)
+            tenant = Tenant(id=tenant_id or str(uuid.uuid4()), name=name, region=region or "uk")
             s.add(tenant)
             try:
                 s.commit()
@@ -168,6 +191,11 @@ class Store:
                 actor=f"key:{row.prefix}",
             )
 
+    def tenant_region(self, tenant_id: str) -> str | None:
+        """The tenant's region from this database's tenant row (the directory, in the home database)."""
+        with self.db.session() as s:
+            return s.scalar(select(Tenant.region).where(Tenant.id == tenant_id))
+
     def tenant_rate_tier(self, tenant_id: str) -> str | None:
         """The tenant's own rate tier (None = the default)."""
         with self.db.session() as s:
@@ -199,8 +227,10 @@ class Store:
         metadata: dict[str, Any],
         webhook_url: str | None,
         job_id: str | None = None,
+        max_active: int | None = None,
     ) -> Job:
-        """Commit a queued job and its input in one transaction."""
+        """Commit a queued job and its input in one transaction; ``JobLimitReached`` (nothing written) when
+        the tenant would then have more than ``max_active`` queued or processing jobs."""
         job = Job(
             id=job_id or str(uuid.uuid4()),
             tenant_id=tenant_id,
@@ -213,8 +243,14 @@ class Store:
             webhook_url=webhook_url,
         )
         with self.db.session() as s:
+            require_region(s, self.db, tenant_id)
+            if max_active is not None:  # one admission at a time per tenant (PostgreSQL row lock)
+                s.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True))
             s.add(job)
-            s.flush()
+            s.flush()  # SQLite: the insert takes the write lock, so the count below is the tenant's truth
+            if max_active is not None and self._active(s, tenant_id) > max_active:
+                s.rollback()
+                raise JobLimitReached(max_active)
             s.add(
                 JobInput(
                     job_id=job.id,
@@ -248,6 +284,7 @@ class Store:
             metadata_=metadata,
         )
         with self.db.session() as s:
+            require_region(s, self.db, tenant_id)
             s.add(job)
             s.flush()
             body = {**body, "compliance": compliance_record(s, job.id)}  # region, purposes, lawful basis
@@ -259,6 +296,7 @@ class Store:
     def get_job(self, tenant_id: str, job_id: str) -> tuple[Job, Result | None] | None:
         """The tenant's job and its result, or None (also for another tenant's job)."""
         with self.db.session() as s:
+            require_region(s, self.db, tenant_id)
             job = s.scalars(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id)).first()
             if job is None:
                 return None
@@ -266,6 +304,8 @@ class Store:
 
     def list_jobs(self, tenant_id: str, status: str | None, limit: int, cursor: str | None) -> JobPage:
         """The tenant's jobs, newest first, ``limit`` per page."""
+        with self.db.session() as s:
+            require_region(s, self.db, tenant_id)
         q = select(Job).where(Job.tenant_id == tenant_id)
         if status:
             q = q.where(Job.status == status)
@@ -274,17 +314,23 @@ class Store:
 
     def count_active_jobs(self, tenant_id: str) -> int:
         """How many of the tenant's jobs are queued or processing."""
+        with self.db.session() as s:
+            require_region(s, self.db, tenant_id)
+            return self._active(s, tenant_id)
+
+    @staticmethod
+    def _active(s: Session, tenant_id: str) -> int:
         q = (
             select(func.count())
             .select_from(Job)
             .where(Job.tenant_id == tenant_id, Job.status.in_(("queued", "processing")))
         )
-        with self.db.session() as s:
-            return int(s.scalar(q) or 0)
+        return int(s.scalar(q) or 0)
 
     def delete_job(self, tenant_id: str, job_id: str) -> bool:
         """Erase the job, its input and its result; False when there is no such job."""
         with self.db.session() as s:
+            require_region(s, self.db, tenant_id)
             found = s.scalar(select(Job.id).where(Job.id == job_id, Job.tenant_id == tenant_id))
             if not found:
                 return False

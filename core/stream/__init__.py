@@ -2,6 +2,6 @@
 session that bounds every queue and stores the summary job. See docs/streaming.md."""
 
 from core.stream.session import StreamService
-from core.stream.tokens import issue_token, read_token
+from core.stream.tokens import SpentTokens, issue_token, verify_token
 
-__all__ = ["StreamService", "issue_token", "read_token"]
+__all__ = ["SpentTokens", "StreamService", "issue_token", "verify_token"]

@@ -7,8 +7,11 @@
   ``MAX_ASR_PENDING`` per stream (``asr_behind`` beyond).
 - Server messages: a queue of ``stream_send_queue``; a client that stops reading fills it and the stream is
   closed 1008 ``client_not_reading``.
-- Each stream has its own face thread (the landmarker keeps state) and timeline thread (audio, seconds,
-  summary), so one stream's work never waits behind another's.
+- Frames of every stream are analysed on one process-wide pool of face threads, one per CPU core (each stream
+  keeps its own landmarker, and has at most one frame in the pool): more threads than cores would only
+  time-slice the same CPUs and contend for the GIL. Each stream has its own timeline thread (audio, seconds,
+  summary). Speech recognition runs in one shared process at a lower CPU priority, so frames, whose latency
+  is visible, go first (words arrive seconds late by design).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import logging
 import math
 import multiprocessing as mp
+import os
 import time
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -54,6 +58,16 @@ AUDIO_QUEUE = 100  # chunks waiting for the timeline thread (10 s of 100 ms chun
 MAX_ASR_PENDING = 8
 FLUSH_TIMEOUT_S = 2.0
 ASR_WAIT_S = 30.0
+ASR_NICENESS = 10  # below the API process (0): a CFS weight of 110 against 1024 while both want the CPU
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(ASR_NICENESS)
 
 
 def _transcribe(offset: float, pcm: bytes) -> list[Word]:
@@ -63,25 +77,38 @@ def _transcribe(offset: float, pcm: bytes) -> list[Word]:
 
 
 class StreamService:
-    """Process-wide stream state: the session count (``stream_max_sessions``) and the ASR process."""
+    """Process-wide stream state: the session count (``stream_max_sessions``), the face threads and the ASR
+    process."""
 
     def __init__(self) -> None:
         self.active = 0
         self._asr: ProcessPoolExecutor | None = None
+        self._face: ThreadPoolExecutor | None = None
+
+    def face_pool(self) -> Executor:
+        """The face threads shared by every stream, one per CPU core."""
+        if self._face is None:
+            self._face = ThreadPoolExecutor(_cores(), thread_name_prefix="stream-face")
+        return self._face
 
     def asr_pool(self, rt: Runtime) -> Executor | None:
         """The recogniser's process (pocketsphinx holds the GIL for whole utterances, so not a thread)."""
         if not rt.settings.stream_asr:
             return None
         if self._asr is None:
-            self._asr = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+            self._asr = ProcessPoolExecutor(
+                max_workers=1, mp_context=mp.get_context("spawn"), initializer=_lower_priority
+            )
         return self._asr
 
     def close(self) -> None:
-        """Stop the ASR process."""
+        """Stop the ASR process and the face threads."""
         if self._asr is not None:
             self._asr.shutdown(wait=False, cancel_futures=True)
             self._asr = None
+        if self._face is not None:
+            self._face.shutdown(wait=False)
+            self._face = None
 
     async def run(self, ws: WebSocket, rt: Runtime, tenant_id: str) -> None:
         """Serve one accepted, authenticated stream until it ends."""
@@ -100,6 +127,13 @@ class StreamService:
         finally:
             self.active -= 1
             metrics_active(-1)
+
+
+def _open_analysis(fps: float, audio: bool) -> StreamAnalysis:
+    """A stream's analysis with its landmarker open."""
+    analysis = StreamAnalysis(fps, audio)
+    analysis.__enter__()
+    return analysis
 
 
 def metrics_active(delta: int) -> None:
@@ -152,7 +186,7 @@ class StreamSession:
         self.slot_event = asyncio.Event()
         self.seconds_event = asyncio.Event()
         self.abort: asyncio.Future[StreamClose] = asyncio.get_running_loop().create_future()
-        self.face_exec = ThreadPoolExecutor(1, thread_name_prefix="stream-face")
+        self.face_exec = service.face_pool()
         self.timeline_exec = ThreadPoolExecutor(1, thread_name_prefix="stream-timeline")
         self.analysis: StreamAnalysis | None = None
         self.start: StartMessage | None = None
@@ -167,6 +201,7 @@ class StreamSession:
         self.counts: Counter[str] = Counter()
         self.asr_tasks: set[asyncio.Task[None]] = set()
         self.tasks: list[asyncio.Task[None]] = []
+        self.loading: asyncio.Future[StreamAnalysis] | None = None
         self.counts_end = ""
 
     # lifecycle --------------------------------------------------------------------------------
@@ -178,9 +213,9 @@ class StreamSession:
         try:
             outcome = await self._receive_all()
         finally:
-            if self.analysis is None:
+            if self.loading is None:
                 self._shutdown_executors()
-        if self.analysis is None:  # nothing was analysed: no job to store
+        if self.loading is None:  # no start, nothing analysed: no job to store
             await self._close(sender, outcome if isinstance(outcome, StreamClose) else None)
             return
         self.counts_end = outcome.code if isinstance(outcome, StreamClose) else outcome
@@ -240,10 +275,11 @@ class StreamSession:
     async def _begin(self, start: StartMessage) -> None:
         self.start = start
         self.throttle = _Throttle(start.fps)
-        analysis = StreamAnalysis(start.fps, start.audio)
+        # The model loads (seconds, the first time: MediaPipe's import) off the event loop, while frames keep
+        # being received and the newest waits in the slot: a receive loop that waited would stall every
+        # stream, then take the frames sent meanwhile as one burst and throttle them.
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.face_exec, analysis.__enter__)
-        self.analysis = analysis
+        self.loading = loop.run_in_executor(self.timeline_exec, _open_analysis, start.fps, start.audio)
         self.tasks = [
             asyncio.create_task(self._face_worker()),
             asyncio.create_task(self._audio_worker()),
@@ -297,8 +333,13 @@ class StreamSession:
 
     # workers ----------------------------------------------------------------------------------
 
+    async def _loaded(self) -> StreamAnalysis:
+        assert self.loading is not None
+        self.analysis = await self.loading
+        return self.analysis
+
     async def _face_worker(self) -> None:
-        assert self.analysis is not None
+        analysis = await self._loaded()
         loop = asyncio.get_running_loop()
         while True:
             await self.slot_event.wait()
@@ -310,7 +351,7 @@ class StreamSession:
                 continue
             chunk, t, received = item
             try:
-                result = await loop.run_in_executor(self.face_exec, self.analysis.frame, chunk.payload, t)
+                result = await loop.run_in_executor(self.face_exec, analysis.frame, chunk.payload, t)
             except MediaError as exc:
                 self.counts["frames_unreadable"] += 1
                 self._send({"type": "error", "code": exc.code, "message": exc.message, "ts": chunk.ts_ms})
@@ -324,23 +365,23 @@ class StreamSession:
                 return
 
     async def _audio_worker(self) -> None:
-        assert self.analysis is not None
+        analysis = await self._loaded()
         loop = asyncio.get_running_loop()
         while (item := await self.audio_q.get()) is not None:
             chunk, t = item
-            utterances = await loop.run_in_executor(self.timeline_exec, self.analysis.audio, chunk.payload, t)
+            utterances = await loop.run_in_executor(self.timeline_exec, analysis.audio, chunk.payload, t)
             self._transcribe(utterances)
             self.seconds_event.set()
 
     async def _seconds_worker(self) -> None:
-        assert self.analysis is not None
+        analysis = await self._loaded()
         loop = asyncio.get_running_loop()
         while True:
             await self.seconds_event.wait()
             self.seconds_event.clear()
             if self.ending:
                 return
-            for msg in await loop.run_in_executor(self.timeline_exec, self.analysis.ready_seconds, False):
+            for msg in await loop.run_in_executor(self.timeline_exec, analysis.ready_seconds, False):
                 self._send(msg)
 
     def _transcribe(self, utterances: list[tuple[float, bytes]]) -> None:
@@ -392,8 +433,8 @@ class StreamSession:
 
     async def _finish(self, send: bool) -> str | None:
         """Drain the analysis, store the summary job; its id (None if storing failed)."""
-        assert self.analysis is not None and self.start is not None
-        analysis, loop = self.analysis, asyncio.get_running_loop()
+        assert self.start is not None
+        loop = asyncio.get_running_loop()
         self.ending = True
         self.slot_event.set()
         await self.audio_q.put(None)
@@ -402,6 +443,7 @@ class StreamSession:
         self.seconds_event.set()
         await asyncio.gather(seconds, return_exceptions=True)
         try:
+            analysis = await self._loaded()
             self._transcribe(await loop.run_in_executor(self.timeline_exec, analysis.finish_audio))
             if self.asr_tasks:
                 await asyncio.wait(set(self.asr_tasks), timeout=ASR_WAIT_S)
@@ -427,7 +469,8 @@ class StreamSession:
             )
             return None
         finally:
-            await loop.run_in_executor(self.face_exec, analysis.__exit__, None, None, None)
+            if self.analysis is not None:
+                await loop.run_in_executor(self.timeline_exec, self.analysis.__exit__, None, None, None)
             self._shutdown_executors()
         metrics.JOBS_FINISHED.labels("stream", "completed").inc()
         await run_in_threadpool(self._announce, job.id)
@@ -466,5 +509,4 @@ class StreamSession:
             await asyncio.wait_for(self.ws.close(int(code), reason), FLUSH_TIMEOUT_S)
 
     def _shutdown_executors(self) -> None:
-        self.face_exec.shutdown(wait=False)
-        self.timeline_exec.shutdown(wait=False)
+        self.timeline_exec.shutdown(wait=False)  # the face pool is the service's

@@ -18,6 +18,7 @@ from core.sdk.errors import ConfigError
 from core.storage.db import Database
 from core.storage.models import utcnow
 from core.storage.queries import changed
+from core.storage.residency import require_region
 from core.vault.keys import KeyRing
 from core.vault.models import VaultSecret
 
@@ -65,6 +66,7 @@ class TokenVault:
         """Seal and store ``plaintext``; returns the secret's id."""
         row = self.new_secret(tenant_id, kind, plaintext)
         with self.db.session() as s:
+            require_region(s, self.db, tenant_id)  # a tenant's tokens live in its region only
             s.add(row)
             s.commit()
         return row.id

@@ -29,7 +29,7 @@ MAX_SIDE = 1920  # the landmarker's detector works on 128–256 px crops; more p
 
 @dataclass
 class DecodedImage:
-    """RGB pixels (H×W×3 uint8), the original size and the flags decoding raised."""
+    """RGB pixels (H×W×3 uint8, read-only), the original size and the flags decoding raised."""
 
     rgb: np.ndarray
     original_size: tuple[int, int]
@@ -53,16 +53,20 @@ def load_rgb(path: Path) -> DecodedImage:
             raise MediaError("image_corrupt", f"damaged or truncated image data: {exc}") from exc
 
 
-def decode_rgb(data: bytes, formats: tuple[str, ...], max_side: int = MAX_SIDE) -> DecodedImage:
+def decode_rgb(
+    data: bytes, formats: tuple[str, ...], max_side: int = MAX_SIDE, *, reduce: int = 1
+) -> DecodedImage:
     """Decode in-memory image bytes of one of ``formats`` (Pillow names, e.g. "JPEG"); same errors as
-    :func:`load_rgb`, and ``media_not_image`` for any other format."""
+    :func:`load_rgb`, and ``media_not_image`` for any other format. ``reduce`` (2, 4 or 8) asks a JPEG
+    decoder for 1/reduce of the size (DCT scaling: cheaper than decoding and resizing); other formats
+    decode at full size, so compare ``rgb`` with ``original_size`` for the scale."""
     if not data:
         raise MediaError("media_empty", "the image is empty")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data), formats=formats) as img:
-                return _decode(img, max_side)
+                return _decode(img, max_side, reduce)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise MediaError("image_too_large", f"refused as a decompression bomb: {exc}") from exc
         except UnidentifiedImageError as exc:
@@ -71,7 +75,7 @@ def decode_rgb(data: bytes, formats: tuple[str, ...], max_side: int = MAX_SIDE) 
             raise MediaError("image_corrupt", f"damaged or truncated image data: {exc}") from exc
 
 
-def _decode(img: Image.Image, max_side: int = MAX_SIDE) -> DecodedImage:
+def _decode(img: Image.Image, max_side: int = MAX_SIDE, reduce: int = 1) -> DecodedImage:
     w, h = img.size
     if w * h > MAX_IMAGE_PIXELS:
         raise MediaError(
@@ -81,12 +85,15 @@ def _decode(img: Image.Image, max_side: int = MAX_SIDE) -> DecodedImage:
     if getattr(img, "is_animated", False) and getattr(img, "n_frames", 1) > 1:
         img.seek(0)
         flags.append("animated_first_frame")
+    want = (max(1, w // reduce), max(1, h // reduce))
     if max(w, h) > max_side:
         scale = max_side / max(w, h)
-        img.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))  # JPEG: decode at 1/2…1/8 size
+        want = (min(want[0], max(1, int(w * scale))), min(want[1], max(1, int(h * scale))))
         flags.append("downscaled")
+    if want != (w, h):
+        img.draft("RGB", want)  # JPEG: decode at 1/2…1/8 size
     img.load()
-    img = ImageOps.exif_transpose(img) or img
+    ImageOps.exif_transpose(img, in_place=True)  # in place: no copy of an upright image
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         base = Image.new("RGB", img.size, (255, 255, 255))
         base.paste(img.convert("RGBA"), mask=img.convert("RGBA").getchannel("A"))
@@ -95,4 +102,4 @@ def _decode(img: Image.Image, max_side: int = MAX_SIDE) -> DecodedImage:
         img = img.convert("RGB")  # CMYK, YCbCr, L, P, I;16 …
     if max(img.size) > max_side:
         img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return DecodedImage(np.asarray(img, dtype=np.uint8).copy(), (w, h), flags)
+    return DecodedImage(np.asarray(img, dtype=np.uint8), (w, h), flags)  # read-only: nobody writes pixels

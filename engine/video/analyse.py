@@ -33,7 +33,7 @@ def _voice(path: Path, max_seconds: float, asr: bool) -> Report:
 
 
 def _faces(path: Path, info: VideoInfo, fps: float, max_seconds: float, table: AuTable) -> FaceTimeline:
-    timeline = FaceTimeline(fps=fps)
+    timeline = FaceTimeline(fps=fps, table=table)
     tracker = IouTracker()
     with Landmarker(video=True) as lm:
         for t, rgb in iter_frames(path, info, fps, max_seconds):

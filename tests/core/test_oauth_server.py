@@ -78,15 +78,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthServer]:
 def _sign_in(
     server: OAuthServer, url: str, password: str = PASSWORD, decision: str = "allow"
 ) -> httpx.Response:
-    """What the user does in the browser: open the consent page, sign in, allow."""
-    page = httpx.get(url)
-    assert page.status_code == 200, page.text
-    assert page.headers["X-Frame-Options"] == "DENY"
-    fields = {
-        k: html.unescape(v) for k, v in re.findall(r'type=hidden name="([^"]+)" value="([^"]*)"', page.text)
-    }
-    form = {**fields, "email": server.email, "password": password, "decision": decision}
-    return httpx.post(f"{server.base}/oauth/authorize", data=form)
+    """What the user does in the browser: open the consent page, sign in, allow (the browser keeps the
+    page's CSRF cookie and sends it back with the form)."""
+    with httpx.Client() as browser:
+        page = browser.get(url)
+        assert page.status_code == 200, page.text
+        assert page.headers["X-Frame-Options"] == "DENY"
+        form = {**_hidden(page), "email": server.email, "password": password, "decision": decision}
+        return browser.post(f"{server.base}/oauth/authorize", data=form)
+
+
+def _hidden(page: httpx.Response) -> dict[str, str]:
+    found = re.findall(r'type=hidden name="([^"]+)" value="([^"]*)"', page.text)
+    return {k: html.unescape(v) for k, v in found}
 
 
 def _dance(server: OAuthServer, client: dict[str, str], scope: str) -> tuple[OAuth2Session, dict[str, str]]:

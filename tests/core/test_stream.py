@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+import redis
 import uvicorn
 from PIL import Image
 from websockets.asyncio.client import ClientConnection, connect
@@ -29,7 +30,8 @@ from websockets.uri import parse_uri
 from core.api.app import create_app
 from core.runtime import Runtime
 from core.stream.tokens import issue_token
-from tests.conftest import embedded_settings
+from engine.stream import FaceStream
+from tests.conftest import REDIS_URL, embedded_settings
 from tests.engine.media_factory import FACES, SPEECH_WAV, _audio_blocks, _canvas
 
 RATE = 16_000
@@ -77,6 +79,14 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         server.should_exit = True
         thread.join(timeout=30)
         rt.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _engine_imported() -> None:
+    """Import MediaPipe and load its model once: the first import takes seconds (more on a busy machine),
+    during which a stream's frames are dropped as ``behind``; the tests here are about the protocol."""
+    with FaceStream():
+        pass
 
 
 @lru_cache(maxsize=4)
@@ -180,8 +190,15 @@ def test_live_stream_gets_frames_seconds_and_a_stored_summary(start_server: Call
     assert not any(server.runtime.settings.spool_dir.glob("*/*"))
 
 
-def test_browser_token_from_post_authenticates_the_stream(start_server: Callable[..., Server]) -> None:
-    server = start_server()
+@pytest.mark.parametrize("spent_in", ["process", "redis"])
+def test_browser_token_from_post_opens_one_stream_only(
+    start_server: Callable[..., Server], spent_in: str, request: pytest.FixtureRequest
+) -> None:
+    redis_settings: dict[str, Any] = {}
+    if spent_in == "redis":  # the broker is Redis: every API process sees a spent token
+        namespace = request.getfixturevalue("redis_namespace")
+        redis_settings = {"broker_url": REDIS_URL, "broker_namespace": namespace}
+    server = start_server(**redis_settings)
     r = httpx.post(f"{server.http}/v1/stream/tokens", headers=server.headers())
     assert r.status_code == 201, r.text
     token = r.json()["token"]
@@ -197,6 +214,16 @@ def test_browser_token_from_post_authenticates_the_stream(start_server: Callable
     messages, code = asyncio.run(run())
     assert code == 1000 and messages[-1]["type"] == "summary"
     assert _result(server, messages[-1]["job_id"])["modality"] == "stream"
+
+    messages, code = _refused(server, f"/v1/stream/video?token={token}")  # the same token again
+    assert code == 1008
+    assert [m["type"] for m in messages] == ["error"] and messages[0]["code"] == "unauthorized"
+    assert len(httpx.get(f"{server.http}/v1/jobs", headers=server.headers()).json()["data"]) == 1
+    if spent_in == "redis":
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{redis_settings['broker_namespace']}:stream-token:*"))
+        assert len(keys) == 1 and 0 < client.ttl(keys[0]) <= 61  # kept until the token expires, not forever
+        client.close()
 
 
 def _refused(

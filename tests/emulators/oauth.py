@@ -78,6 +78,14 @@ class OAuthEmulator:
     def __init__(self) -> None:
         self.state = TokenState()
         self.base = ""
+        self.hold_writes = False  # answers to writes wait (the write already done) until this is False
+
+    async def held(self, limit: float = 60.0) -> None:
+        """Keep a write's answer back while ``hold_writes`` (a worker can be killed while it waits)."""
+        waited = 0.0
+        while self.hold_writes and waited < limit:
+            await asyncio.sleep(0.05)
+            waited += 0.05
 
     # grants ----------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,20 +57,36 @@ class SalesforceEmulator(OAuthEmulator):
         self.missing_fields: dict[str, set[str]] = {}  # custom fields the org lacks (INVALID_FIELD)
         self.after_next_query: dict[str, dict[str, Any]] = {}  # {sObject: fields} added after a query on it
         self.custom_fields: dict[str, dict[str, Any]] = {}  # owner (Activity for Task) → name → metadata
+        self.kinds: Counter[str] = Counter()  # REST calls by kind, e.g. "query Task"
+        self.limited = 0  # calls refused with REQUEST_LIMIT_EXCEEDED
+        self.required = {"Lead": ("LastName", "Company"), "Contact": ("LastName",)}  # required on create
+        self.required |= {"PermissionSet": ("Name", "Label"), "FieldPermissions": ("ParentId", "Field")}
+        self.refuse_setup_objects = False  # the integration user may not manage permission sets
 
     def add(self, sobject: str, **fields: Any) -> str:
         """Store a record; returns its 18-character-style id."""
-        prefix = {"Contact": "003", "Lead": "00Q", "Opportunity": "006", "Task": "00T"}.get(sobject, "a00")
+        prefixes = {"Contact": "003", "Lead": "00Q", "Opportunity": "006", "Task": "00T", "Profile": "00e"}
+        prefixes |= {"PermissionSet": "0PS", "FieldPermissions": "01k"}
+        prefix = prefixes.get(sobject, "a00")
         record_id = f"{prefix}xx{len(self.records.get(sobject, {})) + 1:013d}"
+        if sobject == "Lead":
+            fields.setdefault("IsConverted", False)  # a new Lead is unconverted
         self.records.setdefault(sobject, {})[record_id] = {"Id": record_id, **fields}
         return record_id
 
     def _api(self, request: Request) -> JSONResponse | None:
-        """Count the call; 401 INVALID_SESSION_ID for a dead session."""
+        """Count the call (by kind too); 401 INVALID_SESSION_ID for a dead session; 403
+        REQUEST_LIMIT_EXCEEDED once the org's API request limit is spent (the limit rolls over 24 h:
+        https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm)."""
         self.api_calls.append(f"{request.method} {request.url.path.split('/v62.0/')[-1]}")
+        self.kinds[_kind(request)] += 1
         if not self.access_ok(bearer(request)):
             body = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
             return JSONResponse(body, status_code=401)
+        if self.api_used >= self.api_max:
+            self.limited += 1
+            body = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+            return self._answer(body, 403)
         self.api_used += 1
         return None
 
@@ -142,11 +159,60 @@ class SalesforceEmulator(OAuthEmulator):
             results.append(self._write_one({k: v for k, v in record.items() if k != "Id"}, sobject, existing))
         return self._answer(results)
 
+    async def collection_create(self, request: Request) -> Response:
+        """POST /composite/sobjects: create up to 200 records; a Lead needs LastName and Company.
+
+        https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_create.htm
+        """
+        if (refused := self._api(request)) is not None:
+            return refused
+        records = (await request.json()).get("records") or []
+        if len(records) > 200:
+            return self._answer([{"message": "too many records", "errorCode": "EXCEEDED_ID_LIMIT"}], 400)
+        results = []
+        for record in records:
+            sobject = record["attributes"]["type"]
+            lacking = [f for f in self.required.get(sobject, ()) if not record.get(f)]
+            if "Id" in record or lacking:
+                message = f"Required fields are missing: [{', '.join(lacking)}]" if lacking else "Id given"
+                error = {"statusCode": "REQUIRED_FIELD_MISSING", "message": message, "fields": lacking}
+                results.append({"success": False, "errors": [error]})
+                continue
+            refusal = self._refusal(sobject, record)
+            results.append(
+                {"success": False, "errors": [refusal]} if refusal else self._write_one(record, sobject, None)
+            )
+        return self._answer(results)
+
+    def _refusal(self, sobject: str, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Setup-object rules: unique permission set names; field permissions on real fields of a real set."""
+        if self.refuse_setup_objects and sobject in ("PermissionSet", "FieldPermissions"):
+            message = "insufficient access rights on cross-reference id"
+            return {"statusCode": "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", "message": message}
+        if sobject == "PermissionSet" and any(
+            p.get("Name") == record.get("Name") for p in self.records.get("PermissionSet", {}).values()
+        ):
+            return {"statusCode": "DUPLICATE_DEVELOPER_NAME", "message": "duplicate name"}
+        if sobject != "FieldPermissions":
+            return None
+        owner, _, name = str(record.get("Field", "")).partition(".")
+        if owner != record.get("SobjectType") or name not in self.fields_of(owner):
+            message = f"Field: bad value for restricted picklist field: {record.get('Field')}"
+            return {"statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "message": message}
+        if str(record.get("ParentId")) not in self.records.get("PermissionSet", {}):
+            return {"statusCode": "INVALID_CROSS_REFERENCE_KEY", "message": "invalid cross reference id"}
+        if any(
+            p.get("ParentId") == record["ParentId"] and p.get("Field") == record["Field"]
+            for p in self.records.get("FieldPermissions", {}).values()
+        ):
+            return {"statusCode": "DUPLICATE_VALUE", "message": "duplicate value found: Field"}
+        return None
+
     def fields_of(self, sobject: str) -> list[str]:
         """Standard fields plus the custom ones the org has (Task shows Activity's)."""
         standard = {
             "Contact": ["Id", "Email", "FirstName", "LastName", "AccountId"],
-            "Lead": ["Id", "Email", "IsConverted", "Company"],
+            "Lead": ["Id", "Email", "IsConverted", "FirstName", "LastName", "Company", "LeadSource"],
             "Opportunity": ["Id", "Name", "IsClosed", "StageName"],
             "Task": [
                 "Id",
@@ -201,6 +267,7 @@ class SalesforceEmulator(OAuthEmulator):
                 (r for r in self.records.get(sobject, {}).values() if r.get(key_field) == key), None
             )
             results.append(self._write_one(record, sobject, existing))
+        await self.held()
         return self._answer(results)
 
     async def authorize(self, request: Request) -> Response:
@@ -307,6 +374,11 @@ class SalesforceEmulator(OAuthEmulator):
                     methods=["PATCH"],
                 ),
                 Route(
+                    "/instance/services/data/v62.0/composite/sobjects",
+                    self.collection_create,
+                    methods=["POST"],
+                ),
+                Route(
                     "/instance/services/data/v62.0/composite/sobjects/{sobject}/{field}",
                     self.collection_upsert,
                     methods=["PATCH"],
@@ -337,6 +409,15 @@ _SOQL = re.compile(
 _LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'|(true|false|null|[\w.-]+)", re.IGNORECASE)
 
 
+def _kind(request: Request) -> str:
+    """What a REST call is, for counting: ``query <sObject>`` or ``<METHOD> <path below the version>``."""
+    path = request.url.path.split("/v62.0/")[-1].rstrip("/")
+    if path == "query":
+        found = re.search(r"\bFROM\s+(\w+)", request.query_params.get("q", ""), re.IGNORECASE)
+        return f"query {found[1] if found else '?'}"
+    return f"{request.method} {path}"
+
+
 def _literals(text: str) -> list[Any]:
     out: list[Any] = []
     for quoted, bare in _LITERAL.findall(text):
@@ -365,15 +446,28 @@ def _soql(records: dict[str, dict[str, dict[str, Any]]], q: str) -> list[dict[st
         field, op, rest = re.match(r"(\S+)\s+(IN|=)\s+(.+)", cond, re.IGNORECASE).groups()  # type: ignore[union-attr]
         wanted = _literals(rest)
         if op.upper() == "IN":
-            rows = [
-                r for r in rows if str(_value(records, r, field)).lower() in [str(w).lower() for w in wanted]
-            ]
+            allowed = {str(w).lower() for w in wanted}
+            rows = [r for r in rows if str(_value(records, r, field)).lower() in allowed]
         else:
             rows = [r for r in rows if _value(records, r, field) == wanted[0]]
     rows = rows[: int(m["limit"])] if m["limit"] else rows
     fields = [f.strip() for f in m["fields"].split(",")]
     attrs = {"type": m["obj"]}
-    return [{"attributes": attrs, **{f: r.get(f) for f in fields}} for r in rows]
+    return [{"attributes": attrs, **_selected(records, r, fields)} for r in rows]
+
+
+def _selected(
+    records: dict[str, dict[str, dict[str, Any]]], row: dict[str, Any], fields: list[str]
+) -> dict[str, Any]:
+    """The selected fields; a parent's (``Profile.Name``) nested under the relationship, as the API does."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        if "." in f:
+            parent, field = f.split(".", 1)
+            out.setdefault(parent, {})[field] = _value(records, row, f)
+        else:
+            out[f] = row.get(f)
+    return out
 
 
 @contextmanager

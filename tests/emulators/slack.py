@@ -157,6 +157,7 @@ class SlackEmulator(OAuthEmulator):
         if params.get("metadata"):
             message["metadata"] = params["metadata"]
         self.channels[channel].append(message)
+        await self.held()
         return JSONResponse({"ok": True, "channel": channel, "ts": ts, "message": message})
 
     async def history(self, request: Request) -> Response:

@@ -1,6 +1,14 @@
 """A stateful Zoom emulator: OAuth (authorize, token with rotating refresh, revoke, /v2/users/me), cloud
 recordings (``GET /v2/users/me/recordings`` cursor-paginated, file downloads that redirect to a CDN host and
-accept a webhook's ``download_token`` or an OAuth token) and signed webhooks (``signed``).
+accept a webhook's ``download_token`` or an OAuth token), past meeting participants (cursor-paginated, the
+meeting UUID double-encoded when Zoom requires it), users with their Team Chat JID, the chatbot
+(``client_credentials`` token, ``POST /v2/im/chat/messages``) and signed webhooks (``signed``).
+
+Participants after https://developers.zoom.us/docs/api/meetings/#tag/meetings/GET/past_meetings/{meetingId}/participants
+(fields ``id, name, user_id, user_email, join_time, leave_time, duration``; one row per join); chatbot after
+https://developers.zoom.us/docs/chat/send-edit-and-delete-messages/ and .../docs/api/chatbot/ (token by
+``POST /oauth/token?grant_type=client_credentials`` with HTTP Basic; body ``robot_jid, to_jid, account_id,
+content {head, body}``; answer ``message_id, robot_jid, sent_time, to_jid``).
 
 Recording payloads after https://developers.zoom.us/docs/api/rest/reference/zoom-api/events/#operation/recording.completed
 and .../methods/#operation/recordingsList; signing after https://developers.zoom.us/docs/api/webhooks/.
@@ -24,7 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import unquote, urlencode
 
 import yaml
 from starlette.applications import Starlette
@@ -39,6 +48,9 @@ CLIENT_ID = "zoom-client-id"
 CLIENT_SECRET = "zoom-client-secret-do-not-log"
 ACCOUNT_ID = "acct_Zoom123"
 WEBHOOK_SECRET = "zoom-webhook-secret-token"
+ROBOT_JID = "v1echodepthbot@xmpp.zoom.us"
+HOST_JID = "user_1_jid@xmpp.zoom.us"
+USERS = {"user_1": {"id": "user_1", "email": "host@example.com", "jid": HOST_JID, "account_id": ACCOUNT_ID}}
 
 
 def signed(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> dict[str, str]:
@@ -78,6 +90,14 @@ class ZoomState:
     cdn_saw_authorization: list[bool] = field(default_factory=list)
     list_calls: int = 0
     max_page_size: int = 300  # Zoom's own cap on page_size
+    participants: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # meeting uuid → joins
+    participant_calls: int = 0
+    max_participant_page_size: int = 300  # Zoom's cap on page_size
+    participant_paths: list[str] = field(default_factory=list)  # raw request paths, as sent
+    chatbot_tokens: set[str] = field(default_factory=set)
+    chatbot_token_calls: int = 0
+    chat_messages: list[dict[str, Any]] = field(default_factory=list)  # every accepted chatbot message
+    chat_status: int | None = None  # answer POST /im/chat/messages with this status instead (429, 500…)
 
 
 def _error(status: int, error: str, reason: str) -> JSONResponse:
@@ -145,7 +165,18 @@ class ZoomEmulator:
             return self._by_code(form)
         if form.get("grant_type") == "refresh_token":
             return self._by_refresh(form)
+        if (request.query_params.get("grant_type") or form.get("grant_type")) == "client_credentials":
+            return self._chatbot_token()
         return _error(400, "unsupported_grant_type", "Unsupported grant type")
+
+    def _chatbot_token(self) -> Response:
+        token = "zcb_" + secrets.token_urlsafe(24)
+        with self.state.lock:
+            self.state.chatbot_token_calls += 1
+            self.state.chatbot_tokens.add(token)
+        return JSONResponse(
+            {"access_token": token, "token_type": "bearer", "expires_in": 3599, "scope": "imchat:bot"}
+        )
 
     async def revoke(self, request: Request) -> Response:
         if not _client_ok(request):
@@ -162,6 +193,85 @@ class ZoomEmulator:
             return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
         return JSONResponse({"id": "user_1", "account_id": ACCOUNT_ID, "email": "host@example.com"})
 
+    async def user(self, request: Request) -> Response:
+        if self._authorised(request) != "bearer":
+            return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
+        wanted = request.path_params["user_id"].lower()
+        found = next((u for u in USERS.values() if wanted in (u["id"].lower(), u["email"].lower())), None)
+        if found is None:
+            return JSONResponse({"code": 1001, "message": "User does not exist."}, status_code=404)
+        return JSONResponse({**found, "type": 2, "status": "active"})
+
+    # chatbot -----------------------------------------------------------------------------------
+
+    async def chat_message(self, request: Request) -> Response:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self.state.chatbot_tokens:  # a user's OAuth token cannot send chatbot messages
+            return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
+        if self.state.chat_status is not None:
+            status = self.state.chat_status
+            headers = {"Retry-After": "1"} if status == 429 else {}
+            return JSONResponse(
+                {"code": status, "message": "Try again later."}, status_code=status, headers=headers
+            )
+        body = await request.json()
+        missing = [k for k in ("robot_jid", "to_jid", "account_id", "content") if not body.get(k)]
+        if missing:
+            return JSONResponse({"code": 300, "message": f"Missing field: {missing[0]}"}, status_code=400)
+        if body["robot_jid"] != ROBOT_JID or body["account_id"] != ACCOUNT_ID:
+            return JSONResponse(
+                {"code": 7001, "message": "Invalid robot_jid or account_id."}, status_code=400
+            )
+        if body["to_jid"] not in {u["jid"] for u in USERS.values()}:
+            return JSONResponse({"code": 7004, "message": "Invalid to_jid."}, status_code=400)
+        content = body["content"]
+        if not (content.get("head", {}).get("text") and isinstance(content.get("body"), list)):
+            return JSONResponse({"code": 300, "message": "Invalid content."}, status_code=400)
+        self.state.chat_messages.append(body)
+        sent = {
+            "message_id": secrets.token_hex(16),
+            "robot_jid": ROBOT_JID,
+            "sent_time": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+            "to_jid": body["to_jid"],
+        }
+        return JSONResponse(sent, status_code=201)
+
+    # past meeting participants -----------------------------------------------------------------
+
+    async def past_participants(self, request: Request) -> Response:
+        if self._authorised(request) != "bearer":
+            return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
+        self.state.participant_calls += 1
+        raw = request.scope["raw_path"].decode()
+        if not raw.endswith("/participants"):
+            return Response(status_code=404)
+        self.state.participant_paths.append(raw)
+        segment = raw.removeprefix("/v2/past_meetings/").removesuffix("/participants")
+        once = unquote(segment)
+        double = "%" in once  # Zoom decodes a double-encoded UUID twice
+        uuid = unquote(once) if double else once
+        # Zoom: a UUID that starts with "/" or contains "//" is found only when double-encoded
+        lost = not double and (uuid.startswith("/") or "//" in uuid)
+        joins = None if lost else self.state.participants.get(uuid)
+        if joins is None:
+            return JSONResponse(
+                {"code": 3001, "message": f"Meeting does not exist: {uuid}."}, status_code=404
+            )
+        size = min(int(request.query_params.get("page_size", "30")), self.state.max_participant_page_size)
+        cursor = request.query_params.get("next_page_token") or ""
+        start = int(base64.urlsafe_b64decode(cursor.encode()).decode()) if cursor else 0
+        more = start + size < len(joins)
+        token = base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else ""
+        return JSONResponse(
+            {
+                "page_count": -(-len(joins) // size),
+                "page_size": size,
+                "total_records": len(joins),
+                "next_page_token": token,
+                "participants": joins[start : start + size],
+            }
+        )
+
     # cloud recordings --------------------------------------------------------------------------
 
     def add_recording(
@@ -174,9 +284,15 @@ class ZoomEmulator:
         duration: int = 42,
         host_email: str = "host@example.com",
         uuid: str | None = None,
+        participants: list[dict[str, object]] | None = None,
     ) -> dict[str, object]:
-        """A finished cloud recording of ``media`` (and a VTT transcript); returns the meeting object."""
+        """A finished cloud recording of ``media`` (and a VTT transcript); returns the meeting object.
+
+        ``participants``: the past joins (default: the host, a guest who rejoined, a dial-in)."""
         meeting_uuid = uuid or base64.b64encode(secrets.token_bytes(16)).decode()  # Zoom UUIDs are base64
+        self.state.participants[meeting_uuid] = (
+            participants if participants is not None else default_participants(host_email)
+        )
         files = [(file_type, media, "shared_screen_with_speaker_view")]
         if transcript is not None:
             files.append(("TRANSCRIPT", transcript, "audio_transcript"))
@@ -280,6 +396,9 @@ class ZoomEmulator:
                 Route("/oauth/revoke", self.revoke, methods=["POST"]),
                 Route("/v2/users/me", self.me),
                 Route("/v2/users/me/recordings", self.list_recordings),
+                Route("/v2/users/{user_id}", self.user),
+                Route("/v2/im/chat/messages", self.chat_message, methods=["POST"]),
+                Route("/v2/past_meetings/{meeting_uuid:path}", self.past_participants),
                 Route("/rec/download/{file_id}", self.download),
                 Route("/cdn/{file_id}", self.cdn),
             ]
@@ -297,6 +416,35 @@ class ZoomEmulator:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "zoom.yaml").write_text(yaml.safe_dump(spec))
         return directory
+
+
+def participant(
+    name: str, email: str, minutes: int, joined: str = "10:00", left: str = "10:42"
+) -> dict[str, object]:
+    """One join as ``GET /past_meetings/{uuid}/participants`` lists it."""
+    return {
+        "id": secrets.token_urlsafe(12),
+        "name": name,
+        "user_id": str(secrets.randbelow(10**8)),
+        "registrant_id": "",
+        "user_email": email,
+        "join_time": f"2026-11-24T{joined}:00Z",
+        "leave_time": f"2026-11-24T{left}:00Z",
+        "duration": minutes * 60,
+        "failover": False,
+        "status": "in_meeting",
+        "internal_user": False,
+    }
+
+
+def default_participants(host_email: str) -> list[dict[str, object]]:
+    """The host, a guest who dropped and rejoined (two rows), and a phone dial-in without an e-mail."""
+    return [
+        participant("Hannah Host", host_email, 42),
+        participant("Jane Buyer", "Jane.Buyer@buyer-corp.example", 10, "10:01", "10:11"),
+        participant("Jane Buyer", "jane.buyer@buyer-corp.example", 30, "10:12", "10:42"),
+        participant("+44 20 7946 0000", "", 20, "10:05", "10:25"),
+    ]
 
 
 @contextmanager

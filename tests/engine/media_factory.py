@@ -74,3 +74,89 @@ def talking_head(
             for pkt in a_s.encode(None):
                 c.mux(pkt)
     return out
+
+
+def _speech_pool(wav: Path, rate: int = 16_000) -> np.ndarray:
+    """The speech stretches of the fixture WAV (times from its JSON), joined: continuous voiced audio."""
+    import json
+
+    pcm = _audio_blocks(60.0, wav, rate)
+    spans = json.loads(wav.with_suffix(".json").read_text())["segments"]
+    return np.concatenate(
+        [pcm[int(s["start"] * rate) : int(s["end"] * rate)] for s in spans if s["kind"] == "speech"]
+    )
+
+
+def _mouth(closed: np.ndarray, opened: np.ndarray, step: int, moving: bool) -> np.ndarray:
+    """The open-mouth image on odd 0.2 s steps while ``moving``, else the closed one."""
+    return opened if moving and step % 2 else closed
+
+
+def gallery(
+    out: Path,
+    *,
+    talking: str = "1100110011",
+    size: tuple[int, int] = (640, 360),
+    fps: int = 25,
+    audio: bool = True,
+    speaker: tuple[Path, Path] = (FACES / "london_030_neutral.jpg", FACES / "london_030_smiling.jpg"),
+    other: tuple[Path, Path] = (FACES / "london_008_neutral.jpg", FACES / "london_008_smiling.jpg"),
+) -> Path:
+    """A two-tile gallery view: a small face (right) whose mouth moves in the seconds marked "1" in
+    ``talking``, exactly when the audio has speech, and a larger face (left) whose mouth moves only in the
+    silent seconds. Mouth "open" is the second photo of each pair (030 smiling: jawOpen ≈ 0.05 vs 0.001)."""
+    w, h = size
+    big, small = int(h * 0.85), int(h * 0.5)
+
+    def tile(photo: Path, side: int) -> np.ndarray:
+        img = Image.open(photo).convert("RGB")
+        img.thumbnail((side, side))
+        return np.asarray(img)
+
+    spk = [tile(p, small) for p in speaker]
+    oth = [tile(p, big) for p in other]
+    seconds = len(talking)
+    with av.open(str(out), "w") as c:
+        vs = c.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.options = {"preset": "ultrafast", "crf": "23"}
+        a_s = c.add_stream("aac", rate=16_000) if audio else None
+        if a_s is not None:
+            a_s.layout = "mono"
+        for i in range(seconds * fps):
+            on, step = talking[i // fps] == "1", i * 5 // fps
+            canvas = np.full((h, w, 3), (90, 100, 110), dtype=np.uint8)
+            left, right = _mouth(*oth, step, not on), _mouth(*spk, step, on)
+            y0, x0 = (h - left.shape[0]) // 2, w // 4 - left.shape[1] // 2
+            canvas[y0 : y0 + left.shape[0], x0 : x0 + left.shape[1]] = left
+            y0, x0 = (h - right.shape[0]) // 2, 3 * w // 4 - right.shape[1] // 2
+            canvas[y0 : y0 + right.shape[0], x0 : x0 + right.shape[1]] = right
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")):
+                c.mux(pkt)
+        for pkt in vs.encode(None):
+            c.mux(pkt)
+        if a_s is not None:
+            _mux_audio(c, a_s, _talking_audio(talking))
+    return out
+
+
+def _talking_audio(talking: str, rate: int = 16_000) -> np.ndarray:
+    """Speech from the fixture WAV in the seconds marked "1", digital silence in the others."""
+    pool = _speech_pool(SPEECH_WAV, rate)
+    pcm = np.zeros(len(talking) * rate, dtype=np.int16)
+    used = 0
+    for i, mark in enumerate(talking):
+        if mark == "1":
+            pcm[i * rate : (i + 1) * rate] = pool[used : used + rate]
+            used += rate
+    return pcm
+
+
+def _mux_audio(c: av.container.OutputContainer, a_s: av.audio.stream.AudioStream, pcm: np.ndarray) -> None:
+    for k in range(0, pcm.size, 1024):
+        fr = av.AudioFrame.from_ndarray(pcm[None, k : k + 1024], format="s16", layout="mono")
+        fr.sample_rate = 16_000
+        for pkt in a_s.encode(fr):
+            c.mux(pkt)
+    for pkt in a_s.encode(None):
+        c.mux(pkt)

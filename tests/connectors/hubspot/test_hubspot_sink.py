@@ -12,7 +12,7 @@ from connectors.hubspot import CONNECTOR
 from core.delivery.session import GuardedSession
 from core.registry import load_provider_spec
 from core.sdk import AuthError, Credentials, OutboundMessage, ProviderSpec, TransientError
-from tests.emulators.hubspot import HubSpotEmulator, hubspot_emulator
+from tests.emulators.hubspot import APP_ID, DEVELOPER_API_KEY, HubSpotEmulator, hubspot_emulator
 
 
 @pytest.fixture
@@ -141,3 +141,70 @@ def test_the_contacts_open_deals_are_found_through_associations(emulator: HubSpo
     CONNECTOR.deliver(_session(emulator), _spec(emulator), _message(["ana@acme.io"]))
     assert emulator.objects["deals"][open_deal]["echodepth_trust_score"] == "63.5"
     assert "echodepth_trust_score" not in emulator.objects["deals"][won]
+
+
+def test_unmatched_participants_get_no_contact_by_default(emulator: HubSpotEmulator) -> None:
+    receipt = CONNECTOR.deliver(_session(emulator), _spec(emulator), _message(["dana.scully@initech.com"]))
+    assert receipt.detail == "0 of 1 participants matched" and emulator.objects["contacts"] == {}
+
+
+def test_create_unmatched_makes_one_contact_and_a_replay_makes_none(emulator: HubSpotEmulator) -> None:
+    spec, session = _spec(emulator, create_unmatched=True), _session(emulator)
+    emails = ["dana.scully@initech.com", "joe@gmail.com", "me@ourco.io"]
+    for msg_id in ("msg_1", "msg_1", "msg_replayed"):
+        receipt = CONNECTOR.deliver(session, spec, _message(emails, msg_id=msg_id))
+        assert receipt.detail == "1 of 1 participants matched"
+    [(contact_id, contact)] = emulator.objects["contacts"].items()
+    assert contact["email"] == "dana.scully@initech.com"
+    assert (contact["firstname"], contact["lastname"], contact["company"]) == ("Dana", "Scully", "Initech")
+    assert contact["echodepth_trust_score"] == "63.5"
+    assert emulator.api_calls.count("POST /crm/v3/objects/contacts/batch/create") == 1
+    assert {e["objectId"] for e in emulator.timeline.values()} == {contact_id}
+
+
+def test_a_contact_created_concurrently_is_found_after_the_conflict(emulator: HubSpotEmulator) -> None:
+    emulator.after_next_search = {"contacts": {"email": "dana.scully@initech.com"}}
+    spec = _spec(emulator, create_unmatched=True)
+    receipt = CONNECTOR.deliver(_session(emulator), spec, _message(["dana.scully@initech.com"]))
+    assert receipt.detail == "1 of 1 participants matched"
+    [contact] = emulator.objects["contacts"].values()
+    assert contact["echodepth_trust_score"] == "63.5"
+
+
+def _app_session(emu: HubSpotEmulator, key: str = DEVELOPER_API_KEY) -> GuardedSession:
+    """A session that also carries the app's id and developer API key, as core hands them to setup."""
+    extra = {"app_id": str(APP_ID), "developer_api_key": key}
+    creds = Credentials(access_token=emu.mint(with_refresh=False)[0], extra=extra)
+    return GuardedSession(creds, allow_private=True, timeout=5)
+
+
+def test_setup_creates_the_timeline_template_once_with_the_developer_key(emulator: HubSpotEmulator) -> None:
+    spec = _spec(emulator, event_template_id="")
+    checked = CONNECTOR.setup(_app_session(emulator), spec, create=False)
+    assert f"timeline event template of app {APP_ID}" in checked["missing"] and emulator.templates == {}
+    report = CONNECTOR.setup(_app_session(emulator), spec)
+    [(template_id, template)] = emulator.templates.items()
+    assert report["settings"] == [f"event_template_id={template_id}"]
+    assert f"timeline event template {template_id}" in report["created"] and report["manual"] == []
+    types = {t["name"]: t["type"] for t in template["tokens"]}
+    assert types["trust_score"] == "number" and types["link"] == "string"
+    assert template["objectType"] == "contacts"
+    # the stored id was lost (or setup runs for a second portal of the same app): the template is reused
+    again = CONNECTOR.setup(_app_session(emulator), spec)
+    assert again["settings"] == [f"event_template_id={template_id}"] and again["created"] == []
+    assert len(emulator.templates) == 1
+    stored = CONNECTOR.setup(_app_session(emulator), _spec(emulator, event_template_id=template_id))
+    assert "settings" not in stored and f"timeline event template {template_id}" in stored["present"]
+
+
+def test_setup_without_the_developer_key_prints_the_template_request(emulator: HubSpotEmulator) -> None:
+    report = CONNECTOR.setup(_session(emulator), _spec(emulator, event_template_id=""))
+    [manual] = report["manual"]
+    assert "ECHODEPTH_HUBSPOT_DEVELOPER_API_KEY" in manual and "/event-templates" in manual
+    assert '"type": "number"' in manual and emulator.templates == {} and "settings" not in report
+
+
+def test_a_wrong_developer_key_is_reported_for_the_admin(emulator: HubSpotEmulator) -> None:
+    report = CONNECTOR.setup(_app_session(emulator, key="wrong"), _spec(emulator, event_template_id=""))
+    assert "ECHODEPTH_HUBSPOT_DEVELOPER_API_KEY" in report["manual"][0] and "settings" not in report
+    assert emulator.templates == {} and emulator.state.refresh_calls == 0

@@ -146,9 +146,8 @@ def test_setup_creates_missing_custom_fields_through_tooling(emulator: Salesforc
         "scale": 1,
     }
     assert emulator.custom_fields["Activity"]["EchoDepth_Key__c"]["externalId"] is True
-    assert "field-level security" in report["manual"][0]
     again = CONNECTOR.setup(_session(emulator), _spec())
-    assert again["created"] == [] and again["missing"] == []
+    assert again["created"] == [] and again["missing"] == [] and again["manual"] == []
 
 
 def test_a_task_created_by_a_concurrent_attempt_is_not_an_error(emulator: SalesforceEmulator) -> None:
@@ -157,3 +156,85 @@ def test_a_task_created_by_a_concurrent_attempt_is_not_an_error(emulator: Salesf
     emulator.after_next_query = {"Task": {"EchoDepth_Key__c": "echodepth-job-9", "TaskSubtype": "Call"}}
     CONNECTOR.deliver(_session(emulator), _spec(), _message(["ana@acme.io"]))
     assert len(_tasks(emulator)) == 1
+
+
+def test_unmatched_participants_are_only_logged_by_default(emulator: SalesforceEmulator) -> None:
+    receipt = CONNECTOR.deliver(_session(emulator), _spec(), _message(["new.person@initech.com"]))
+    assert receipt.detail == "0 of 1 participants matched"
+    assert "Lead" not in emulator.records and _tasks(emulator) == []
+
+
+def test_create_unmatched_makes_one_lead_per_participant_and_a_replay_makes_none(
+    emulator: SalesforceEmulator,
+) -> None:
+    spec, session = _spec(create_unmatched=True), _session(emulator)
+    emails = ["dana.scully@initech.com", "joe@gmail.com", "me@ourco.io"]
+    for msg_id in ("msg_1", "msg_1", "msg_replayed"):
+        receipt = CONNECTOR.deliver(session, spec, _message(emails, msg_id=msg_id))
+        assert receipt.detail == "1 of 1 participants matched"
+    [lead] = emulator.records["Lead"].values()
+    assert lead["Email"] == "dana.scully@initech.com" and lead["LeadSource"] == "EchoDepth"
+    assert (lead["FirstName"], lead["LastName"], lead["Company"]) == ("Dana", "Scully", "Initech")
+    assert lead["EchoDepth_Trust_Score__c"] == 41.3
+    [task] = _tasks(emulator)
+    assert task["WhoId"] == lead["Id"]
+    assert emulator.api_calls.count("POST composite/sobjects") == 1  # the replays found the Lead by email
+    assert "Contact" not in emulator.records  # consumer and own domains are never created
+
+
+def test_a_created_lead_takes_the_participant_name_from_metadata(emulator: SalesforceEmulator) -> None:
+    message = _message([], msg_id="msg_1")
+    message.payload["data"]["metadata"]["participants"] = [{"email": "k@globex.io", "name": "Kim Ng"}]
+    CONNECTOR.deliver(_session(emulator), _spec(create_unmatched=True), message)
+    [lead] = emulator.records["Lead"].values()
+    assert (lead["FirstName"], lead["LastName"], lead["Company"]) == ("Kim", "Ng", "Globex")
+
+
+def _grants(emu: SalesforceEmulator, parent: str) -> dict[str, dict[str, Any]]:
+    rows = emu.records.get("FieldPermissions", {}).values()
+    return {r["Field"]: r for r in rows if r["ParentId"] == parent}
+
+
+def test_setup_grants_field_level_security_through_a_permission_set_once(
+    emulator: SalesforceEmulator,
+) -> None:
+    report = CONNECTOR.setup(_session(emulator), _spec())
+    [(ps_id, ps)] = emulator.records["PermissionSet"].items()
+    assert ps["Name"] == "EchoDepth_Fields"
+    grants = _grants(emulator, ps_id)
+    wanted = {f"Contact.{n}" for n in emulator.custom_fields["Contact"]} | {"Task.EchoDepth_Key__c"}
+    assert wanted <= set(grants) and len(grants) == 8 + 8 + 3 + 1
+    assert all(g["PermissionsRead"] and g["PermissionsEdit"] for g in grants.values())
+    assert grants["Task.EchoDepth_Key__c"]["SobjectType"] == "Task"
+    assert (
+        "field-level security (read, edit) on 20 fields in permission set EchoDepth_Fields"
+        in report["created"]
+    )
+    [assign] = report["manual"]  # nothing is assigned: the admin chooses who gets the permission set
+    assert "assign permission set EchoDepth_Fields" in assign
+    assert "PermissionSetAssignment" not in emulator.records
+    again = CONNECTOR.setup(_session(emulator), _spec())
+    assert again["manual"] == [] and len(emulator.records["FieldPermissions"]) == 20
+    assert (
+        "field-level security (read, edit) on 20 fields in permission set EchoDepth_Fields"
+        in again["present"]
+    )
+
+
+def test_setup_grants_configured_profiles_and_names_unknown_ones(emulator: SalesforceEmulator) -> None:
+    profile = emulator.add("Profile", Name="Sales User")
+    owned = emulator.add("PermissionSet", Name="X00ex000001", IsOwnedByProfile=True, ProfileId=profile)
+    settings = {"permission_set": "EchoDepth_Fields", "profiles": ["Sales User", "Nobody"]}
+    report = CONNECTOR.setup(_session(emulator), _spec(field_permissions=settings))
+    assert len(_grants(emulator, owned)) == 20
+    assert "profile Nobody (for field-level security)" in report["missing"]
+
+
+def test_setup_prints_the_fls_steps_when_the_org_refuses(emulator: SalesforceEmulator) -> None:
+    emulator.refuse_setup_objects = True
+    report = CONNECTOR.setup(_session(emulator), _spec())
+    assert "Lead.EchoDepth_Valence__c" in report["created"]  # the fields are still created
+    [manual] = report["manual"]
+    assert "field-level security (read and edit)" in manual and "Contact.EchoDepth_Trust_Score__c" in manual
+    assert "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY" in manual
+    assert "FieldPermissions" not in emulator.records

@@ -1,8 +1,11 @@
-"""A hub with an embedded worker, connected to the Zoom emulator, and a real meeting recording."""
+"""A hub connected to the Zoom emulator (embedded, or PostgreSQL + Redis + a worker process) and a real
+meeting recording."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,12 +16,20 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from config import CONFIG_DIR
 from core.api.app import create_app
 from core.runtime import Runtime
 from core.settings import Settings
-from tests.conftest import FAST_JOB_SETTINGS, Backend
+from tests.conftest import FAST_JOB_SETTINGS, REDIS_URL, Backend, WorkerProcess, start_worker
 from tests.emulators.webhook_receiver import WebhookReceiver, webhook_receiver
-from tests.emulators.zoom import CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET, ZoomEmulator, zoom_emulator
+from tests.emulators.zoom import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ROBOT_JID,
+    WEBHOOK_SECRET,
+    ZoomEmulator,
+    zoom_emulator,
+)
 from tests.engine.media_factory import talking_head
 
 VTT = """WEBVTT
@@ -72,14 +83,24 @@ def meeting_vtt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _providers(tmp_path: Path, zoom: ZoomEmulator) -> Path:
+    """Every installed connector's spec, as deployed, with Zoom's pointed at the emulator."""
+    directory = zoom.write_spec(tmp_path / "providers")
+    for spec in (CONFIG_DIR / "providers").glob("*.yaml"):
+        if not (directory / spec.name).exists():
+            shutil.copy(spec, directory / spec.name)
+    return directory
+
+
 def zoom_settings(tmp_path: Path, zoom: ZoomEmulator, **extra: Any) -> Settings:
     return Settings(
         data_dir=tmp_path / "var",
         public_url="http://testserver",
-        providers_dir=zoom.write_spec(tmp_path / "providers"),
+        providers_dir=_providers(tmp_path, zoom),
         zoom_client_id=CLIENT_ID,
         zoom_client_secret=SecretStr(CLIENT_SECRET),
         zoom_webhook_secret_token=SecretStr(WEBHOOK_SECRET),
+        zoom_chatbot_jid=ROBOT_JID,
         allow_private_urls=True,  # the emulator is on loopback
         webhook_retry_schedule="0.2",
         **{**FAST_JOB_SETTINGS, **extra},
@@ -99,17 +120,51 @@ def connect(backend: Backend) -> str:
     return str(done.json()["connection_id"])
 
 
-@pytest.fixture
-def zoom_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ZoomHub]:
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+@contextmanager
+def _hub(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ZoomHub]:
+    """A deployment of ``kind`` (``embedded`` or ``postgres+redis``) connected to a fresh Zoom emulator."""
     with zoom_emulator() as zoom:
-        rt = Runtime(zoom_settings(tmp_path, zoom))
-        rt.start_embedded_worker()
+        worker: WorkerProcess | None = None
+        if kind == "embedded":
+            rt = Runtime(zoom_settings(tmp_path, zoom))
+            rt.start_embedded_worker()
+        else:
+            settings = zoom_settings(
+                tmp_path,
+                zoom,
+                database_url=request.getfixturevalue("pg_url"),
+                broker_url=REDIS_URL,
+                broker_namespace=request.getfixturevalue("redis_namespace"),
+            )
+            rt = Runtime(settings)
+            worker = start_worker(settings, tmp_path / "worker.log")
         try:
-            backend = Backend("embedded", rt, TestClient(create_app(rt)), rt.store.create_key("acme"))
+            backend = Backend(kind, rt, TestClient(create_app(rt)), rt.store.create_key("acme"))
             yield ZoomHub(backend, zoom, connect(backend))
         finally:
+            if worker is not None:
+                worker.stop()
             rt.close()
+
+
+@pytest.fixture
+def zoom_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[ZoomHub]:
+    """The embedded hub."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    with _hub("embedded", tmp_path, request) as hub:
+        yield hub
+
+
+@pytest.fixture(params=["embedded", "postgres+redis"])
+def any_zoom_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[ZoomHub]:
+    """The hub on SQLite + in-process worker, and on PostgreSQL + Redis + a separate worker process."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    with _hub(request.param, tmp_path, request) as hub:
+        yield hub
 
 
 @pytest.fixture

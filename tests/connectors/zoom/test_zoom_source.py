@@ -52,8 +52,9 @@ def test_unsigned_url_validation_is_refused_so_it_cannot_be_a_signing_oracle(zoo
 
 
 def test_recording_completed_gives_one_completed_analysis_delivered_to_the_sink(
-    zoom_hub: ZoomHub, receiver: WebhookReceiver, meeting_mp4: Path
+    any_zoom_hub: ZoomHub, receiver: WebhookReceiver, meeting_mp4: Path
 ) -> None:
+    zoom_hub = any_zoom_hub  # embedded, and PostgreSQL + Redis + a worker process
     _subscribe(zoom_hub, receiver)
     meeting = zoom_hub.zoom.add_recording(meeting_mp4, topic="Quarterly review", duration=42)
     body = zoom_hub.zoom.recording_completed(meeting)
@@ -68,10 +69,13 @@ def test_recording_completed_gives_one_completed_analysis_delivered_to_the_sink(
     source = result["metadata"]["source"]  # type: ignore[index]
     assert source["meeting_uuid"] == meeting["uuid"] and source["topic"] == "Quarterly review"
     assert source["host_email"] == "host@example.com" and source["duration_minutes"] == 42
+    emails = [p["email"] for p in result["metadata"]["participants"]]  # type: ignore[index]
+    assert emails == ["host@example.com", "jane.buyer@buyer-corp.example", None]  # the rejoin merged
     assert zoom_hub.zoom.state.downloads[0]["auth"] == "download_token"
     assert zoom_hub.zoom.state.cdn_saw_authorization == [False]
     [delivered] = receiver.wait_accepted(1)
     assert delivered["data"]["job_id"] == job["job_id"]
+    assert delivered["data"]["metadata"]["participants"][1]["name"] == "Jane Buyer"  # what CRM sinks match
     assert zoom_hub.runtime.spool.files() == []  # the recording left the spool with the analysis
 
 

@@ -8,9 +8,11 @@ import time
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from tests.conftest import ECHODEPTH_BIN, settings_env
 from tests.core.connections.conftest import Hub
+from tests.emulators import hubspot
 
 SINKS = ["hubspot", "salesforce", "slack"]
 EMAIL = "ana@acme.io"
@@ -128,3 +130,26 @@ def test_cli_setup_creates_the_fields_and_says_what_the_admin_must_do(hub: Hub) 
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "present: Task.EchoDepth_Key__c" in second.stdout
+
+
+@pytest.mark.parametrize("hub", ["hubspot"], indirect=True)
+def test_setup_creates_the_timeline_template_once_and_deliveries_use_its_id(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = hub.runtime.settings
+    monkeypatch.setattr(settings, "hubspot_app_id", str(hubspot.APP_ID))
+    monkeypatch.setattr(settings, "hubspot_developer_api_key", SecretStr(hubspot.DEVELOPER_API_KEY))
+    connection_id = hub.connect()["connection_id"]
+    made = hub.client.post(f"/v1/connections/{connection_id}/setup", headers=hub.headers()).json()
+    [template_id] = hub.emulator.templates
+    assert f"timeline event template {template_id}" in made["created"] and not made["manual"]
+    stored = hub.client.get(f"/v1/connections/{connection_id}/mapping", headers=hub.headers()).json()
+    assert stored["settings"]["event_template_id"] == template_id
+    again = hub.client.post(f"/v1/connections/{connection_id}/setup", headers=hub.headers()).json()
+    assert f"timeline event template {template_id}" in again["present"] and len(hub.emulator.templates) == 1
+    hub.emulator.add("contacts", email=EMAIL)
+    _analyse(hub)
+    done = _sink_delivery(hub)
+    assert done["status"] == "delivered", done["last_error"]
+    [event] = hub.emulator.timeline.values()
+    assert event["eventTemplateId"] == template_id

@@ -1,0 +1,214 @@
+"""Many analyses of one HubSpot connection in a handful of calls (batch endpoints, ≤ 100 inputs each).
+
+One contact search per 100 participants, one associations read and one deal search for the contacts' open
+deals, one ``batch/update`` per 100 contacts and per 100 deals (an object several analyses touch gets the
+newest one's values; HubSpot refuses duplicate ids in one batch), and one ``events/batch/create`` per 100
+timeline events. A refused object fails only the analyses that wrote it; an event id HubSpot already has
+(an earlier attempt made it) counts as done, so a replay never makes a second timeline event.
+https://developers.hubspot.com/docs/api-reference/crm-timeline-v3/events
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from hubspot import HubSpot
+from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
+from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput
+from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput as DealBatch
+from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
+from hubspot.crm.timeline import BatchInputTimelineEvent, TimelineEvent
+
+from connectors.hubspot import client
+from connectors.hubspot.models import Mapping_, deal_ids, property_value
+from core.sdk import BatchOutcome, DeliveryReceipt, HttpSession, OutboundMessage, PermanentError, ProviderSpec
+from core.sdk.batching import chunks, isolate_refusals
+from core.sdk.results import ResultView
+
+if TYPE_CHECKING:
+    from connectors.hubspot.sink import HubSpotSink
+
+__all__ = ["deliver_batch", "BATCH_SIZE"]
+
+log = logging.getLogger("echodepth.connectors.hubspot")
+BATCH_SIZE = 100  # objects batch/update, search IN values and associations batch read: 100 per call
+_CONFLICT = "CONFLICT"  # the category of an event id the app already used
+
+
+@dataclass
+class _Item:
+    """One analysis of the batch and what was matched for it."""
+
+    message: OutboundMessage
+    view: ResultView
+    emails: list[str]
+    data: Mapping[str, Any]
+    contacts: list[str] = field(default_factory=list)
+    deals: list[str] = field(default_factory=list)
+    failed: PermanentError | None = None
+
+    def receipt(self) -> DeliveryReceipt:
+        """What the delivery log records for this analysis."""
+        return DeliveryReceipt(200, f"{len(self.contacts)} of {len(self.emails)} participants matched")
+
+
+def _match(sink: HubSpotSink, api: HubSpot, items: list[_Item]) -> None:
+    wanted = list(dict.fromkeys(e for it in items for e in it.emails))
+    contacts: dict[str, str] = {}
+    for part in chunks(wanted, BATCH_SIZE):
+        contacts.update(sink._contacts(api, list(part)))
+    for it in items:
+        it.contacts = list(dict.fromkeys(contacts[e] for e in it.emails if e in contacts))
+        for email in [e for e in it.emails if e not in contacts]:
+            log.info(
+                "hubspot: no contact for a participant of %s (domain %s)",
+                it.view.job_id,
+                email.rsplit("@", 1)[-1],
+            )
+
+
+def _associated_deals(api: HubSpot, contacts: list[str]) -> dict[str, list[str]]:
+    """Each contact's associated deal ids (associations v4 batch read)."""
+    found: dict[str, list[str]] = {}
+    reader = api.crm.associations.v4.batch_api
+    for part in chunks(contacts, BATCH_SIZE):
+        body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": c} for c in part])
+        page = client.call(
+            partial(
+                reader.get_page, "contacts", "deals", batch_input_public_fetch_associations_batch_request=body
+            )
+        )
+        for row in getattr(page, "results", None) or []:
+            found[str(row._from.id)] = [str(t.to_object_id) for t in row.to or []]
+    return found
+
+
+def _open(api: HubSpot, deals: list[str]) -> set[str]:
+    """Which of ``deals`` are still open (one deal search per 100 ids)."""
+    found: set[str] = set()
+    for part in chunks(deals, BATCH_SIZE):
+        filters = [
+            {"propertyName": "hs_object_id", "operator": "IN", "values": list(part)},
+            {"propertyName": "hs_is_closed", "operator": "EQ", "value": "false"},
+        ]
+        query = DealSearch(
+            filter_groups=[{"filters": filters}], properties=["hs_is_closed"], limit=BATCH_SIZE
+        )
+        page = client.call(partial(api.crm.deals.search_api.do_search, public_object_search_request=query))
+        found |= {str(d.id) for d in getattr(page, "results", None) or []}
+    return found
+
+
+def _deals(api: HubSpot, items: list[_Item]) -> None:
+    """The deals named in ``metadata.crm``, else the analysis's contacts' open deals."""
+    for it in items:
+        it.deals = deal_ids(it.data)
+    asking = sorted({c for it in items if not it.deals for c in it.contacts})
+    if not asking:
+        return
+    associated = _associated_deals(api, asking)
+    still_open = _open(api, sorted({d for ds in associated.values() for d in ds}))
+    for it in [i for i in items if not i.deals]:
+        it.deals = sorted({d for c in it.contacts for d in associated.get(c, []) if d in still_open})
+
+
+def _update(api: HubSpot, kind: str, rules: Mapping[str, Any], owners: dict[str, list[_Item]]) -> None:
+    """Each object once with its newest analysis's properties; a refused object fails its analyses."""
+    batch_api = api.crm.contacts.batch_api if kind == "contacts" else api.crm.deals.batch_api
+    model = BatchInputSimplePublicObjectBatchInput if kind == "contacts" else DealBatch
+    inputs: list[dict[str, Any]] = []
+    for object_id, mine in owners.items():
+        view = max(mine, key=lambda it: it.view.analysed_at or "").view
+        props = {k: v for k, r in rules.items() if (v := property_value(view, r)) is not None}
+        inputs.append({"id": object_id, "properties": props})
+
+    def send(part: Sequence[dict[str, Any]]) -> None:
+        body = model(inputs=list(part))
+        client.call(partial(batch_api.update, batch_input_simple_public_object_batch_input=body))
+
+    for part in chunks(inputs, BATCH_SIZE):
+        for index, exc in isolate_refusals(part, send).items():
+            for it in owners[part[index]["id"]]:
+                it.failed = it.failed or exc
+
+
+def _owners(items: list[_Item], attr: str) -> dict[str, list[_Item]]:
+    owners: dict[str, list[_Item]] = {}
+    for it in items:
+        for object_id in getattr(it, attr):
+            owners.setdefault(object_id, []).append(it)
+    return owners
+
+
+def _events(api: HubSpot, mapping: Mapping_, template: str, items: list[_Item]) -> None:
+    """One timeline event per analysis and contact, id ``<event id>-<contact id>``, 100 per call."""
+    events: list[tuple[TimelineEvent, _Item]] = []
+    for it in [i for i in items if i.failed is None]:
+        tokens = {t: str(v) for t in mapping.timeline_tokens if (v := it.view.raw(t)) is not None}
+        for contact in it.contacts:
+            event_id = f"{it.message.id}-{contact}"
+            events.append(
+                (TimelineEvent(event_template_id=template, id=event_id, object_id=contact, tokens=tokens), it)
+            )
+    for part in chunks(events, BATCH_SIZE):
+        body = BatchInputTimelineEvent(inputs=[e for e, _ in part])
+        raw = client.call(
+            partial(
+                api.crm.timeline.events_api.create_batch,
+                batch_input_timeline_event=body,
+                _preload_content=False,
+            )
+        )
+        _event_errors(raw, part)
+
+
+def _event_errors(raw: Any, part: Sequence[tuple[TimelineEvent, _Item]]) -> None:
+    """Fail the analyses of events HubSpot refused (207 Multi-Status), except ids it already has."""
+    try:
+        answer = json.loads(raw.data or b"{}") if raw is not None else {}
+    except ValueError:
+        answer = {}
+    by_id = {e.id: it for e, it in part}
+    for error in answer.get("errors") or []:
+        if error.get("category") == _CONFLICT:
+            continue
+        ids = [i for values in (error.get("context") or {}).values() for i in values if i in by_id]
+        code = str(error.get("category", "event_refused"))
+        exc = PermanentError(client.VENDOR, code, str(error.get("message", ""))[:200])
+        for it in [by_id[i] for i in ids] or [it for _, it in part]:  # unattributed: the whole call retries
+            it.failed = it.failed or exc
+
+
+def deliver_batch(
+    sink: HubSpotSink,
+    session: HttpSession,
+    spec: ProviderSpec,
+    mapping: Mapping_,
+    messages: Sequence[OutboundMessage],
+) -> list[BatchOutcome]:
+    """Properties and timeline events for every message in few calls; one outcome per message, in order."""
+    link = str(spec.settings.get("result_url") or "")
+    items = []
+    for message in messages:
+        data: Mapping[str, Any] = message.payload.get("data") or {}
+        items.append(_Item(message, ResultView.of(data, link), sink._emails(spec, data), data))
+    writing = [it for it in items if it.emails or deal_ids(it.data)]
+    if writing:
+        api = client.connect(session, spec.api_base_url or "https://api.hubapi.com", spec.timeout_seconds)
+        _match(sink, api, writing)
+        _deals(api, writing)
+        _update(api, "contacts", mapping.contacts, _owners(writing, "contacts"))
+        _update(api, "deals", mapping.deals, _owners(writing, "deals"))
+        template = str(spec.settings.get("event_template_id") or "")
+        if template:
+            _events(api, mapping, template, writing)
+        elif any(it.contacts for it in writing):
+            log.warning(
+                "hubspot: no timeline event template configured; run `echodepth connectors setup hubspot`"
+            )
+    return [it.failed if it.failed is not None else it.receipt() for it in items]

@@ -1,0 +1,206 @@
+"""Many analyses of one Salesforce connection in a handful of calls (sObject Collections, ≤ 200 records each).
+
+One Contact query and one Lead query for every participant of the batch, one OpportunityContactRole query,
+the mapped fields of every matched record through ``PATCH composite/sobjects`` (a record several analyses
+touch gets the newest one's values), one query for the Tasks that already exist and one upsert on the External
+ID for the others. Each record's result says which analyses it fails: the others are delivered.
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections.htm
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from simple_salesforce import Salesforce, format_soql
+
+from connectors.salesforce import client
+from connectors.salesforce.models import SalesforceMapping, opportunity_id
+from core.sdk import BatchOutcome, DeliveryReceipt, HttpSession, OutboundMessage, PermanentError, ProviderSpec
+from core.sdk.batching import chunks
+from core.sdk.results import ResultView
+
+if TYPE_CHECKING:
+    from connectors.salesforce.sink import SalesforceSink
+
+__all__ = ["deliver_batch"]
+
+log = logging.getLogger("echodepth.connectors.salesforce")
+COLLECTION_SIZE = 200  # sObject Collections take at most 200 records per call
+IN_SIZE = 200  # values per SOQL IN list, which keeps a GET /query URL well under its 16 KB limit
+_CONTACTS = "SELECT Id, Email FROM Contact WHERE Email IN {emails}"
+_LEADS = "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {emails}"
+_ROLES = (
+    "SELECT ContactId, OpportunityId FROM OpportunityContactRole WHERE ContactId IN {ids} "
+    "AND Opportunity.IsClosed = false ORDER BY CreatedDate DESC"
+)
+
+
+@dataclass
+class _Item:
+    """One analysis of the batch and what was matched for it."""
+
+    message: OutboundMessage
+    view: ResultView
+    emails: list[str]
+    data: Mapping[str, Any]
+    contacts: list[str] = field(default_factory=list)
+    leads: list[str] = field(default_factory=list)
+    opportunity: str | None = None
+    failed: PermanentError | None = None
+
+    @property
+    def who(self) -> str | None:
+        """The Task's WhoId: the first matched Contact, else Lead."""
+        return next(iter(self.contacts + self.leads), None)
+
+    def receipt(self) -> DeliveryReceipt:
+        """What the delivery log records for this analysis."""
+        matched = len(self.contacts) + len(self.leads)
+        return DeliveryReceipt(200, f"{matched} of {len(self.emails)} participants matched")
+
+
+def _query(sf: Salesforce, adapter: Any, soql: str) -> list[dict[str, Any]]:
+    """Every record a SOQL query finds (all pages)."""
+    page: dict[str, Any] = client.call(adapter, partial(sf.query_all, soql))
+    return list(page.get("records", []))
+
+
+def _ids_by_email(sf: Salesforce, adapter: Any, soql: str, emails: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in chunks(emails, IN_SIZE):
+        page = {"records": _query(sf, adapter, format_soql(soql, emails=list(part)))}
+        found.update({str(r["Email"]).lower(): str(r["Id"]) for r in page.get("records", [])})
+    return found
+
+
+def _match(sf: Salesforce, adapter: Any, items: list[_Item]) -> None:
+    wanted = list(dict.fromkeys(e for it in items for e in it.emails))
+    contacts = _ids_by_email(sf, adapter, _CONTACTS, wanted)
+    leads = _ids_by_email(sf, adapter, _LEADS, [e for e in wanted if e not in contacts])
+    for it in items:
+        it.contacts = [contacts[e] for e in it.emails if e in contacts]
+        it.leads = [leads[e] for e in it.emails if e not in contacts and e in leads]
+        for email in [e for e in it.emails if e not in contacts and e not in leads]:
+            log.info(
+                "salesforce: no contact or lead for a participant of %s (domain %s)",
+                it.view.job_id,
+                email.rsplit("@", 1)[-1],
+            )
+
+
+def _opportunities(sf: Salesforce, adapter: Any, items: list[_Item]) -> None:
+    """The explicit Opportunity, else the newest open one of the analysis's contacts (one query for all)."""
+    for it in items:
+        it.opportunity = opportunity_id(it.data)
+    ids = sorted({c for it in items if it.opportunity is None for c in it.contacts})
+    roles: list[tuple[str, str]] = []
+    for part in chunks(ids, IN_SIZE):
+        rows = _query(sf, adapter, format_soql(_ROLES, ids=list(part)))
+        roles += [(str(r["ContactId"]), str(r["OpportunityId"])) for r in rows]
+    for it in [i for i in items if i.opportunity is None and i.contacts]:
+        it.opportunity = next((opp for contact, opp in roles if contact in it.contacts), None)
+
+
+def _fail(items: list[_Item], code: str, message: str) -> None:
+    for it in items:
+        it.failed = it.failed or PermanentError(client.VENDOR, code, message[:200])
+
+
+def _collection(
+    sf: Salesforce, adapter: Any, path: str, records: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Send ``records`` 200 a call (``allOrNone`` false); each record with its result."""
+    answered: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for part in chunks(records, COLLECTION_SIZE):
+        body = {"allOrNone": False, "records": list(part)}
+        results = client.call(adapter, partial(sf.restful, path, method="PATCH", json=body)) or []
+        answered += list(zip(part, results, strict=False))
+    return answered
+
+
+def _error_of(result: Mapping[str, Any]) -> tuple[str, str]:
+    err = (result.get("errors") or [{}])[0]
+    return str(err.get("statusCode", "write_failed")), str(err.get("message", ""))
+
+
+def _write_fields(
+    sink: SalesforceSink, sf: Salesforce, adapter: Any, mapping: SalesforceMapping, items: list[_Item]
+) -> None:
+    """Every matched record once, with the newest analysis's values; a refused record fails its analyses."""
+    owners: dict[tuple[str, str], list[_Item]] = {}
+    for it in items:
+        targets = [("Contact", c) for c in it.contacts] + [("Lead", c) for c in it.leads]
+        for target in targets + ([("Opportunity", it.opportunity)] if it.opportunity else []):
+            owners.setdefault(target, []).append(it)
+    records = []
+    for (sobject, record_id), mine in owners.items():
+        newest = max(mine, key=lambda it: it.view.analysed_at or "")
+        records += sink._records(mapping, newest.view, [(sobject, record_id)])
+    for record, result in _collection(sf, adapter, "composite/sobjects", records):
+        if not result.get("success"):
+            _fail(owners[(record["attributes"]["type"], record["Id"])], *_error_of(result))
+
+
+def _existing_tasks(sf: Salesforce, adapter: Any, key_field: str, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    soql = f"SELECT Id, {key_field} FROM Task WHERE {key_field} IN {{keys}}"
+    for part in chunks(keys, IN_SIZE):
+        found |= {str(r[key_field]) for r in _query(sf, adapter, format_soql(soql, keys=list(part)))}
+    return found
+
+
+def _write_tasks(
+    sink: SalesforceSink, sf: Salesforce, adapter: Any, key_field: str, items: list[_Item]
+) -> None:
+    """One Task per analysis, created only when no Task has its key (a replay finds the first one)."""
+    by_key: dict[str, tuple[dict[str, Any], list[_Item]]] = {}
+    for it in items:
+        if it.failed is None and it.who is not None:
+            task = sink._task(it.view, key_field, it.who, it.opportunity)
+            by_key.setdefault(task[key_field], (task, []))[1].append(it)
+    if not by_key:
+        return
+    have = _existing_tasks(sf, adapter, key_field, sorted(by_key))
+    missing = [task for key, (task, _) in by_key.items() if key not in have]
+    raced: list[tuple[str, str, str]] = []
+    for task, result in _collection(sf, adapter, f"composite/sobjects/Task/{key_field}", missing):
+        if not result.get("success"):
+            raced.append((task[key_field], *_error_of(result)))
+    # a concurrent attempt created the Task between our check and our upsert: the upsert became an update,
+    # which refuses the create-only TaskSubtype; the Task exists, so that analysis is done
+    made = _existing_tasks(sf, adapter, key_field, [k for k, *_ in raced]) if raced else set()
+    for key, code, message in raced:
+        if code != "INVALID_FIELD_FOR_INSERT_UPDATE" or key not in made:
+            _fail(by_key[key][1], code, message)
+
+
+def deliver_batch(
+    sink: SalesforceSink,
+    session: HttpSession,
+    spec: ProviderSpec,
+    mapping: SalesforceMapping,
+    messages: Sequence[OutboundMessage],
+) -> list[BatchOutcome]:
+    """Fields and Tasks for every message in few calls; one outcome per message, in order."""
+    link = str(spec.settings.get("result_url") or "")
+    items = []
+    for message in messages:
+        data: Mapping[str, Any] = message.payload.get("data") or {}
+        items.append(_Item(message, ResultView.of(data, link), sink._emails(spec, data), data))
+    if any(it.emails for it in items):
+        sf, adapter = client.connect(
+            session, spec.timeout_seconds, str(spec.settings.get("api_version", "62.0"))
+        )
+        _match(sf, adapter, items)
+        matched = [it for it in items if it.who is not None]
+        if matched:
+            sink._check_usage(sf, spec)
+            _opportunities(sf, adapter, matched)
+            _write_fields(sink, sf, adapter, mapping, matched)
+            key_field = mapping.task.get("external_id_field", "EchoDepth_Key__c")
+            _write_tasks(sink, sf, adapter, key_field, matched)
+    return [it.failed if it.failed is not None else it.receipt() for it in items]

@@ -1,0 +1,125 @@
+"""The HubSpot Sink's batch delivery: many analyses in a few batch calls, each with its own outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.hubspot import CONNECTOR
+from core.delivery.session import GuardedSession
+from core.registry import load_provider_spec
+from core.sdk import (
+    BatchSink,
+    Credentials,
+    DeliveryReceipt,
+    OutboundMessage,
+    PermanentError,
+    ProviderSpec,
+    TransientError,
+)
+from tests.emulators.hubspot import HubSpotEmulator, hubspot_emulator
+
+
+@pytest.fixture
+def emulator() -> Iterator[HubSpotEmulator]:
+    with hubspot_emulator() as emu:
+        yield emu
+
+
+def _spec(emu: HubSpotEmulator) -> ProviderSpec:
+    base = load_provider_spec("hubspot")
+    settings = {**base.settings, "event_template_id": "1001298", "result_url": "https://app.test/r/{job_id}"}
+    return base.model_copy(update={"api_base_url": emu.base, "settings": settings})
+
+
+def _session(emu: HubSpotEmulator) -> GuardedSession:
+    token = emu.mint(with_refresh=False)[0]
+    return GuardedSession(Credentials(access_token=token), allow_private=True, timeout=10)
+
+
+def _message(n: int, emails: list[str], **crm: Any) -> OutboundMessage:
+    data = {
+        "job_id": f"job-{n}",
+        "trust_score": float(n),
+        "completed_at": f"2026-11-24T10:{n % 60:02d}:00Z",
+        "metadata": {"crm": {"emails": emails, **crm}},
+    }
+    return OutboundMessage(f"msg_{n}", "analysis.completed", datetime.now(UTC), "hubspot", {"data": data})
+
+
+def _kinds(emu: HubSpotEmulator) -> list[str]:
+    return sorted(set(emu.api_calls))
+
+
+def test_the_sink_is_a_batch_sink_of_hubspot_batch_size() -> None:
+    assert isinstance(CONNECTOR, BatchSink) and CONNECTOR.max_batch == 100
+
+
+def test_a_hundred_analyses_take_one_call_per_step_and_one_event_each(emulator: HubSpotEmulator) -> None:
+    contacts = [emulator.add("contacts", email=f"p{i}@acme.io") for i in range(100)]
+    deal = emulator.add("deals", dealname="Renewal", hs_is_closed="false")
+    emulator.associations.add((contacts[3], deal))
+    outcomes = CONNECTOR.deliver_batch(
+        _session(emulator), _spec(emulator), [_message(i, [f"p{i}@acme.io"]) for i in range(100)]
+    )
+    assert all(isinstance(o, DeliveryReceipt) for o in outcomes)
+    assert sorted(emulator.api_calls) == sorted(
+        [
+            "POST /crm/v3/objects/contacts/search",
+            "POST /crm/v4/associations/contacts/deals/batch/read",
+            "POST /crm/v3/objects/deals/search",
+            "POST /crm/v3/objects/contacts/batch/update",
+            "POST /crm/v3/objects/deals/batch/update",
+            "POST /integrators/timeline/v3/events/batch/create",
+        ]
+    )
+    assert emulator.objects["contacts"][contacts[42]]["echodepth_trust_score"] == "42.0"
+    assert emulator.objects["deals"][deal]["echodepth_trust_score"] == "3.0"
+    assert len(emulator.timeline) == 100
+    assert emulator.timeline[f"msg_7-{contacts[7]}"]["objectId"] == contacts[7]
+
+
+def test_a_replayed_batch_makes_no_second_timeline_event(emulator: HubSpotEmulator) -> None:
+    for i in range(3):
+        emulator.add("contacts", email=f"p{i}@acme.io")
+    messages = [_message(i, [f"p{i}@acme.io"]) for i in range(3)]
+    CONNECTOR.deliver_batch(_session(emulator), _spec(emulator), messages[:2])
+    again = CONNECTOR.deliver_batch(_session(emulator), _spec(emulator), messages)
+    assert all(isinstance(o, DeliveryReceipt) for o in again)  # the two known ids count as delivered
+    assert len(emulator.timeline) == 3
+
+
+def test_an_unknown_deal_fails_only_its_analysis(emulator: HubSpotEmulator) -> None:
+    for i in range(4):
+        emulator.add("contacts", email=f"p{i}@acme.io")
+    deal = emulator.add("deals", dealname="Real")
+    messages = [_message(i, [f"p{i}@acme.io"], deal_id=deal) for i in range(3)]
+    messages.append(_message(3, ["p3@acme.io"], deal_id="999999"))  # gone from HubSpot
+    outcomes = CONNECTOR.deliver_batch(_session(emulator), _spec(emulator), messages)
+    assert [type(o) for o in outcomes[:3]] == [DeliveryReceipt] * 3
+    assert isinstance(outcomes[3], PermanentError) and outcomes[3].status == 404
+    assert emulator.objects["deals"][deal]["echodepth_trust_score"] == "2.0"  # the newest of the three
+    assert len(emulator.timeline) == 3  # the failed analysis gets its event when it is retried
+
+
+def test_the_ten_second_limit_answers_429_with_rate_limit_headers(emulator: HubSpotEmulator) -> None:
+    emulator.add("contacts", email="ana@acme.io")
+    emulator.rate_max = 2  # search has its own limit; the updates spend this one
+    with pytest.raises(TransientError) as caught:
+        CONNECTOR.deliver_batch(_session(emulator), _spec(emulator), [_message(1, ["ana@acme.io"])])
+    assert caught.value.status == 429 and caught.value.retry_after == 10
+    assert emulator.limited["TEN_SECONDLY_ROLLING"] == 1
+    token = emulator.mint(with_refresh=False)[0]
+    refused = httpx.post(
+        f"{emulator.base}/crm/v3/objects/contacts/batch/update",
+        json={"inputs": []},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert refused.status_code == 429 and refused.json()["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert refused.headers["X-HubSpot-RateLimit-Max"] == "2"
+    assert refused.headers["X-HubSpot-RateLimit-Remaining"] == "0"
+    assert refused.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
