@@ -44,6 +44,7 @@ class Runtime:
     ) -> None:
         self.settings = settings or get_settings()
         self.region = self.settings.region
+        self.home: Runtime = self  # the runtime holding the directory (tenants' tiers and regions)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.effective_database_url)
         hosts = hosts or hosted_regions(self.settings)
@@ -79,10 +80,12 @@ class Runtime:
             for name in region_stores(self.settings)
             if name in self.served
         }
+        for regional in self.regional.values():
+            regional.home = self
 
     def _media_limit(self, tenant_id: str) -> int | None:
         """The media minutes per day of the tenant's tier (the default tier when it has none)."""
-        tier = load_tiers(self.settings).tier_for(self.store.tenant_rate_tier(tenant_id))
+        tier = load_tiers(self.settings).tier_for(self.home.store.tenant_rate_tier(tenant_id))
         return tier.media_minutes_per_day if tier else None
 
     def for_region(self, region: str) -> Runtime:

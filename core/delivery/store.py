@@ -370,7 +370,8 @@ class DeliveryStore:
         """Record many accepted deliveries (a Sink batch) in one transaction; how many were still ours."""
         done = 0
         with self.db.session() as s:
-            for claim, status_code in accepted:
+            # rows are locked in id order, as the sweep locks them, so the two never deadlock
+            for claim, status_code in sorted(accepted, key=lambda a: a[0].delivery_id):
                 done += changed(
                     s,
                     update(WebhookDelivery)
@@ -418,8 +419,11 @@ class DeliveryStore:
         )
         picked: list[str] = []
         with self.db.session() as s:
-            rows = s.execute(
-                select(WebhookDelivery.id, WebhookDelivery.enqueued_at).where(due).limit(limit)
+            rows = s.execute(  # in id order, as a Sink batch locks them (no deadlock between the two)
+                select(WebhookDelivery.id, WebhookDelivery.enqueued_at)
+                .where(due)
+                .order_by(WebhookDelivery.id)
+                .limit(limit)
             ).all()
             for delivery_id, enqueued_at in rows:
                 n = changed(
