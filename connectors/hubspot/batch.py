@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = ["deliver_batch", "BATCH_SIZE"]
 
+# A 429 inside a batch is waited out in place, up to one of HubSpot's 10 s windows per call, so a batch is not
+# retried whole (re-running its lookups) for a momentary limit; a longer one still fails the batch.
+RATE_LIMIT_PATIENCE = 10.0
 log = logging.getLogger("echodepth.connectors.hubspot")
 BATCH_SIZE = 100  # objects batch/update, search IN values and associations batch read: 100 per call
 _CONFLICT = "CONFLICT"  # the category of an event id the app already used
@@ -81,7 +84,8 @@ def _associated_deals(api: HubSpot, contacts: list[str]) -> dict[str, list[str]]
         page = client.call(
             partial(
                 reader.get_page, "contacts", "deals", batch_input_public_fetch_associations_batch_request=body
-            )
+            ),
+            patience=RATE_LIMIT_PATIENCE,
         )
         for row in getattr(page, "results", None) or []:
             found[str(row._from.id)] = [str(t.to_object_id) for t in row.to or []]
@@ -99,7 +103,10 @@ def _open(api: HubSpot, deals: list[str]) -> set[str]:
         query = DealSearch(
             filter_groups=[{"filters": filters}], properties=["hs_is_closed"], limit=BATCH_SIZE
         )
-        page = client.call(partial(api.crm.deals.search_api.do_search, public_object_search_request=query))
+        page = client.call(
+            partial(api.crm.deals.search_api.do_search, public_object_search_request=query),
+            patience=RATE_LIMIT_PATIENCE,
+        )
         found |= {str(d.id) for d in getattr(page, "results", None) or []}
     return found
 
@@ -129,7 +136,10 @@ def _update(api: HubSpot, kind: str, rules: Mapping[str, Any], owners: dict[str,
 
     def send(part: Sequence[dict[str, Any]]) -> None:
         body = model(inputs=list(part))
-        client.call(partial(batch_api.update, batch_input_simple_public_object_batch_input=body))
+        client.call(
+            partial(batch_api.update, batch_input_simple_public_object_batch_input=body),
+            patience=RATE_LIMIT_PATIENCE,
+        )
 
     for part in chunks(inputs, BATCH_SIZE):
         for index, exc in isolate_refusals(part, send).items():
@@ -162,7 +172,8 @@ def _events(api: HubSpot, mapping: Mapping_, template: str, items: list[_Item]) 
                 api.crm.timeline.events_api.create_batch,
                 batch_input_timeline_event=body,
                 _preload_content=False,
-            )
+            ),
+            patience=RATE_LIMIT_PATIENCE,
         )
         _event_errors(raw, part)
 

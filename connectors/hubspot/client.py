@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -106,8 +107,25 @@ def _typed(status: int, headers: Mapping[str, str], body: str) -> Exception:
     return PermanentError(VENDOR, "http_error", f"HubSpot answered HTTP {status}: {body[:200]}", status)
 
 
-def call(send: Callable[[], T], accept: frozenset[int] = frozenset()) -> T | None:
-    """``send()``; None when HubSpot answers a status in ``accept``; other failures as our typed errors."""
+def call(send: Callable[[], T], accept: frozenset[int] = frozenset(), patience: float = 0.0) -> T | None:
+    """``send()``; None when HubSpot answers a status in ``accept``; other failures as our typed errors.
+
+    With ``patience`` > 0 a 429 whose wait fits in it is waited out and the call sent again, in place: a batch
+    that has already looked up its records does not start over (and spend the budget again) for one 429.
+    """
+    waited = 0.0
+    while True:
+        try:
+            return _call_once(send, accept)
+        except TransientError as exc:
+            wait = exc.retry_after
+            if exc.status != 429 or wait is None or waited + wait > patience:
+                raise
+        time.sleep(wait)
+        waited += wait
+
+
+def _call_once(send: Callable[[], T], accept: frozenset[int]) -> T | None:
     try:
         return send()
     except _exception_types() as exc:

@@ -106,7 +106,21 @@ def test_an_unknown_deal_fails_only_its_analysis(emulator: HubSpotEmulator) -> N
     assert len(emulator.timeline) == 3  # the failed analysis gets its event when it is retried
 
 
-def test_the_ten_second_limit_answers_429_with_rate_limit_headers(emulator: HubSpotEmulator) -> None:
+def test_a_short_429_is_waited_out_in_place_without_new_lookups(emulator: HubSpotEmulator) -> None:
+    emulator.add("contacts", email="ana@acme.io")
+    emulator.rate_max, emulator.rate_window = 2, 1.0  # a 1 s window: its 429 asks for a 1 s wait
+    outcomes = CONNECTOR.deliver_batch(_session(emulator), _spec(emulator), [_message(1, ["ana@acme.io"])])
+    assert [type(o) for o in outcomes] == [DeliveryReceipt]
+    assert emulator.limited["TEN_SECONDLY_ROLLING"] >= 1
+    searches = [c for c in emulator.api_calls if c.endswith("/crm/v3/objects/contacts/search")]
+    assert len(searches) == 1  # the contact lookup was not repeated for the 429
+    assert len(emulator.timeline) == 1
+
+
+def test_the_ten_second_limit_answers_429_with_rate_limit_headers(
+    emulator: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("connectors.hubspot.batch.RATE_LIMIT_PATIENCE", 0.0)  # no waiting in place
     emulator.add("contacts", email="ana@acme.io")
     emulator.rate_max = 2  # search has its own limit; the updates spend this one
     with pytest.raises(TransientError) as caught:
