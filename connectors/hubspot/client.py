@@ -119,7 +119,7 @@ def call(send: Callable[[], T], accept: frozenset[int] = frozenset(), patience: 
             return _call_once(send, accept)
         except TransientError as exc:
             wait = exc.retry_after
-            if exc.status != 429 or wait is None or waited + wait > patience:
+            if exc.status != 429 or not wait or waited + wait > patience:  # no wait given: never spin
                 raise
         time.sleep(wait)
         waited += wait
