@@ -39,11 +39,9 @@ from core.sdk import (
     DeliveryReceipt,
     HttpSession,
     OutboundMessage,
-    PermanentError,
     ProviderSpec,
-    SkipItem,
-    TransientError,
 )
+from core.sdk.batching import deliver_each
 from core.sdk.participants import matchable_emails, new_person
 from core.sdk.results import ResultView
 
@@ -181,16 +179,8 @@ class HubSpotSink:
     ) -> list[BatchOutcome]:
         """Properties and timeline events of many analyses in a few batch calls; one outcome per message."""
         if spec.settings.get("create_unmatched"):  # contact creation goes one analysis at a time
-            return [self._deliver_one(session, spec, m) for m in messages]
+            return deliver_each(partial(self.deliver, session, spec), messages)
         return hubspot_batch.deliver_batch(self, session, spec, mapping_of(spec), messages)
-
-    def _deliver_one(
-        self, session: HttpSession, spec: ProviderSpec, message: OutboundMessage
-    ) -> BatchOutcome:
-        try:
-            return self.deliver(session, spec, message)
-        except (PermanentError, TransientError, SkipItem) as exc:  # an AuthError is the whole batch's
-            return exc
 
     def setup(self, session: HttpSession, spec: ProviderSpec, create: bool = True) -> dict[str, list[str]]:
         """Check the mapped properties exist; create the missing ones (and their group) when ``create``."""

@@ -18,15 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sqlalchemy import JSON, ForeignKey
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.connections.models import Connection
 from core.connections.tokens import TokenManager
-from core.delivery.models import WebhookEndpoint
-from core.delivery.secrets import new_webhook_secret
 from core.delivery.session import GuardedSession
-from core.delivery.store import SECRET_KIND, DeliveryClaim, DeliveryStore
+from core.delivery.store import DeliveryClaim, DeliveryStore, ensure_endpoint
 from core.registry import ConnectorRegistry, get_registry
 from core.sdk.contracts import (
     BatchOutcome,
@@ -130,28 +127,15 @@ class SinkDeliveries:
 
     def _ensure_endpoint(self, conn: Connection) -> None:
         """The connection's endpoint row (id = connection id), created once even under a race."""
-        db = self.store.db
-        with db.session() as s:
-            if s.get(WebhookEndpoint, conn.id) is not None:
-                return
-            sealed = self.store.vault.new_secret(conn.tenant_id, SECRET_KIND, new_webhook_secret())
-            s.add(sealed)
-            s.flush()
-            s.add(
-                WebhookEndpoint(
-                    id=conn.id,
-                    tenant_id=conn.tenant_id,
-                    kind=SINK,
-                    url=SINK_URL_PREFIX + conn.id,
-                    description=f"{conn.provider} connection",
-                    events=[],
-                    secret_id=sealed.id,
-                )
-            )
-            try:
-                s.commit()
-            except IntegrityError:
-                s.rollback()  # another worker created it first
+        ensure_endpoint(
+            self.store.db,
+            self.store.vault,
+            endpoint_id=conn.id,
+            tenant_id=conn.tenant_id,
+            kind=SINK,
+            url=SINK_URL_PREFIX + conn.id,
+            description=f"{conn.provider} connection",
+        )
 
     # delivery ---------------------------------------------------------------------------------
 

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.delivery.models import ENDPOINT, JOB_URL, WebhookDelivery, WebhookEndpoint
+from core.delivery.secrets import new_webhook_secret
 from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import utcnow
@@ -23,9 +25,44 @@ from core.storage.outbox import OutboxEvent, record_event
 from core.storage.queries import changed
 from core.vault import TokenVault, VaultSecret
 
-__all__ = ["DeliveryStore", "DeliveryClaim", "NewEvent", "SECRET_KIND"]
+__all__ = ["DeliveryStore", "DeliveryClaim", "NewEvent", "SECRET_KIND", "ensure_endpoint"]
 
 SECRET_KIND = "webhook_secret"
+
+
+def ensure_endpoint(
+    db: Database,
+    vault: TokenVault,
+    *,
+    endpoint_id: str,
+    tenant_id: str,
+    kind: str,
+    url: str,
+    description: str,
+) -> None:
+    """An internal destination's endpoint row (a Sink connection, meeting owners), created once even under a
+    race between workers; its signing secret is sealed in the vault like any endpoint's."""
+    with db.session() as s:
+        if s.get(WebhookEndpoint, endpoint_id) is not None:
+            return
+        sealed = vault.new_secret(tenant_id, SECRET_KIND, new_webhook_secret())
+        s.add(sealed)
+        s.flush()
+        s.add(
+            WebhookEndpoint(
+                id=endpoint_id,
+                tenant_id=tenant_id,
+                kind=kind,
+                url=url,
+                description=description,
+                events=[],
+                secret_id=sealed.id,
+            )
+        )
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()  # another worker created it first
 _CLAIM_EARLY_SECONDS = 1.0  # a delayed broker message may arrive a little before next_attempt_at
 
 

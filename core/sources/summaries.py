@@ -28,9 +28,8 @@ from sqlalchemy.exc import IntegrityError
 
 from core.connections.models import Connection
 from core.delivery.events import envelope
-from core.delivery.models import WebhookDelivery, WebhookEndpoint
-from core.delivery.secrets import new_webhook_secret
-from core.delivery.store import SECRET_KIND, DeliveryClaim, NewEvent
+from core.delivery.models import WebhookDelivery
+from core.delivery.store import DeliveryClaim, NewEvent, ensure_endpoint
 from core.sdk.contracts import DeliveryReceipt, OwnerNotifier, OwnerSummary
 from core.sdk.errors import AuthError, ConnectorError, InputError
 from core.sources.models import SourceSetting
@@ -145,27 +144,15 @@ class OwnerSummaries:
     def _ensure_endpoint(self, row: OwnerSummaryRecord) -> str:
         """The connection's owner-summary endpoint row (a stable id), created once even under a race."""
         endpoint_id = str(uuid.uuid5(_ENDPOINTS, row.connection_id))
-        with self.db.session() as s:
-            if s.get(WebhookEndpoint, endpoint_id) is not None:
-                return endpoint_id
-            sealed = self.sources.vault.new_secret(row.tenant_id, SECRET_KIND, new_webhook_secret())
-            s.add(sealed)
-            s.flush()
-            s.add(
-                WebhookEndpoint(
-                    id=endpoint_id,
-                    tenant_id=row.tenant_id,
-                    kind=OWNER,
-                    url=OWNER_URL_PREFIX + row.connection_id,
-                    description=f"{row.source} meeting owners",
-                    events=[],
-                    secret_id=sealed.id,
-                )
-            )
-            try:
-                s.commit()
-            except IntegrityError:
-                s.rollback()  # another worker created it first
+        ensure_endpoint(
+            self.db,
+            self.sources.vault,
+            endpoint_id=endpoint_id,
+            tenant_id=row.tenant_id,
+            kind=OWNER,
+            url=OWNER_URL_PREFIX + row.connection_id,
+            description=f"{row.source} meeting owners",
+        )
         return endpoint_id
 
     @staticmethod
