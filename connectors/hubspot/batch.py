@@ -1,7 +1,9 @@
 """Many analyses of one HubSpot connection in a handful of calls (batch endpoints, ≤ 100 inputs each).
 
-One contact search per 100 participants, one associations read and one deal search for the contacts' open
-deals, one ``batch/update`` per 100 contacts and per 100 deals (an object several analyses touch gets the
+Up to 200 analyses are handed over together (``DELIVERIES_PER_BATCH``), so the lookups and the deal writes,
+which only some analyses need, are shared by more of them. One contact search per 100 participants, one
+associations read per 1,000 contacts and one deal search per 100 of their deals for the open ones, one
+``batch/update`` per 100 contacts and per 100 deals (an object several analyses touch gets the
 newest one's values; HubSpot refuses duplicate ids in one batch), and one ``events/batch/create`` per 100
 timeline events. A refused object fails only the analyses that wrote it; an event id HubSpot already has
 (an earlier attempt made it) counts as done, so a replay never makes a second timeline event.
@@ -33,13 +35,16 @@ from core.sdk.results import ResultView
 if TYPE_CHECKING:
     from connectors.hubspot.sink import HubSpotSink
 
-__all__ = ["deliver_batch", "BATCH_SIZE"]
+__all__ = ["deliver_batch", "BATCH_SIZE", "DELIVERIES_PER_BATCH", "RATE_LIMIT_PATIENCE"]
 
 # A 429 inside a batch is waited out in place, up to one of HubSpot's 10 s windows per call, so a batch is not
 # retried whole (re-running its lookups) for a momentary limit; a longer one still fails the batch.
 RATE_LIMIT_PATIENCE = 10.0
 log = logging.getLogger("echodepth.connectors.hubspot")
-BATCH_SIZE = 100  # objects batch/update, search IN values and associations batch read: 100 per call
+BATCH_SIZE = 100  # objects batch/update and search IN values: 100 per call
+# associations batch read takes up to 1,000 ids (https://developers.hubspot.com/changelog/bug-fix-batch-read-limit-for-hubspot-associations-api)
+ASSOCIATIONS_PER_READ = 1000
+DELIVERIES_PER_BATCH = 200  # analyses handed over together (the sink's ``max_batch``)
 _CONFLICT = "CONFLICT"  # the category of an event id the app already used
 
 
@@ -79,7 +84,7 @@ def _associated_deals(api: HubSpot, contacts: list[str]) -> dict[str, list[str]]
     """Each contact's associated deal ids (associations v4 batch read)."""
     found: dict[str, list[str]] = {}
     reader = api.crm.associations.v4.batch_api
-    for part in chunks(contacts, BATCH_SIZE):
+    for part in chunks(contacts, ASSOCIATIONS_PER_READ):
         body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": c} for c in part])
         page = client.call(
             partial(

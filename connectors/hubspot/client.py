@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
+import math
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import urllib3
@@ -27,7 +31,62 @@ __all__ = ["VENDOR", "connect", "call", "ALREADY_EXISTS"]
 VENDOR = "hubspot"
 ALREADY_EXISTS = 409  # a timeline event id HubSpot already has: the earlier delivery wrote it
 _DEFAULT_RETRY_AFTER = 10.0  # HubSpot's rolling window is 10 s; a 429 without Retry-After waits that long
+_SECONDLY_RETRY_AFTER = 1.0  # the search endpoints' limit is per second (policy SECONDLY)
+_BUDGETED = ("/crm/", "/integrators/timeline/v3/events")  # the calls an account's budget counts
 T = TypeVar("T")
+
+
+class _Pacer:
+    """Keeps this process's calls for one HubSpot account inside the documented budgets, so the delivery
+    threads wait their turn instead of spending calls on 429s: ``X-HubSpot-RateLimit-Max`` requests per
+    ``X-HubSpot-RateLimit-Interval-Milliseconds`` (100 per 10 s until an answer says otherwise) and 5
+    searches per second. A call counts from when its answer came back (HubSpot counted it at some moment
+    before that), so a slow network never lets two calls land in one window. Other processes and apps on
+    the account spend the same budget; the 429s they cause are still waited out (``call``'s patience) or
+    retried."""
+
+    SEARCHES_PER_SECOND = 5
+    _IDLE = 60.0  # an account not called for this long is forgotten
+    _MARGIN = 0.02  # seconds of slack on top of each window
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.budget: dict[str, tuple[int, float]] = {}  # account -> (max, window seconds)
+        self.sent: dict[tuple[str, bool], deque[list[float]]] = {}  # (account, search) -> [answered at]
+
+    def take(self, account: str, search: bool) -> list[float]:
+        """Wait until a call of this kind fits in the account's window; its slot, to ``done`` afterwards."""
+        limit, window = (self.SEARCHES_PER_SECOND, 1.0) if search else self.budget.get(account, (100, 10.0))
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                sent = self.sent.setdefault((account, search), deque())
+                while sent and sent[0][0] <= now - window - self._MARGIN:
+                    sent.popleft()
+                if len(sent) < limit:
+                    slot = [math.inf]  # in flight: it holds its place until answered
+                    sent.append(slot)
+                    self._forget_idle(now)
+                    return slot
+                pause = sent[0][0] + window + self._MARGIN - now
+            time.sleep(min(max(pause, 0.005), window))
+
+    def done(self, account: str, slot: list[float], headers: Mapping[str, str]) -> None:
+        """The call of ``slot`` was answered now; learn the budget from the answer's rate-limit headers."""
+        lower = {k.lower(): str(v) for k, v in headers.items()}
+        limit = lower.get("x-hubspot-ratelimit-max", "")
+        interval = lower.get("x-hubspot-ratelimit-interval-milliseconds", "")
+        with self.lock:
+            slot[0] = time.monotonic()
+            if limit.isdigit() and interval.isdigit() and int(limit) > 0 and int(interval) > 0:
+                self.budget[account] = (int(limit), int(interval) / 1000)
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, times in self.sent.items() if not times or times[-1][0] < now - self._IDLE]:
+            del self.sent[key]
+
+
+_PACER = _Pacer()
 
 
 class _SessionPool:
@@ -51,9 +110,16 @@ class _SessionPool:
             url = f"{url}?{urlencode(list(fields.items()) if isinstance(fields, dict) else fields)}"
         elif fields:
             content = urlencode(fields).encode()
-        got = self.session.request(
-            method, url, headers=dict(headers or {}), content=content, timeout=self.timeout
-        )
+        account, path = self.session.credentials.access_token or "", urlsplit(url).path
+        slot = _PACER.take(account, path.endswith("/search")) if path.startswith(_BUDGETED) else [0.0]
+        answer: Mapping[str, str] = {}
+        try:
+            got = self.session.request(
+                method, url, headers=dict(headers or {}), content=content, timeout=self.timeout
+            )
+            answer = got.headers
+        finally:
+            _PACER.done(account, slot, answer)
         return urllib3.HTTPResponse(
             body=io.BytesIO(got.content),
             headers=dict(got.headers),
@@ -88,18 +154,27 @@ def _exception_types() -> tuple[type[Exception], ...]:
     return tuple(importlib.import_module(f"hubspot.crm.{p}.exceptions").ApiException for p in _PACKAGES)
 
 
-def _retry_after(headers: Mapping[str, str]) -> float:
+def _retry_after(headers: Mapping[str, str], body: str = "") -> float:
+    """How long a 429 asks us to wait: Retry-After, else the window's length; the search endpoints' 429s carry
+    no headers, and their ``policyName`` ``SECONDLY`` means a one-second window."""
     lower = {k.lower(): v for k, v in headers.items()}
     value = str(lower.get("retry-after", "")).strip()
     if value.isdigit():
         return float(value)
     interval = str(lower.get("x-hubspot-ratelimit-interval-milliseconds", "")).strip()
-    return int(interval) / 1000 if interval.isdigit() else _DEFAULT_RETRY_AFTER
+    if interval.isdigit():
+        return int(interval) / 1000
+    try:
+        answer = json.loads(body) if body.lstrip().startswith("{") else {}
+    except ValueError:
+        answer = {}
+    policy = answer.get("policyName") if isinstance(answer, dict) else None
+    return _SECONDLY_RETRY_AFTER if policy == "SECONDLY" else _DEFAULT_RETRY_AFTER
 
 
 def _typed(status: int, headers: Mapping[str, str], body: str) -> Exception:
     if status == 429:
-        return TransientError(VENDOR, "rate_limited", "HubSpot rate limit", 429, _retry_after(headers))
+        return TransientError(VENDOR, "rate_limited", "HubSpot rate limit", 429, _retry_after(headers, body))
     if status >= 500 or status == 408 or status == 0:
         return TransientError(VENDOR, "http_error", f"HubSpot answered HTTP {status}", status)
     if status in (401, 403):

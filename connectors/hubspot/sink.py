@@ -11,7 +11,7 @@ company from the mail domain) through batch create; consumer and own domains are
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ from config import CONFIG_DIR
 from connectors.hubspot import batch as hubspot_batch
 from connectors.hubspot import client
 from connectors.hubspot import setup as hubspot_setup
+from connectors.hubspot.batch import BATCH_SIZE
 from connectors.hubspot.models import Mapping_, PropertyRule, deal_ids, property_value
 from core.sdk import (
     BatchOutcome,
@@ -41,14 +42,13 @@ from core.sdk import (
     OutboundMessage,
     ProviderSpec,
 )
-from core.sdk.batching import deliver_each
+from core.sdk.batching import chunks, deliver_each
 from core.sdk.participants import matchable_emails, new_person
 from core.sdk.results import ResultView
 
 __all__ = ["HubSpotSink", "mapping_of", "BATCH_SIZE"]
 
 log = logging.getLogger("echodepth.connectors.hubspot")
-BATCH_SIZE = 100  # objects batch/update takes at most 100 inputs
 MAPPING_FILE = CONFIG_DIR / "mappings" / "hubspot.yaml"
 
 
@@ -63,11 +63,6 @@ def mapping_of(spec: ProviderSpec) -> Mapping_:
         raise ConfigError(f"hubspot mapping is invalid: {exc}") from exc
 
 
-def _chunks(items: list[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _props(rules: Mapping[str, PropertyRule], view: ResultView) -> dict[str, str]:
     """The properties ``rules`` fill from ``view`` (absent values left out)."""
     return {k: v for k, r in rules.items() if (v := property_value(view, r)) is not None}
@@ -80,7 +75,7 @@ class HubSpotSink:
     kind: Literal["sink"] = "sink"
     display_name = "HubSpot"
     events = frozenset({"analysis.completed"})
-    max_batch = BATCH_SIZE  # deliveries handed over together (core.sdk.BatchSink)
+    max_batch = hubspot_batch.DELIVERIES_PER_BATCH  # deliveries handed over together (core.sdk.BatchSink)
 
     def _emails(self, spec: ProviderSpec, data: Mapping[str, Any]) -> list[str]:
         skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
@@ -95,7 +90,10 @@ class HubSpotSink:
             properties=["email"],
             limit=BATCH_SIZE,
         )
-        page = client.call(lambda: api.crm.contacts.search_api.do_search(public_object_search_request=query))
+        page = client.call(
+            lambda: api.crm.contacts.search_api.do_search(public_object_search_request=query),
+            patience=hubspot_batch.RATE_LIMIT_PATIENCE,
+        )
         results = getattr(page, "results", None) or []
         return {str(r.properties.get("email", "")).lower(): str(r.id) for r in results}
 
@@ -157,7 +155,7 @@ class HubSpotSink:
         batch_api = api.crm.contacts.batch_api if kind == "contacts" else api.crm.deals.batch_api
         model = BatchInputSimplePublicObjectBatchInput if kind == "contacts" else DealBatch
         calls = 0
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, BATCH_SIZE):
             body = model(inputs=[{"id": i, "properties": props} for i in chunk])
             client.call(partial(batch_api.update, batch_input_simple_public_object_batch_input=body))
             calls += 1

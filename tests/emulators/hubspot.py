@@ -205,11 +205,15 @@ class HubSpotEmulator(OAuthEmulator):
         )
 
     async def associations_read(self, request: Request) -> Response:
-        """POST /crm/v4/associations/contacts/deals/batch/read (contact → deal, type 4)."""
+        """POST /crm/v4/associations/contacts/deals/batch/read (contact → deal, type 4); at most 1,000 ids
+        (https://developers.hubspot.com/changelog/bug-fix-batch-read-limit-for-hubspot-associations-api)."""
         if (refused := self._crm_refusal(request)) is not None:
             return refused
+        inputs = (await request.json())["inputs"]
+        if len(inputs) > 1000:
+            return _error(400, "error", "Batch size must be at most 1000", category="VALIDATION_ERROR")
         results = []
-        for item in (await request.json())["inputs"]:
+        for item in inputs:
             to = [
                 {
                     "toObjectId": int(d),

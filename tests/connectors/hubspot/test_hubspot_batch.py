@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,8 +57,43 @@ def _kinds(emu: HubSpotEmulator) -> list[str]:
     return sorted(set(emu.api_calls))
 
 
-def test_the_sink_is_a_batch_sink_of_hubspot_batch_size() -> None:
-    assert isinstance(CONNECTOR, BatchSink) and CONNECTOR.max_batch == 100
+def test_the_sink_takes_two_hundred_deliveries_at_once() -> None:
+    assert isinstance(CONNECTOR, BatchSink) and CONNECTOR.max_batch == 200
+
+
+def test_two_hundred_analyses_share_their_lookups_and_deal_writes(emulator: HubSpotEmulator) -> None:
+    """Each call keeps to its own limit (100 per update or search, 1,000 per associations read); the deal
+    steps, which only some analyses need, are shared by all 200: 7 field-sync calls, 0.035 per analysis."""
+    contacts = [emulator.add("contacts", email=f"p{i}@acme.io") for i in range(200)]
+    for i in range(0, 200, 5):  # every fifth buyer has an open deal
+        deal = emulator.add("deals", dealname=f"D{i}", hs_is_closed="false")
+        emulator.associations.add((contacts[i], deal))
+    outcomes = CONNECTOR.deliver_batch(
+        _session(emulator), _spec(emulator), [_message(i, [f"p{i}@acme.io"]) for i in range(200)]
+    )
+    assert all(isinstance(o, DeliveryReceipt) for o in outcomes)
+    field_sync = [c for c in emulator.api_calls if "/timeline/" not in c]
+    assert sorted(field_sync) == sorted(
+        ["POST /crm/v3/objects/contacts/search"] * 2
+        + ["POST /crm/v4/associations/contacts/deals/batch/read"]
+        + ["POST /crm/v3/objects/deals/search"]
+        + ["POST /crm/v3/objects/contacts/batch/update"] * 2
+        + ["POST /crm/v3/objects/deals/batch/update"]
+    )
+    assert len(emulator.timeline) == 200
+    assert all(emulator.objects["deals"][d].get("echodepth_trust_score") for _, d in emulator.associations)
+
+
+def test_a_search_429_waits_one_second_not_the_ten_second_window(
+    emulator: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.add("contacts", email="ana@acme.io")
+    emulator.search_rate_max = 0  # every search is over HubSpot's per-second limit
+    monkeypatch.setattr("connectors.hubspot.batch.RATE_LIMIT_PATIENCE", 0.0)
+    with pytest.raises(TransientError) as caught:
+        CONNECTOR.deliver_batch(_session(emulator), _spec(emulator), [_message(1, ["ana@acme.io"])])
+    assert caught.value.status == 429 and caught.value.retry_after == 1.0
+    assert emulator.limited["SECONDLY"] == 1
 
 
 def test_a_hundred_analyses_take_one_call_per_step_and_one_event_each(emulator: HubSpotEmulator) -> None:
@@ -106,9 +143,37 @@ def test_an_unknown_deal_fails_only_its_analysis(emulator: HubSpotEmulator) -> N
     assert len(emulator.timeline) == 3  # the failed analysis gets its event when it is retried
 
 
+def _spent_elsewhere(emulator: HubSpotEmulator) -> None:
+    """Another app or process has just used the account's whole budget: our pacer cannot know."""
+    emulator.call_times.extend([time.monotonic()] * emulator.rate_max)
+
+
+def test_calls_are_paced_inside_the_budget_hubspot_states(emulator: HubSpotEmulator) -> None:
+    """Three threads delivering at once against a budget of 6 calls per second and 5 searches per second:
+    the pacer learns the budget from the answers' headers and no call is refused."""
+    emulator.rate_max, emulator.rate_window = 6, 1.0
+    for i in range(30):
+        contact = emulator.add("contacts", email=f"p{i}@acme.io")
+        deal = emulator.add("deals", dealname=f"D{i}", hs_is_closed="false")
+        emulator.associations.add((contact, deal))
+    session, spec = _session(emulator), _spec(emulator)
+    CONNECTOR.deliver_batch(session, spec, [_message(99, ["p0@acme.io"])])  # an answer states the budget
+    batches = [[_message(i, [f"p{i}@acme.io"])] for i in range(30)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(3) as pool:
+        outcomes = [
+            o for got in pool.map(lambda b: CONNECTOR.deliver_batch(session, spec, b), batches) for o in got
+        ]
+    assert len(outcomes) == 30 and all(isinstance(o, DeliveryReceipt) for o in outcomes)
+    assert sum(emulator.limited.values()) == 0
+    non_search = [c for c in emulator.api_calls if not c.endswith("/search")]
+    assert time.monotonic() - started >= (len(non_search) - 6 * 2) / 6  # it did have to wait
+
+
 def test_a_short_429_is_waited_out_in_place_without_new_lookups(emulator: HubSpotEmulator) -> None:
     emulator.add("contacts", email="ana@acme.io")
     emulator.rate_max, emulator.rate_window = 2, 1.0  # a 1 s window: its 429 asks for a 1 s wait
+    _spent_elsewhere(emulator)
     outcomes = CONNECTOR.deliver_batch(_session(emulator), _spec(emulator), [_message(1, ["ana@acme.io"])])
     assert [type(o) for o in outcomes] == [DeliveryReceipt]
     assert emulator.limited["TEN_SECONDLY_ROLLING"] >= 1
@@ -123,6 +188,7 @@ def test_the_ten_second_limit_answers_429_with_rate_limit_headers(
     monkeypatch.setattr("connectors.hubspot.batch.RATE_LIMIT_PATIENCE", 0.0)  # no waiting in place
     emulator.add("contacts", email="ana@acme.io")
     emulator.rate_max = 2  # search has its own limit; the updates spend this one
+    _spent_elsewhere(emulator)
     with pytest.raises(TransientError) as caught:
         CONNECTOR.deliver_batch(_session(emulator), _spec(emulator), [_message(1, ["ana@acme.io"])])
     assert caught.value.status == 429 and caught.value.retry_after == 10

@@ -98,7 +98,10 @@ def test_overrides_replace_the_default_mapping(emulator: HubSpotEmulator) -> Non
     assert emulator.objects["contacts"][ana]["echodepth_valence"] == "0.612"  # untouched keys keep defaults
 
 
-def test_rate_limit_is_a_transient_error_with_the_window_as_retry_after(emulator: HubSpotEmulator) -> None:
+def test_rate_limit_is_a_transient_error_with_the_window_as_retry_after(
+    emulator: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("connectors.hubspot.batch.RATE_LIMIT_PATIENCE", 0.0)  # no waiting in place
     emulator.add("contacts", email="ana@acme.io")
     emulator.api_throttle_next = 1
     with pytest.raises(TransientError) as caught:
