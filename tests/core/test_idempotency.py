@@ -151,14 +151,15 @@ def test_rate_limit_answers_429_with_retry_after_then_lets_requests_through(
 ) -> None:
     b = make_embedded(rate_limit_per_minute=60)  # burst 60, then one more per second
     other = b.new_key("globex")
-    codes = []
-    for _ in range(60):
-        r = b.client.get("/v1/jobs", headers=b.headers())
-        codes.append(r.status_code)
-    assert set(codes) == {200}
-    assert r.headers["RateLimit-Limit"] == "60"
-    assert r.headers["RateLimit-Remaining"] == "0"
-    refused = b.client.get("/v1/jobs", headers=b.headers())
+    # the bucket refills while we spend it, so a loaded machine needs a few more than 60: bound it by time
+    answers, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline and (not answers or answers[-1].status_code != 429):
+        answers.append(b.client.get("/v1/jobs", headers=b.headers()))
+    *served, refused = answers
+    assert len(served) >= 60 and {r.status_code for r in served} == {200}
+    assert served[0].headers["RateLimit-Limit"] == "60"
+    assert served[0].headers["RateLimit-Remaining"] == "59"
+    assert served[-1].headers["RateLimit-Remaining"] == "0"
     assert refused.status_code == 429
     assert refused.json()["code"] == "rate_limited"
     assert refused.headers["Retry-After"] == "1"

@@ -188,9 +188,16 @@ test('an idempotency key returns the same job; a different body under it is refu
 // The bucket refills RATE_LIMIT_PER_MINUTE / 60 tokens a second while we spend it, so on a slow (loaded)
 // machine it takes more than RATE_LIMIT_PER_MINUTE requests: the bound is time, not a request count.
 async function burn(key) {
+  // A reused keep-alive socket the server has just closed fails one fetch ('fetch failed'): send it again.
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const r = await fetch(`${server.baseURL}/v1/jobs?limit=1`, { headers: { Authorization: `Bearer ${key}` } });
+    let r;
+    try {
+      r = await fetch(`${server.baseURL}/v1/jobs?limit=1`, { headers: { Authorization: `Bearer ${key}` } });
+    } catch (e) {
+      if (e instanceof TypeError) continue;
+      throw e;
+    }
     await r.arrayBuffer();
     if (r.status === 429) return;
   }
