@@ -40,7 +40,7 @@ class Consumer:
             self.broker,
             queues={self._queue_name},
             worker_threads=threads or self._threads,
-            worker_timeout=200,
+            worker_timeout=100,  # ms a thread waits for work before checking for shutdown
         )
         self._worker.start()
 

@@ -206,8 +206,12 @@ class JobQueue(Consumer):
                 log.info("sweep: removing orphaned media of job %s", job_id)
                 self.spool.delete(job_id)
 
-    def close(self) -> None:
-        """Stop everything this queue started and close the broker."""
+    def stop(self) -> None:
+        """Stop the sweep and the worker (the broker stays open)."""
         self.stop_sweeper()
         self.stop_worker()
+
+    def close(self) -> None:
+        """Stop everything this queue started and close the broker."""
+        self.stop()
         self.broker.close()
