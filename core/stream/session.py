@@ -1,8 +1,9 @@
 """One stream from accept to summary, every queue bounded.
 
-- Frames: one waiting slot. A newer frame replaces a waiting one (``dropped``, reason ``behind``); frames
-  beyond the declared fps are dropped as ``over_fps`` (see ``_Throttle``), and frames whose timestamp does
-  not move forward as ``stale_timestamp``.
+- Frames: one waiting slot, emptied by a face thread when it starts on the frame (not when the frame is handed
+  to the pool), so a frame never waits in the pool's queue. A newer frame replaces a waiting one
+  (``dropped``, reason ``behind``); frames beyond the declared fps are dropped as ``over_fps`` (see
+  ``_Throttle``), and frames whose timestamp does not move forward as ``stale_timestamp``.
 - Audio: a bounded queue (``audio_behind`` when full); utterances go to the ASR process, at most
   ``MAX_ASR_PENDING`` per stream (``asr_behind`` beyond).
 - Server messages: a queue of ``stream_send_queue``; a client that stops reading fills it and the stream is
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
 import multiprocessing as mp
 import os
+import threading
 import time
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -63,6 +66,16 @@ ASR_NICENESS = 10  # below the API process (0): a CFS weight of 110 against 1024
 
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@functools.cache
+def _single_threaded_blas() -> None:
+    """One BLAS thread for the whole process, set once: the timeline threads' numpy calls are small, and
+    OpenBLAS's idle worker busy-waits after each one, which cost about 3 ms of CPU per analysed frame
+    (docs/streaming.md) on cores the face threads need."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def _lower_priority() -> None:
@@ -130,7 +143,8 @@ class StreamService:
 
 
 def _open_analysis(fps: float, audio: bool) -> StreamAnalysis:
-    """A stream's analysis with its landmarker open."""
+    """A stream's analysis with its landmarker open (on the stream's timeline thread, off the event loop)."""
+    _single_threaded_blas()
     analysis = StreamAnalysis(fps, audio)
     analysis.__enter__()
     return analysis
@@ -182,7 +196,8 @@ class StreamSession:
         s = rt.settings
         self.send_q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=s.stream_send_queue)
         self.audio_q: asyncio.Queue[tuple[Chunk, float] | None] = asyncio.Queue(maxsize=AUDIO_QUEUE)
-        self.slot: tuple[Chunk, float, float] | None = None
+        self.slot: tuple[Chunk, float, float] | None = None  # taken by a face thread: under slot_lock
+        self.slot_lock = threading.Lock()
         self.slot_event = asyncio.Event()
         self.seconds_event = asyncio.Event()
         self.abort: asyncio.Future[StreamClose] = asyncio.get_running_loop().create_future()
@@ -321,10 +336,11 @@ class StreamSession:
         elif not self.throttle.accept(chunk.ts_ms, now):
             self._drop("over_fps")
         else:
-            if self.slot is not None:
-                self._drop("behind")
             self.last_frame_t = t
-            self.slot = (chunk, t, now)
+            with self.slot_lock:
+                replaced, self.slot = self.slot, (chunk, t, now)
+            if replaced is not None:
+                self._drop("behind")
             self.slot_event.set()
 
     def _drop(self, reason: str) -> None:
@@ -344,17 +360,21 @@ class StreamSession:
         while True:
             await self.slot_event.wait()
             self.slot_event.clear()
-            item, self.slot = self.slot, None
-            if item is None:
+            if self.slot is None:
                 if self.ending:
                     return
                 continue
-            chunk, t, received = item
-            try:
-                result = await loop.run_in_executor(self.face_exec, analysis.frame, chunk.payload, t)
-            except MediaError as exc:
+            # The face thread takes the slot's frame when it starts, not now: while every face thread is
+            # busy, frames that arrive meanwhile replace it, so a frame never waits in the pool's queue.
+            taken = await loop.run_in_executor(self.face_exec, self._analyse_newest, analysis)
+            if taken is None:
+                continue
+            (chunk, _, received), result = taken
+            if isinstance(result, MediaError):
                 self.counts["frames_unreadable"] += 1
-                self._send({"type": "error", "code": exc.code, "message": exc.message, "ts": chunk.ts_ms})
+                self._send(
+                    {"type": "error", "code": result.code, "message": result.message, "ts": chunk.ts_ms}
+                )
                 continue
             self.counts["frames_analysed"] += 1
             self._flush_drops()
@@ -363,6 +383,20 @@ class StreamSession:
             self.seconds_event.set()
             if self.ending and self.slot is None:
                 return
+
+    def _analyse_newest(
+        self, analysis: StreamAnalysis
+    ) -> tuple[tuple[Chunk, float, float], dict[str, Any] | MediaError] | None:
+        """On a face thread: the frame in the slot now and its result (or why it could not be decoded)."""
+        with self.slot_lock:
+            item, self.slot = self.slot, None
+        if item is None:
+            return None
+        chunk, t, _ = item
+        try:
+            return item, analysis.frame(chunk.payload, t)
+        except MediaError as exc:
+            return item, exc
 
     async def _audio_worker(self) -> None:
         analysis = await self._loaded()
@@ -381,6 +415,8 @@ class StreamSession:
             self.seconds_event.clear()
             if self.ending:
                 return
+            if not analysis.has_ready_seconds():  # most frames and chunks complete no second
+                continue
             for msg in await loop.run_in_executor(self.timeline_exec, analysis.ready_seconds, False):
                 self._send(msg)
 

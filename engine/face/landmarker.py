@@ -17,6 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from ._direct import DirectDetect, direct_call
+from ._direct import RawFace as _RawFace
+
 __all__ = ["MODEL_FILE", "MAX_FACES", "FaceObservation", "Landmarker", "model_digest"]
 
 MODEL_FILE = Path(__file__).resolve().parent / "models" / "face_landmarker.task"
@@ -56,7 +59,10 @@ def model_digest() -> str:
 
 
 class Landmarker:
-    """A Face Landmarker in IMAGE mode (stills) or VIDEO mode (frames with increasing timestamps)."""
+    """A Face Landmarker in IMAGE mode (stills) or VIDEO mode (frames with increasing timestamps).
+
+    One thread at a time may call ``detect`` (MediaPipe's task is not safe for concurrent calls; each user of
+    a Landmarker here, a job or a stream, calls it from one thread at a time)."""
 
     def __init__(self, *, video: bool = False, max_faces: int = MAX_FACES) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
@@ -72,6 +78,7 @@ class Landmarker:
         )
         self._video = video
         self._task: Any = None
+        self._direct: DirectDetect | None = None
         self._last_ts = -1
 
     def __enter__(self) -> Landmarker:
@@ -79,6 +86,7 @@ class Landmarker:
 
         self._task = vision.FaceLandmarker.create_from_options(self._options)
         self._task.__enter__()
+        self._direct = direct_call(self._task, video=self._video)
         return self
 
     def __exit__(
@@ -87,6 +95,7 @@ class Landmarker:
         if self._task is not None:
             self._task.__exit__(et, ev, tb)
             self._task = None
+            self._direct = None
 
     def detect(self, rgb: np.ndarray, timestamp_s: float | None = None) -> list[FaceObservation]:
         """Faces in one RGB uint8 frame (H×W×3), largest first."""
@@ -95,22 +104,33 @@ class Landmarker:
         if self._task is None:
             raise RuntimeError("use Landmarker as a context manager")
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        ts = None
         if self._video:
             ts = max(int(round((timestamp_s or 0.0) * 1000)), self._last_ts + 1)
             self._last_ts = ts
-            result = self._task.detect_for_video(image, ts)
-        else:
-            result = self._task.detect(image)
+        raw = self._direct(image, ts) if self._direct is not None else _public_detect(self._task, image, ts)
         h, w = rgb.shape[:2]
-        faces = [_observation(result, i, w, h) for i in range(len(result.face_landmarks))]
+        faces = [_observation(face, w, h) for face in raw]
         return sorted(faces, key=lambda f: -f.area_share)
 
 
-def _observation(result: Any, i: int, w: int, h: int) -> FaceObservation:
-    pts = np.array([(p.x * w, p.y * h, p.z * w) for p in result.face_landmarks[i]], dtype=np.float32)
-    shapes = {b.category_name: float(b.score) for b in result.face_blendshapes[i]}
+def _public_detect(task: Any, image: Any, ts: int | None) -> list[_RawFace]:
+    """MediaPipe's own Python API (a thread hop per call, a Python object per landmark)."""
+    result = task.detect_for_video(image, ts) if ts is not None else task.detect(image)
     mats = result.facial_transformation_matrixes
-    matrix = np.asarray(mats[i], dtype=np.float64) if mats and len(mats) > i else None
+    return [
+        _RawFace(
+            np.array([(p.x, p.y, p.z) for p in points], dtype=np.float32),
+            {b.category_name: float(b.score) for b in result.face_blendshapes[i]},
+            np.asarray(mats[i], dtype=np.float64) if mats and len(mats) > i else None,
+        )
+        for i, points in enumerate(result.face_landmarks)
+    ]
+
+
+def _observation(face: _RawFace, w: int, h: int) -> FaceObservation:
+    pts = face.landmarks * np.array([w, h, w], dtype=np.float32)  # normalised → pixels (z scales with x)
     x0, y0 = np.clip(pts[:, 0].min(), 0, w), np.clip(pts[:, 1].min(), 0, h)
     x1, y1 = np.clip(pts[:, 0].max(), 0, w), np.clip(pts[:, 1].max(), 0, h)
-    return FaceObservation(pts, shapes, matrix, (float(x0), float(y0), float(x1), float(y1)), (w, h))
+    box = (float(x0), float(y0), float(x1), float(y1))
+    return FaceObservation(pts, face.blendshapes, face.matrix, box, (w, h))

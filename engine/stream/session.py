@@ -128,24 +128,33 @@ class StreamAnalysis:
                 )
             )
 
+    def has_ready_seconds(self) -> bool:
+        """Whether ``ready_seconds()`` has a message now: a cheap check, from any thread, so that a frame or
+        an audio chunk that completes no second costs no trip to the timeline thread."""
+        return self._next_second < self._done(final=False)
+
     def ready_seconds(self, final: bool = False) -> list[dict[str, Any]]:
         """``second`` messages for every second now complete in all modalities (all of them when final)."""
+        done = self._done(final)
+        out = []
+        while self._next_second < done:
+            out.append(self._second(self._next_second))
+            self._next_second += 1
+        return out
+
+    def _done(self, final: bool) -> int:
+        """The seconds before this one are complete (all modalities, or the laggard is LAG_S behind)."""
         with self._lock:
             face_t = self._face_t
         marks = [math.floor(face_t)] if face_t >= 0 else []
         if self.voice is not None and self.voice.seconds:
             marks.append(self.voice.seconds)
         if not marks:
-            return []
-        done = max(min(marks), max(marks) - LAG_S)
+            return 0
         if final:
             end = face_t + 1 / self.fps if face_t >= 0 else 0.0
-            done = math.ceil(max(end, self.voice.position if self.voice else 0.0) - 1e-9)
-        out = []
-        while self._next_second < done:
-            out.append(self._second(self._next_second))
-            self._next_second += 1
-        return out
+            return math.ceil(max(end, self.voice.position if self.voice else 0.0) - 1e-9)
+        return max(min(marks), max(marks) - LAG_S)
 
     def _second(self, k: int) -> dict[str, Any]:
         start = max(0, k + 1 - WINDOW_S)

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 import redis
 import uvicorn
 from PIL import Image
+from threadpoolctl import threadpool_info
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
@@ -29,6 +31,7 @@ from websockets.uri import parse_uri
 
 from core.api.app import create_app
 from core.runtime import Runtime
+from core.stream import StreamService
 from core.stream.tokens import issue_token
 from engine.stream import FaceStream
 from tests.conftest import REDIS_URL, embedded_settings
@@ -447,3 +450,52 @@ def test_a_client_that_never_reads_is_closed_and_the_server_stays_up(
     stats = _result(server, jobs[0]["job_id"])["modalities"]["stream"]
     assert stats["ended_by"] == "client_not_reading"
     assert httpx.get(f"{server.http}/healthz").status_code == 200
+
+
+def test_a_frame_waiting_for_a_busy_face_thread_is_replaced_by_a_newer_one(
+    start_server: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool = ThreadPoolExecutor(1)  # the only face thread, which the test keeps busy
+    monkeypatch.setattr(StreamService, "face_pool", lambda self: pool)
+    server = start_server()
+    frame = _jpeg("london_008_smiling.jpg")
+    busy = threading.Event()
+
+    async def run() -> tuple[list[dict[str, Any]], int | None]:
+        async with connect(f"{server.ws}/v1/stream/video", additional_headers=server.headers()) as ws:
+            await ws.send(_start(fps=10))
+            await ws.send(_frame(0, frame))
+            while json.loads(await ws.recv())["type"] != "frame":  # analysed: the landmarker is loaded
+                pass
+            pool.submit(busy.wait)
+            for i in (1, 2, 3):  # the first is handed to the busy pool; the next two replace it
+                await ws.send(_frame(i * 100, frame))
+            await asyncio.sleep(1.0)  # all three received while the face thread is busy
+            busy.set()
+            await ws.send(json.dumps({"type": "end"}))
+            return await _collect(ws)
+
+    try:
+        messages, code = asyncio.run(run())
+    finally:
+        busy.set()
+        pool.shutdown()
+    assert [m["ts"] for m in messages if m["type"] == "frame"] == [300]  # not 100, which waited longest
+    assert sum(m["count"] for m in messages if m["type"] == "dropped" and m["reason"] == "behind") == 2
+    assert code == 1000
+
+
+def test_a_stream_leaves_numpy_on_one_blas_thread(start_server: Callable[..., Server]) -> None:
+    server = start_server()
+
+    async def run() -> tuple[list[dict[str, Any]], int | None]:
+        async with connect(f"{server.ws}/v1/stream/video", additional_headers=server.headers()) as ws:
+            await ws.send(_start(fps=5))
+            await ws.send(_frame(0, _jpeg("london_030_smiling.jpg")))
+            await ws.send(json.dumps({"type": "end"}))
+            return await _collect(ws)
+
+    _, code = asyncio.run(run())
+    assert code == 1000
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    assert blas and all(p["num_threads"] == 1 for p in blas)  # no idle BLAS worker spinning beside frames
