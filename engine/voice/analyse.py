@@ -61,7 +61,8 @@ class _Clip:
     smap: SpeechMap
     nuclei: np.ndarray
     turns: list[Turn]
-    frame_speaker: np.ndarray
+    frame_speaker: np.ndarray  # int8 per frame: index into ``speaker_names``, −1 outside speech
+    speaker_names: list[str]
     words: list[asr_mod.Word] = field(default_factory=list)
     filled: list[FilledPause] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
@@ -118,7 +119,11 @@ def _start_parallel_asr(
 
 
 def _prosody(path: str | Path, max_seconds: float) -> _Clip:
-    return _clip(extract_frames(iter_audio(path, max_seconds=max_seconds)))
+    track = extract_frames(iter_audio(path, max_seconds=max_seconds))
+    try:
+        return _clip(track)
+    finally:
+        track.cep.close()  # read only by speaker clustering (the other block tracks until the report)
 
 
 def report_from_track(
@@ -142,11 +147,13 @@ def _clip(track: FrameTrack, speakers: bool = True) -> _Clip:
     smap = speech_map(track)
     nuclei = syllable_nuclei(track, smap)
     turns = speaker_turns(track, smap) if speakers else [Turn("S1", r.start, r.end) for r in smap.runs]
-    frame_speaker = np.full(track.n, "", dtype=object)
+    # Sorted names: code order is name order, so ties in _majority resolve as they would on the names.
+    names = sorted({t.speaker for t in turns})
+    frame_speaker = np.full(track.n, -1, dtype=np.int8)
     for t in turns:
-        frame_speaker[int(round(t.start / FRAME_S)) : int(round(t.end / FRAME_S))] = t.speaker
-    frame_speaker[~smap.speech] = ""
-    clip = _Clip(track, smap, nuclei, turns, frame_speaker)
+        frame_speaker[int(round(t.start / FRAME_S)) : int(round(t.end / FRAME_S))] = names.index(t.speaker)
+    frame_speaker[~smap.speech] = -1
+    clip = _Clip(track, smap, nuclei, turns, frame_speaker, names)
     clip.flags = quality_flags(track, smap, nuclei, snr_db(track, smap))
     return clip
 
@@ -156,7 +163,7 @@ def _clip(track: FrameTrack, speakers: bool = True) -> _Clip:
 
 def _speaker_cues(clip: _Clip) -> dict[str, dict[str, float | None]]:
     return {
-        s: cues_for(clip.track, clip.frame_speaker == s, clip.nuclei)
+        s: cues_for(clip.track, _frames_of(clip, s), clip.nuclei)
         for s in dict.fromkeys(t.speaker for t in clip.turns)
     }
 
@@ -166,7 +173,7 @@ def _speaker_vad(
 ) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
     """Per speaker: (arousal logit, dominance logit); plus the confidences of the clip-level estimates."""
     ref = baseline if baseline is not None and len(cues) == 1 else GENERIC_BASELINE
-    talk = {s: float((clip.frame_speaker == s).sum()) * FRAME_S for s in cues}
+    talk = {s: float(_frames_of(clip, s).sum()) * FRAME_S for s in cues}
     total = sum(talk.values()) or 1.0
     out, cover_a, cover_d = {}, [], []
     for s, c in cues.items():
@@ -196,11 +203,11 @@ def _second_deviation(clip: _Clip, n_sec: int) -> np.ndarray:
     per: dict[str, list[tuple[int, dict[str, float | None]]]] = {}
     for i in range(n_sec):
         sl = slice(i * 100, (i + 1) * 100)
-        spk = _majority(clip.frame_speaker[sl])
+        spk = _majority(clip, sl)
         if not spk:
             continue
         mask = np.zeros(clip.track.n, dtype=bool)
-        mask[sl] = clip.frame_speaker[sl] == spk
+        mask[sl] = clip.frame_speaker[sl] == clip.speaker_names.index(spk)
         per.setdefault(spk, []).append((i, cues_for(clip.track, mask, clip.nuclei)))
     for rows in per.values():
         for cue in MIN_SD:
@@ -218,9 +225,16 @@ def _second_deviation(clip: _Clip, n_sec: int) -> np.ndarray:
     return dev
 
 
-def _majority(labels: np.ndarray) -> str:
-    vals, counts = np.unique(labels[labels != ""], return_counts=True)
-    return str(vals[np.argmax(counts)]) if vals.size and counts.max() >= 20 else ""
+def _frames_of(clip: _Clip, speaker: str) -> np.ndarray:
+    """Boolean mask of the speech frames given to ``speaker``."""
+    return clip.frame_speaker == clip.speaker_names.index(speaker)
+
+
+def _majority(clip: _Clip, sl: slice) -> str:
+    """The speaker of most (at least 20) of the frames in ``sl``, or ""."""
+    labels = clip.frame_speaker[sl]
+    vals, counts = np.unique(labels[labels >= 0], return_counts=True)
+    return clip.speaker_names[int(vals[np.argmax(counts)])] if vals.size and counts.max() >= 20 else ""
 
 
 # --- transcript ---------------------------------------------------------------------------------------
@@ -228,7 +242,8 @@ def _majority(labels: np.ndarray) -> str:
 
 def _speaker_at(clip: _Clip, t: float) -> str | None:
     i = min(max(int(t / FRAME_S), 0), max(clip.track.n - 1, 0))
-    return str(clip.frame_speaker[i]) or None if clip.track.n else None
+    code = int(clip.frame_speaker[i]) if clip.track.n else -1
+    return clip.speaker_names[code] if code >= 0 else None
 
 
 def _transcript(clip: _Clip) -> list[TranscriptSegment]:
@@ -316,7 +331,7 @@ def _report(clip: _Clip, *, asr: bool, baseline: VoiceBaseline | None, timings: 
     )
     n_sec = int(np.ceil(track.duration - 1e-9)) if track.duration else 0
     dev = _second_deviation(clip, n_sec) if cues else np.zeros(n_sec)
-    talk = {s: float((clip.frame_speaker == s).sum()) * FRAME_S for s in spk_vad}
+    talk = {s: float(_frames_of(clip, s).sum()) * FRAME_S for s in spk_vad}
     total_talk = sum(talk.values()) or 1.0
     lex_val = _lexical_valence(segs, 0.0, track.duration)
     valence = lex_val if lex_val is not None else 0.5
@@ -384,7 +399,7 @@ def _version(module: str) -> str:
 
 
 def _f0_mean(clip: _Clip, speaker: str) -> float | None:
-    f0 = clip.track.f0[(clip.frame_speaker == speaker) & np.isfinite(clip.track.f0)]
+    f0 = clip.track.f0[_frames_of(clip, speaker) & np.isfinite(clip.track.f0)]
     return round(float(f0.mean()), 1) if f0.size else None
 
 
@@ -403,7 +418,7 @@ def _seconds(
         voiced = track.f0[sl][speech & np.isfinite(track.f0[sl])]
         window = (clip.nuclei >= i - 1) & (clip.nuclei < i + 2)
         span = min(i + 2, track.duration) - max(i - 1, 0)
-        spk = _majority(clip.frame_speaker[sl])
+        spk = _majority(clip, sl)
         seg = Segment(
             start=float(i),
             end=float(min(i + 1, track.duration)),

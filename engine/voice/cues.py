@@ -25,7 +25,7 @@ def cues_for(track: FrameTrack, mask: np.ndarray, nuclei: np.ndarray) -> dict[st
         st = semitones(track.f0[voiced])
         out["f0_mean_st"] = float(st.mean())
         out["f0_sd_st"] = float(st.std())
-        out["alpha_db"] = float(track.alpha[voiced].mean())
+        out["alpha_db"] = float(track.alpha.masked(voiced).mean())
     if speech_s >= 0.5:
         idx = np.clip((nuclei / FRAME_S).astype(int), 0, max(0, mask.size - 1))
         out["rate"] = float(mask[idx].sum()) / speech_s if nuclei.size else 0.0

@@ -3,10 +3,15 @@
 For each block of decoded audio (with 0.2 s of left context): Praat's autocorrelation pitch (75–600 Hz) and
 intensity via parselmouth, webrtcvad decisions, a 25 ms FFT for spectral balance (alpha ratio) and a small
 mel-cepstrum (speaker turns, filled-pause stability), and jitter/shimmer from Praat's point process.
+
+Tracks read only by frame range or under a mask (the 12-float mel-cepstrum, per speaker chunk; voicing
+strength and alpha ratio, in masked means) stay in the blocks they were computed in (``BlockTrack``), never
+concatenated into whole-clip arrays; the cepstral change (``flux``) is computed as blocks arrive.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -17,7 +22,7 @@ from parselmouth.praat import call
 
 from engine.media import SAMPLE_RATE
 
-__all__ = ["FRAME_S", "FrameExtractor", "FrameTrack", "extract_frames"]
+__all__ = ["FRAME_S", "FrameExtractor", "FrameTrack", "BlockTrack", "extract_frames"]
 
 FRAME_S = 0.01
 HOP = int(SAMPLE_RATE * FRAME_S)  # 160 samples
@@ -60,15 +65,109 @@ _WINDOW = np.hanning(WIN).astype(np.float32)
 
 
 @dataclass
+class _Blocks:
+    """The storage a BlockTrack and its views share: sealed blocks of at least ``BLOCK_FRAMES`` frames (so a
+    decoder's small packets do not each cost an array header) and the frames not yet sealed."""
+
+    blocks: list[np.ndarray] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)  # first frame of each block
+    pending: list[np.ndarray] = field(default_factory=list)
+    sealed: int = 0  # frames in ``blocks``
+
+    def seal(self) -> None:
+        if self.pending:
+            block = np.concatenate(self.pending)
+            self.pending.clear()
+            self.starts.append(self.sealed)
+            self.blocks.append(block)
+            self.sealed += int(block.shape[0])
+
+
+class BlockTrack:
+    """A float32 track of ``width`` values a frame, kept in blocks, read by range or under a mask.
+
+    No whole-clip array is ever built (reads copy only the frames asked for), so the track costs its own
+    bytes and nothing more. Views (``window``) share the owner's blocks; ``close`` frees them for all.
+    """
+
+    BLOCK_FRAMES = 4096  # 41 s of frames
+
+    def __init__(self, width: int = 1, store: _Blocks | None = None, offset: int = 0, n: int = 0) -> None:
+        self.width = width
+        self._store = store if store is not None else _Blocks()
+        self._offset = offset  # first frame of this view in the store
+        self.n = n
+
+    def append(self, values: np.ndarray) -> None:
+        """Add the next frames' values (on the owning store, not on a view)."""
+        if not values.shape[0]:
+            return
+        store = self._store
+        store.pending.append(np.array(values, dtype=np.float32, copy=True))
+        self.n += int(values.shape[0])
+        if self.n - store.sealed >= self.BLOCK_FRAMES:
+            store.seal()
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Values of frames ``start``…``stop - 1`` of this view (none once the store is closed)."""
+        start, stop = max(0, start), min(stop, self.n)
+        a, b = self._offset + start, self._offset + stop
+        store = self._store
+        if b > store.sealed:
+            store.seal()
+        parts = []
+        if stop > start:
+            for i in range(max(0, bisect.bisect_right(store.starts, a) - 1), len(store.blocks)):
+                first = store.starts[i]
+                if first >= b:
+                    break
+                block = store.blocks[i]
+                parts.append(block[max(0, a - first) : min(block.shape[0], b - first)])
+        if not parts:
+            return np.zeros((0, self.width) if self.width > 1 else 0, dtype=np.float32)
+        out = np.concatenate(parts)
+        return out.reshape(-1, self.width) if self.width > 1 else out.reshape(-1)
+
+    def masked(self, mask: np.ndarray) -> np.ndarray:
+        """Values of the frames where ``mask`` (one flag per frame of this view) is set, in frame order."""
+        if not mask.any():
+            return self.rows(0, 0)
+        a, b = int(mask.argmax()), mask.size - int(mask[::-1].argmax())
+        return self.rows(a, b)[mask[a:b]]
+
+    def window(self, start: int, stop: int) -> BlockTrack:
+        """A view of frames ``start``…``stop - 1`` sharing this store's blocks."""
+        start, stop = max(0, start), min(stop, self.n)
+        return BlockTrack(self.width, self._store, self._offset + start, max(0, stop - start))
+
+    def close(self) -> None:
+        """Free the blocks now (for this store and its views)."""
+        self._store.blocks.clear()
+        self._store.starts.clear()
+        self._store.pending.clear()
+
+
+def _flux(cep: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+    """Euclidean cepstral change from the previous frame (0 for a track's first frame)."""
+    d = np.zeros(cep.shape[0], dtype=np.float32)
+    if prev is not None and cep.shape[0]:
+        d[0] = np.sqrt(((cep[0] - prev) ** 2).sum())
+    if cep.shape[0] > 1:
+        d[1:] = np.sqrt(((cep[1:] - cep[:-1]) ** 2).sum(1))
+    return d
+
+
+@dataclass
 class FrameTrack:
     """Acoustic tracks on a 10 ms grid (frame k is centred on k·10 ms + 5 ms) plus whole-clip sums."""
 
     f0: np.ndarray  # Hz, NaN where unvoiced
-    strength: np.ndarray  # autocorrelation peak r of the pitch candidate (0–1), NaN where unvoiced
+    strength: BlockTrack  # autocorrelation peak r of the pitch candidate (0–1), NaN where unvoiced
     intensity: np.ndarray  # dB (Praat: re 2e-5, full scale ≈ 94 dB)
     vad: np.ndarray  # webrtcvad speech decision
-    alpha: np.ndarray  # alpha ratio, dB: energy 1–5 kHz over 50 Hz–1 kHz
-    cep: np.ndarray  # (n, 12) mel-cepstrum without c0
+    alpha: BlockTrack  # alpha ratio, dB: energy 1–5 kHz over 50 Hz–1 kHz
+    flux: np.ndarray  # Euclidean mel-cepstral change from the previous frame (0 for the first)
+    cep: BlockTrack  # (n, 12) mel-cepstrum without c0
     duration: float
     samples: int = 0
     clipped: int = 0
@@ -86,11 +185,9 @@ class FrameTrack:
 @dataclass
 class _Parts:
     f0: list[np.ndarray] = field(default_factory=list)
-    strength: list[np.ndarray] = field(default_factory=list)
     intensity: list[np.ndarray] = field(default_factory=list)
     vad: list[np.ndarray] = field(default_factory=list)
-    alpha: list[np.ndarray] = field(default_factory=list)
-    cep: list[np.ndarray] = field(default_factory=list)
+    flux: list[np.ndarray] = field(default_factory=list)
 
 
 def _on_grid(xs: np.ndarray, values: np.ndarray, t0: float, n: int, fill: float) -> np.ndarray:
@@ -129,10 +226,13 @@ def _vad(block: np.ndarray, n: int) -> np.ndarray:
     return np.pad(out, (0, max(0, n - out.size)))[:n]
 
 
-def _block(track: FrameTrack, parts: _Parts, signal: np.ndarray, ctx: int, t0: float) -> None:
+def _block(
+    track: FrameTrack, parts: _Parts, signal: np.ndarray, ctx: int, t0: float, prev: np.ndarray | None
+) -> np.ndarray | None:
+    """Analyse one block; returns its last frame's cepstrum (``prev`` of the next block's flux)."""
     n = (signal.size - ctx) // HOP
     if n <= 0:
-        return
+        return None
     praat_signal = np.pad(signal, (0, max(0, MIN_PRAAT_SAMPLES - signal.size)))
     sound = parselmouth.Sound(
         praat_signal.astype(np.float64), sampling_frequency=SAMPLE_RATE, start_time=t0 - ctx / SAMPLE_RATE
@@ -141,16 +241,18 @@ def _block(track: FrameTrack, parts: _Parts, signal: np.ndarray, ctx: int, t0: f
     sel = pitch.selected_array
     freq = np.where(sel["frequency"] > 0, sel["frequency"], np.nan)
     parts.f0.append(_on_grid(pitch.xs(), freq, t0, n, np.nan))
-    parts.strength.append(
+    track.strength.append(
         _on_grid(pitch.xs(), np.where(np.isnan(freq), np.nan, sel["strength"]), t0, n, np.nan)
     )
     intensity = sound.to_intensity(minimum_pitch=PITCH_FLOOR, time_step=FRAME_S, subtract_mean=False)
     parts.intensity.append(_on_grid(intensity.xs(), intensity.values[0], t0, n, np.nan))
     parts.vad.append(_vad(signal[ctx:], n))
     alpha, cep = _spectral(signal, ctx, n)
-    parts.alpha.append(alpha)
-    parts.cep.append(cep)
+    track.alpha.append(alpha)
+    parts.flux.append(_flux(cep, prev))
+    track.cep.append(cep)
     _voice_quality(track, sound, pitch)
+    return cep[-1].copy()
 
 
 def _voice_quality(track: FrameTrack, sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> None:
@@ -175,12 +277,21 @@ class FrameExtractor:
     def __init__(self) -> None:
         empty = np.zeros(0, dtype=np.float32)
         self.track = FrameTrack(
-            empty, empty, empty, np.zeros(0, bool), empty, np.zeros((0, N_CEP), np.float32), 0.0
+            empty, BlockTrack(), empty, np.zeros(0, bool), BlockTrack(), empty, BlockTrack(N_CEP), 0.0
         )
         self.parts = _Parts()
         self._tail = np.zeros(0, dtype=np.float32)
         self._carry = np.zeros(0, dtype=np.float32)  # samples short of a whole frame, moved to the next block
         self._t0 = 0.0
+        self._last_cep: np.ndarray | None = None
+        self._frames: list[int] = []  # frames of each pushed block (window() maps blocks to frames)
+
+    def _analyse(self, signal: np.ndarray, ctx: int) -> None:
+        before = self.track.cep.n
+        last = _block(self.track, self.parts, signal, ctx, self._t0, self._last_cep)
+        if last is not None:
+            self._last_cep = last
+            self._frames.append(self.track.cep.n - before)
 
     def push(self, raw: np.ndarray) -> None:
         """Analyse one more block of 16 kHz mono float samples (whole 10 ms frames; the rest is carried)."""
@@ -193,31 +304,38 @@ class FrameExtractor:
         block, self._carry = block[:usable], block[usable:]
         if not usable:
             return
-        _block(track, self.parts, np.concatenate([self._tail, block]), self._tail.size, self._t0)
+        self._analyse(np.concatenate([self._tail, block]), self._tail.size)
         self._t0 += usable / SAMPLE_RATE
         self._tail = block[-CONTEXT:].copy()
 
-    def finish(self) -> FrameTrack:
-        """Analyse the carried samples (zero-padded to a frame) and assemble the whole track."""
+    def finish(self, release: bool = False) -> FrameTrack:
+        """Analyse the carried samples (zero-padded to a frame) and assemble the whole track.
+
+        ``release`` frees the per-block parts while assembling (no ``window`` afterwards): a file's analysis.
+        """
         if self._carry.size:
             padded = np.concatenate([self._tail, self._carry, np.zeros(HOP - self._carry.size, np.float32)])
-            _block(self.track, self.parts, padded, self._tail.size, self._t0)
+            self._analyse(padded, self._tail.size)
             self._carry = np.zeros(0, dtype=np.float32)
-        return _assemble(self.track, self.parts)
+        return _assemble(self.track, self.parts, owned=release)
 
     def window(self, start: int, stop: int) -> FrameTrack:
         """A track of pushed blocks ``start``…``stop - 1`` only (clip-wide sums scaled to its length)."""
         t = self.track
-        picked = _Parts(*(getattr(self.parts, f)[start:stop] for f in _Parts.__dataclass_fields__))
+        picked = _Parts(*(list(getattr(self.parts, f)[start:stop]) for f in _Parts.__dataclass_fields__))
+        if picked.flux:  # the window's first frame has no predecessor, as in a track of its own
+            picked.flux[0] = np.concatenate([np.zeros(1, np.float32), picked.flux[0][1:]])
         frames = sum(x.size for x in picked.f0)
+        first = sum(self._frames[:start])
         share = frames * HOP / max(t.samples, 1)
         win = FrameTrack(
             t.f0,
-            t.strength,
+            t.strength.window(first, first + frames),
             t.intensity,
             t.vad,
-            t.alpha,
-            t.cep,
+            t.alpha.window(first, first + frames),
+            t.flux,
+            t.cep.window(first, first + frames),
             0.0,
             samples=frames * HOP,
             clipped=int(t.clipped * share),
@@ -234,19 +352,26 @@ def extract_frames(blocks: Iterable[np.ndarray]) -> FrameTrack:
     extractor = FrameExtractor()
     for raw in blocks:
         extractor.push(raw)
-    return extractor.finish()
+    return extractor.finish(release=True)
 
 
-def _assemble(track: FrameTrack, parts: _Parts) -> FrameTrack:
+def _join(parts: list[np.ndarray], owned: bool) -> np.ndarray:
+    """One array of the parts; ``owned`` parts are released as soon as they are copied (halves the peak)."""
+    out = np.concatenate(parts)
+    if owned:
+        parts.clear()
+    return out
+
+
+def _assemble(track: FrameTrack, parts: _Parts, owned: bool = False) -> FrameTrack:
     if parts.f0:
-        track.f0 = np.concatenate(parts.f0)
-        track.strength = np.concatenate(parts.strength)
-        track.intensity = np.concatenate(parts.intensity)
-        track.vad = np.concatenate(parts.vad)
-        track.alpha = np.concatenate(parts.alpha)
-        track.cep = np.concatenate(parts.cep)
+        track.f0 = _join(parts.f0, owned)
+        track.intensity = _join(parts.intensity, owned)
+        track.vad = _join(parts.vad, owned)
+        track.flux = _join(parts.flux, owned)
     # Praat reports digital silence as -300 dB and leaves edge frames undefined: floor both at 0 dB
     # (an amplitude of 2e-5 full scale), so means and thresholds stay meaningful.
-    track.intensity = np.clip(np.nan_to_num(track.intensity, nan=0.0), 0.0, None).astype(np.float32)
+    track.intensity = np.nan_to_num(track.intensity.astype(np.float32, copy=False), copy=False, nan=0.0)
+    np.clip(track.intensity, 0.0, None, out=track.intensity)
     track.duration = track.samples / SAMPLE_RATE
     return track

@@ -79,7 +79,7 @@ def clip_measures(track: FrameTrack, smap: SpeechMap, nuclei: np.ndarray) -> dic
     voiced = smap.speech & np.isfinite(track.f0)
     out: dict[str, float | int | None] = {"duration_s": track.duration, "speech_s": speech_s}
     out.update(pitch_stats(track.f0[voiced]))
-    r = np.clip(track.strength[voiced], 1e-4, 1 - 1e-4)
+    r = np.clip(track.strength.masked(voiced), 1e-4, 1 - 1e-4)
     out["hnr_db"] = float(np.mean(10 * np.log10(r / (1 - r)))) if r.size >= 5 else None
     out["jitter_local"] = track.jitter_sum / track.periods if track.periods else None
     out["shimmer_local"] = track.shimmer_sum / track.periods if track.periods else None

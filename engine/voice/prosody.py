@@ -28,7 +28,7 @@ FP_MAX_FLUX_RATIO = 0.75  # mean cepstral change per frame, relative to the clip
 FP_MIN_GAP_S = 0.15  # a pause on at least one side
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # thousands per long clip: no per-object __dict__
 class Interval:
     """A time span in seconds."""
 
@@ -134,19 +134,12 @@ def pitch_stats(f0: np.ndarray) -> dict[str, float | None]:
     }
 
 
-def _flux(cep: np.ndarray) -> np.ndarray:
-    d = np.zeros(cep.shape[0], dtype=np.float32)
-    if cep.shape[0] > 1:
-        d[1:] = np.sqrt(((cep[1:] - cep[:-1]) ** 2).sum(1))
-    return d
-
-
 def prosodic_filled_pauses(track: FrameTrack, smap: SpeechMap) -> list[Interval]:
     """Long, flat-pitched, spectrally steady voiced stretches set off by a pause: likely "um"/"uh"/"er"."""
     voiced = np.isfinite(track.f0) & smap.speech
     if voiced.sum() < 10:
         return []
-    flux = _flux(track.cep)
+    flux = track.flux
     ref = float(np.median(flux[voiced])) or 1.0
     bridged = voiced.copy()
     for a, b in _runs(~voiced):  # a 30 ms voicing drop-out does not end a stretch

@@ -26,6 +26,7 @@ MIN_SILHOUETTE = 0.35
 MIN_F0_GAP_ST = 3.0  # cluster median pitch apart by this much ...
 MIN_TIMBRE_GAP = 2.5  # ... or cepstral centroids apart by this many pooled within-cluster SDs
 MIN_SHARE = 0.1  # every speaker holds at least this share of the chunks
+SILHOUETTE_MB = 1  # working memory of the silhouette's pairwise distances
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,8 @@ def _features(track: FrameTrack, chunks: list[tuple[int, int]]) -> tuple[np.ndar
         voiced = np.isfinite(f0)
         ok.append(voiced.sum() >= MIN_CHUNK_VOICED)
         pitch = float(np.median(semitones(f0[voiced]))) if voiced.any() else 0.0
-        feats.append(
-            np.concatenate(
-                [[pitch], track.cep[a:b][voiced].mean(0) if voiced.any() else track.cep[a:b].mean(0)]
-            )
-        )
+        cep = track.cep.rows(a, b)
+        feats.append(np.concatenate([[pitch], cep[voiced].mean(0) if voiced.any() else cep.mean(0)]))
     return np.array(feats), np.array(ok, dtype=bool)
 
 
@@ -78,6 +76,7 @@ def _separated(x: np.ndarray, labels: np.ndarray, k: int) -> bool:
 
 
 def _cluster(x: np.ndarray) -> np.ndarray:
+    from sklearn import config_context
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
@@ -88,7 +87,10 @@ def _cluster(x: np.ndarray) -> np.ndarray:
         labels = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(z)
         if len(set(labels)) < k:
             continue
-        score = float(silhouette_score(z, labels))
+        # The silhouette's chunk×chunk distance matrix would grow with the square of the clip's length;
+        # row blocks of at most SILHOUETTE_MB give the same score.
+        with config_context(working_memory=SILHOUETTE_MB):
+            score = float(silhouette_score(z, labels))
         if score > best_score and _separated(x, labels, k):
             best, best_score = labels, score
     return best

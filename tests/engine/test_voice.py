@@ -210,3 +210,35 @@ def test_a_very_short_final_block_is_analysed_not_refused(tmp_path: Path, second
         w.writeframes(pcm.tobytes())
     report = analyse_audio(path, asr=False)
     assert report.modality == "audio"
+
+
+def _whole_flux(cep: np.ndarray) -> np.ndarray:
+    d = np.zeros(cep.shape[0], dtype=np.float32)
+    d[1:] = np.sqrt(((cep[1:] - cep[:-1]) ** 2).sum(1))
+    return d
+
+
+def test_block_cepstra_and_running_flux_equal_a_whole_track_computation() -> None:
+    """The cepstrum stays in its blocks; its flux is computed across block edges as blocks arrive."""
+    from engine.media import decode_audio
+    from engine.voice.frames import FrameExtractor, extract_frames
+
+    audio = decode_audio(TWO)
+    blocks = extract_frames([audio[i : i + 16_037] for i in range(0, audio.size, 16_037)])
+    cep = blocks.cep.rows(0, blocks.n)
+    assert cep.shape == (blocks.n, 12) and blocks.cep.n == blocks.n == -(-audio.size // 160)
+    np.testing.assert_array_equal(blocks.flux, _whole_flux(cep))
+    np.testing.assert_array_equal(blocks.cep.window(100, 250).rows(10, 20), cep[110:120])
+    voiced = np.isfinite(blocks.f0)
+    np.testing.assert_array_equal(blocks.strength.masked(voiced), blocks.strength.rows(0, blocks.n)[voiced])
+    assert np.isfinite(blocks.strength.masked(voiced)).all()
+    assert blocks.alpha.masked(~voiced).size == (~voiced).sum()
+
+    live = FrameExtractor()
+    for i in range(0, 5 * RATE, RATE):
+        live.push(audio[i : i + RATE])
+    window = live.window(2, 4)
+    assert window.n == 200 and window.flux[0] == 0.0
+    np.testing.assert_array_equal(window.flux, _whole_flux(window.cep.rows(0, 200)))
+    blocks.cep.close()
+    assert blocks.cep.rows(0, 10).shape == (0, 12)
