@@ -35,7 +35,14 @@ from core.sdk.results import ResultView
 if TYPE_CHECKING:
     from connectors.hubspot.sink import HubSpotSink
 
-__all__ = ["deliver_batch", "BATCH_SIZE", "DELIVERIES_PER_BATCH", "RATE_LIMIT_PATIENCE"]
+__all__ = [
+    "deliver_batch",
+    "associated_deals",
+    "open_deals",
+    "BATCH_SIZE",
+    "DELIVERIES_PER_BATCH",
+    "RATE_LIMIT_PATIENCE",
+]
 
 # A 429 inside a batch is waited out in place, up to one of HubSpot's 10 s windows per call, so a batch is not
 # retried whole (re-running its lookups) for a momentary limit; a longer one still fails the batch.
@@ -80,7 +87,7 @@ def _match(sink: HubSpotSink, api: HubSpot, items: list[_Item]) -> None:
             )
 
 
-def _associated_deals(api: HubSpot, contacts: list[str]) -> dict[str, list[str]]:
+def associated_deals(api: HubSpot, contacts: list[str]) -> dict[str, list[str]]:
     """Each contact's associated deal ids (associations v4 batch read)."""
     found: dict[str, list[str]] = {}
     reader = api.crm.associations.v4.batch_api
@@ -97,7 +104,7 @@ def _associated_deals(api: HubSpot, contacts: list[str]) -> dict[str, list[str]]
     return found
 
 
-def _open(api: HubSpot, deals: list[str]) -> set[str]:
+def open_deals(api: HubSpot, deals: list[str]) -> set[str]:
     """Which of ``deals`` are still open (one deal search per 100 ids)."""
     found: set[str] = set()
     for part in chunks(deals, BATCH_SIZE):
@@ -123,8 +130,8 @@ def _deals(api: HubSpot, items: list[_Item]) -> None:
     asking = sorted({c for it in items if not it.deals for c in it.contacts})
     if not asking:
         return
-    associated = _associated_deals(api, asking)
-    still_open = _open(api, sorted({d for ds in associated.values() for d in ds}))
+    associated = associated_deals(api, asking)
+    still_open = open_deals(api, sorted({d for ds in associated.values() for d in ds}))
     for it in [i for i in items if not i.deals]:
         it.deals = sorted({d for c in it.contacts for d in associated.get(c, []) if d in still_open})
 

@@ -17,14 +17,12 @@ from typing import Any, Literal
 
 import yaml
 from hubspot import HubSpot
-from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
 from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInput,
     BatchInputSimplePublicObjectBatchInputForCreate,
     PublicObjectSearchRequest,
 )
 from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput as DealBatch
-from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
 from hubspot.crm.timeline import TimelineEvent
 from pydantic import ValidationError
 
@@ -127,28 +125,11 @@ class HubSpotSink:
         return {str(r.properties.get("email", "")).lower(): str(r.id) for r in made.results or []}
 
     def _open_deals(self, api: HubSpot, contacts: list[str]) -> list[str]:
-        """The matched contacts' associated deals that are still open (associations v4 + one deal search)."""
+        """The matched contacts' associated deals that are still open (the batch path's two lookups)."""
         if not contacts:
             return []
-        body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": c} for c in contacts])
-        batch = api.crm.associations.v4.batch_api
-        page = client.call(
-            partial(
-                batch.get_page, "contacts", "deals", batch_input_public_fetch_associations_batch_request=body
-            )
-        )
-        ids = sorted({str(t.to_object_id) for r in getattr(page, "results", None) or [] for t in r.to or []})
-        if not ids:
-            return []
-        filters = [
-            {"propertyName": "hs_object_id", "operator": "IN", "values": ids[:BATCH_SIZE]},
-            {"propertyName": "hs_is_closed", "operator": "EQ", "value": "false"},
-        ]
-        query = DealSearch(
-            filter_groups=[{"filters": filters}], properties=["hs_is_closed"], limit=BATCH_SIZE
-        )
-        found = client.call(partial(api.crm.deals.search_api.do_search, public_object_search_request=query))
-        return [str(d.id) for d in getattr(found, "results", None) or []]
+        associated = hubspot_batch.associated_deals(api, contacts)
+        return sorted(hubspot_batch.open_deals(api, sorted({d for ds in associated.values() for d in ds})))
 
     def _update(self, api: HubSpot, kind: str, ids: list[str], props: dict[str, str]) -> int:
         """Set ``props`` on every object through batch update, 100 per call; returns the calls made."""

@@ -63,6 +63,8 @@ def ensure_endpoint(
             s.commit()
         except IntegrityError:
             s.rollback()  # another worker created it first
+
+
 _CLAIM_EARLY_SECONDS = 1.0  # a delayed broker message may arrive a little before next_attempt_at
 
 
