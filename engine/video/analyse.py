@@ -14,6 +14,7 @@ from engine.face.aus import AuTable, load_table
 from engine.face.landmarker import Landmarker
 from engine.face.tracker import IouTracker
 from engine.fusion.fuse import fuse
+from engine.memory import trim
 from engine.report import Report
 
 from .frames import VideoInfo, iter_frames, open_video
@@ -75,6 +76,7 @@ def video_parts(
             flags.append("no_audio")
         timeline = _faces(path, info, fps, max_seconds, table)
         t_face = time.perf_counter() - t0
+        trim()  # the landmarker's and decoder's buffers: the reports and fusion reuse their pages
         voice = _voice_result(future, flags)
     duration = info.duration or info.decoded_s
     speech = [bool(s.speech) for s in voice.segments] if voice else None

@@ -18,6 +18,7 @@ import numpy as np
 from engine import __version__
 from engine.media import iter_audio, probe
 from engine.media.decode import DEFAULT_MAX_SECONDS
+from engine.memory import trim
 from engine.report import (
     VAD,
     EngineInfo,
@@ -35,10 +36,10 @@ from engine.report import Word as WordModel
 from . import asr as asr_mod
 from .affect import GENERIC_BASELINE, MIN_SD, VoiceBaseline, arousal_logit, dominance_logit, sigmoid
 from .cues import cues_for
-from .frames import FRAME_S, FrameTrack, extract_frames
+from .frames import FRAME_S, FrameTrack, chunk_cepstra, extract_frames
 from .measures import FilledPause, clip_measures, hesitation, merge_filled_pauses, quality_flags, snr_db
 from .prosody import SpeechMap, prosodic_filled_pauses, speech_map, syllable_nuclei
-from .speakers import Turn, speaker_turns
+from .speakers import ChunkCepstra, Turn, speaker_turns
 
 __all__ = ["analyse_audio", "report_from_track", "PARALLEL_ASR_MIN_SECONDS"]
 
@@ -101,7 +102,9 @@ def analyse_audio(
             pool.shutdown(cancel_futures=True)
     if not english:
         clip.flags.append("language_unsupported")
-    return _report(clip, asr=asr and english, baseline=baseline, timings=timings)
+    report = _report(clip, asr=asr and english, baseline=baseline, timings=timings, release_frames=True)
+    trim()  # the freed tracks' pages go back now, not after the rest of a video's faces
+    return report
 
 
 def _start_parallel_asr(
@@ -119,11 +122,17 @@ def _start_parallel_asr(
 
 
 def _prosody(path: str | Path, max_seconds: float) -> _Clip:
-    track = extract_frames(iter_audio(path, max_seconds=max_seconds))
-    try:
-        return _clip(track)
-    finally:
-        track.cep.close()  # read only by speaker clustering (the other block tracks until the report)
+    # The mel-cepstrum is read only by speaker clustering, per chunk: a second pass over the file gives
+    # those means instead of 48 bytes a frame held for the whole clip (memory stays flat with length).
+    track = extract_frames(iter_audio(path, max_seconds=max_seconds), keep_cepstrum=False)
+    trim()  # the decoding's freed blocks, interleaved on the heap with the tracks kept
+
+    def cepstra(chunks: list[tuple[int, int]], voiced: np.ndarray) -> np.ndarray:
+        means = chunk_cepstra(iter_audio(path, max_seconds=max_seconds), chunks, voiced)
+        trim()
+        return means
+
+    return _clip(track, cepstra=cepstra)
 
 
 def report_from_track(
@@ -143,10 +152,12 @@ def report_from_track(
     return _report(clip, asr=asr, baseline=baseline, timings={})
 
 
-def _clip(track: FrameTrack, speakers: bool = True) -> _Clip:
+def _clip(track: FrameTrack, speakers: bool = True, cepstra: ChunkCepstra | None = None) -> _Clip:
     smap = speech_map(track)
     nuclei = syllable_nuclei(track, smap)
-    turns = speaker_turns(track, smap) if speakers else [Turn("S1", r.start, r.end) for r in smap.runs]
+    turns = (
+        speaker_turns(track, smap, cepstra) if speakers else [Turn("S1", r.start, r.end) for r in smap.runs]
+    )
     # Sorted names: code order is name order, so ties in _majority resolve as they would on the names.
     names = sorted({t.speaker for t in turns})
     frame_speaker = np.full(track.n, -1, dtype=np.int8)
@@ -304,7 +315,17 @@ def _lexical_valence(segs: list[TranscriptSegment], start: float, end: float) ->
     return float(np.average([v for v, _ in hits], weights=[n for _, n in hits]))
 
 
-def _report(clip: _Clip, *, asr: bool, baseline: VoiceBaseline | None, timings: dict[str, float]) -> Report:
+def _report(
+    clip: _Clip,
+    *,
+    asr: bool,
+    baseline: VoiceBaseline | None,
+    timings: dict[str, float],
+    release_frames: bool = False,
+) -> Report:
+    """The voice report. ``release_frames``: the clip's frame tracks are freed once every figure that reads
+    them is taken, before the per-second segments are built (a file's analysis; a live stream's window
+    shares its tracks with the stream)."""
     track, smap = clip.track, clip.smap
     no_speech = "no_speech" in clip.flags
     pauses = smap.pauses
@@ -351,7 +372,15 @@ def _report(clip: _Clip, *, asr: bool, baseline: VoiceBaseline | None, timings: 
             np.average([sigmoid(v[1]) for v in spk_vad.values()], weights=[talk[s] or 1e-6 for s in spk_vad])
         )
         clip_vad = VAD(valence=round(valence, 4), arousal=round(a, 4), dominance=round(d, 4))
-    seconds = _seconds(clip, n_sec, spk_vad, dev, segs)
+    rows = _second_rows(clip, n_sec)
+    f0_means = {s: _f0_mean(clip, s) for s in spk_vad}
+    voice = _voice_dict(clip, measures, pauses, filled, hi, hscore, cues, conf, timings, baseline)
+    duration = track.duration
+    if release_frames:
+        del track
+        clip.track.release()
+        trim()  # their pages back to the system: the segments below are Python objects, from other pages
+    seconds = _seconds(clip, rows, duration, spk_vad, dev, segs)
     trust, components = _trust(clip, clip_vad, seconds, segs, hscore, measures, conf)
     stress_by_sec = _second_stress(clip, seconds, n_sec)
     congruence = next((c.value for c in components if c.name == "signal_congruence"), 0.5)
@@ -366,13 +395,12 @@ def _report(clip: _Clip, *, asr: bool, baseline: VoiceBaseline | None, timings: 
             talk_time=round(talk[s], 2),
             talk_share=round(talk[s] / total_talk, 3),
             turns=sum(t.speaker == s for t in clip.turns),
-            f0_mean_hz=_f0_mean(clip, s),
+            f0_mean_hz=f0_means[s],
             speech_rate=round(cues[s]["rate"], 2) if cues[s].get("rate") is not None else None,  # type: ignore[arg-type]
             vad=_vad(spk_vad[s][0], spk_vad[s][1], valence),
         )
         for s in spk_vad
     ]
-    voice = _voice_dict(clip, measures, pauses, filled, hi, hscore, cues, conf, timings, baseline)
     return Report(
         modality="audio",
         engine=EngineInfo(version=__version__, models=models),
@@ -403,13 +431,18 @@ def _f0_mean(clip: _Clip, speaker: str) -> float | None:
     return round(float(f0.mean()), 1) if f0.size else None
 
 
-def _seconds(
-    clip: _Clip,
-    n_sec: int,
-    spk_vad: dict[str, tuple[float, float]],
-    dev: np.ndarray,
-    segs: list[TranscriptSegment],
-) -> list[Segment]:
+@dataclass(frozen=True, slots=True)
+class _SecondRow:
+    """One second's figures taken from the frame tracks (the segment is built from these)."""
+
+    f0_hz: float | None
+    intensity_db: float | None
+    speech: bool
+    speech_rate: float | None
+    speaker: str
+
+
+def _second_rows(clip: _Clip, n_sec: int) -> list[_SecondRow]:
     track, smap = clip.track, clip.smap
     out = []
     for i in range(n_sec):
@@ -418,15 +451,38 @@ def _seconds(
         voiced = track.f0[sl][speech & np.isfinite(track.f0[sl])]
         window = (clip.nuclei >= i - 1) & (clip.nuclei < i + 2)
         span = min(i + 2, track.duration) - max(i - 1, 0)
-        spk = _majority(clip, sl)
+        out.append(
+            _SecondRow(
+                f0_hz=round(float(np.median(voiced)), 1) if voiced.size >= 3 else None,
+                intensity_db=round(float(track.intensity[sl].mean()), 1) if speech.size else None,
+                speech=bool(speech.mean() >= 0.25) if speech.size else False,
+                speech_rate=round(float(window.sum()) / span, 2) if span > 0 else None,
+                speaker=_majority(clip, sl),
+            )
+        )
+    return out
+
+
+def _seconds(
+    clip: _Clip,
+    rows: list[_SecondRow],
+    duration: float,
+    spk_vad: dict[str, tuple[float, float]],
+    dev: np.ndarray,
+    segs: list[TranscriptSegment],
+) -> list[Segment]:
+    smap = clip.smap
+    out = []
+    for i, row in enumerate(rows):
+        spk = row.speaker
         seg = Segment(
             start=float(i),
-            end=float(min(i + 1, track.duration)),
-            f0_hz=round(float(np.median(voiced)), 1) if voiced.size >= 3 else None,
-            intensity_db=round(float(track.intensity[sl].mean()), 1) if speech.size else None,
-            speech=bool(speech.mean() >= 0.25) if speech.size else False,
+            end=float(min(i + 1, duration)),
+            f0_hz=row.f0_hz,
+            intensity_db=row.intensity_db,
+            speech=row.speech,
             pause=any(p.start < i + 1 and i < p.end for p in smap.pauses),
-            speech_rate=round(float(window.sum()) / span, 2) if span > 0 else None,
+            speech_rate=row.speech_rate,
             speaker=spk or None,
         )
         if spk and spk in spk_vad:

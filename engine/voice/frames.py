@@ -4,9 +4,11 @@ For each block of decoded audio (with 0.2 s of left context): Praat's autocorrel
 intensity via parselmouth, webrtcvad decisions, a 25 ms FFT for spectral balance (alpha ratio) and a small
 mel-cepstrum (speaker turns, filled-pause stability), and jitter/shimmer from Praat's point process.
 
-Tracks read only by frame range or under a mask (the 12-float mel-cepstrum, per speaker chunk; voicing
-strength and alpha ratio, in masked means) stay in the blocks they were computed in (``BlockTrack``), never
-concatenated into whole-clip arrays; the cepstral change (``flux``) is computed as blocks arrive.
+Tracks read only by frame range or under a mask (voicing strength and alpha ratio, in masked means; the
+12-float mel-cepstrum of a live stream, per speaker chunk) stay in the blocks they were computed in
+(``BlockTrack``), never concatenated into whole-clip arrays; the cepstral change (``flux``) is computed as
+blocks arrive. A file's analysis keeps no cepstrum at all: its speaker chunks' mean cepstra come from a
+second pass over the file (``chunk_cepstra``), which gives the same values.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from parselmouth.praat import call
 
 from engine.media import SAMPLE_RATE
 
-__all__ = ["FRAME_S", "FrameExtractor", "FrameTrack", "BlockTrack", "extract_frames"]
+__all__ = ["FRAME_S", "FrameExtractor", "FrameTrack", "BlockTrack", "extract_frames", "chunk_cepstra"]
 
 FRAME_S = 0.01
 HOP = int(SAMPLE_RATE * FRAME_S)  # 160 samples
@@ -36,6 +38,7 @@ VAD_FRAME = 480  # 30 ms at 16 kHz
 WIN, NFFT = 400, 512  # 25 ms analysis window
 N_MEL, N_CEP = 24, 12
 CLIP_LEVEL = 0.995  # |sample| at or above this counts as clipped
+SPECTRAL_BATCH = 512  # frames per FFT batch (5 s)
 
 
 def _mel(hz: np.ndarray) -> np.ndarray:
@@ -178,8 +181,16 @@ class FrameTrack:
 
     @property
     def n(self) -> int:
-        """Number of 10 ms frames."""
+        """Number of 10 ms frames (0 once released)."""
         return int(self.f0.size)
+
+    def release(self) -> None:
+        """Free the per-frame tracks (the whole-clip sums and the duration stay)."""
+        empty = np.zeros(0, dtype=np.float32)
+        self.f0 = self.intensity = self.flux = empty
+        self.vad = np.zeros(0, dtype=bool)
+        for blocks in (self.strength, self.alpha, self.cep):
+            blocks.close()
 
 
 @dataclass
@@ -203,17 +214,25 @@ def _on_grid(xs: np.ndarray, values: np.ndarray, t0: float, n: int, fill: float)
 
 
 def _spectral(signal: np.ndarray, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Alpha ratio and mel-cepstrum for n frames whose first centre is at sample start + HOP/2."""
+    """Alpha ratio and mel-cepstrum for n frames whose first centre is at sample start + HOP/2.
+
+    Frames go through the FFT ``SPECTRAL_BATCH`` at a time: a 30 s block's spectra at once would be a
+    transient of tens of MB, and every frame's values are its own whatever the batch.
+    """
     padded = np.concatenate([signal, np.zeros(WIN, dtype=np.float32)])
     first = start + HOP // 2 - WIN // 2
     if first < 0:
         padded = np.concatenate([np.zeros(-first, dtype=np.float32), padded])
         first = 0
     frames = np.lib.stride_tricks.sliding_window_view(padded[first:], WIN)[: n * HOP : HOP]
-    power = np.abs(np.fft.rfft(frames * _WINDOW, NFFT)) ** 2 + 1e-12
-    alpha = 10 * np.log10(power[:, _HIGH_BAND].sum(1) / power[:, _LOW_BAND].sum(1))
-    logmel = np.log(power @ _MEL_BANK.T + 1e-10)
-    return alpha.astype(np.float32), (logmel @ _DCT.T).astype(np.float32)
+    alpha = np.empty(n, dtype=np.float32)
+    cep = np.empty((n, N_CEP), dtype=np.float32)
+    for a in range(0, n, SPECTRAL_BATCH):
+        b = min(n, a + SPECTRAL_BATCH)
+        power = np.abs(np.fft.rfft(frames[a:b] * _WINDOW, NFFT)) ** 2 + 1e-12
+        alpha[a:b] = 10 * np.log10(power[:, _HIGH_BAND].sum(1) / power[:, _LOW_BAND].sum(1))
+        cep[a:b] = np.log(power @ _MEL_BANK.T + 1e-10) @ _DCT.T
+    return alpha, cep
 
 
 def _vad(block: np.ndarray, n: int) -> np.ndarray:
@@ -227,12 +246,17 @@ def _vad(block: np.ndarray, n: int) -> np.ndarray:
 
 
 def _block(
-    track: FrameTrack, parts: _Parts, signal: np.ndarray, ctx: int, t0: float, prev: np.ndarray | None
-) -> np.ndarray | None:
-    """Analyse one block; returns its last frame's cepstrum (``prev`` of the next block's flux)."""
-    n = (signal.size - ctx) // HOP
-    if n <= 0:
-        return None
+    track: FrameTrack,
+    parts: _Parts,
+    signal: np.ndarray,
+    ctx: int,
+    t0: float,
+    prev: np.ndarray | None,
+    keep_cepstrum: bool = True,
+) -> np.ndarray:
+    """Analyse one block of ``_frames_in(signal, ctx)`` > 0 frames; returns its last frame's cepstrum
+    (``prev`` of the next block's flux)."""
+    n = _frames_in(signal, ctx)
     praat_signal = np.pad(signal, (0, max(0, MIN_PRAAT_SAMPLES - signal.size)))
     sound = parselmouth.Sound(
         praat_signal.astype(np.float64), sampling_frequency=SAMPLE_RATE, start_time=t0 - ctx / SAMPLE_RATE
@@ -250,9 +274,15 @@ def _block(
     alpha, cep = _spectral(signal, ctx, n)
     track.alpha.append(alpha)
     parts.flux.append(_flux(cep, prev))
-    track.cep.append(cep)
+    if keep_cepstrum:
+        track.cep.append(cep)
     _voice_quality(track, sound, pitch)
     return cep[-1].copy()
+
+
+def _frames_in(signal: np.ndarray, ctx: int) -> int:
+    """Whole 10 ms frames in a block of ``signal`` whose first ``ctx`` samples are left context."""
+    return (signal.size - ctx) // HOP
 
 
 def _voice_quality(track: FrameTrack, sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> None:
@@ -272,9 +302,15 @@ def _voice_quality(track: FrameTrack, sound: parselmouth.Sound, pitch: parselmou
 
 
 class FrameExtractor:
-    """The per-frame analyses fed block by block (a file's decoded blocks, or a live stream's seconds)."""
+    """The per-frame analyses fed block by block (a file's decoded blocks, or a live stream's seconds).
 
-    def __init__(self) -> None:
+    ``keep_cepstrum=False`` leaves ``track.cep`` empty (the flux is still computed): a file's analysis, whose
+    speaker clustering reads the cepstrum again in a second pass over the file (``chunk_cepstra``) rather
+    than hold 48 bytes a frame for the whole clip.
+    """
+
+    def __init__(self, keep_cepstrum: bool = True) -> None:
+        self._keep_cepstrum = keep_cepstrum
         empty = np.zeros(0, dtype=np.float32)
         self.track = FrameTrack(
             empty, BlockTrack(), empty, np.zeros(0, bool), BlockTrack(), empty, BlockTrack(N_CEP), 0.0
@@ -287,11 +323,12 @@ class FrameExtractor:
         self._frames: list[int] = []  # frames of each pushed block (window() maps blocks to frames)
 
     def _analyse(self, signal: np.ndarray, ctx: int) -> None:
-        before = self.track.cep.n
-        last = _block(self.track, self.parts, signal, ctx, self._t0, self._last_cep)
-        if last is not None:
-            self._last_cep = last
-            self._frames.append(self.track.cep.n - before)
+        n = _frames_in(signal, ctx)
+        if n > 0:
+            self._last_cep = _block(
+                self.track, self.parts, signal, ctx, self._t0, self._last_cep, self._keep_cepstrum
+            )
+            self._frames.append(n)
 
     def push(self, raw: np.ndarray) -> None:
         """Analyse one more block of 16 kHz mono float samples (whole 10 ms frames; the rest is carried)."""
@@ -347,12 +384,73 @@ class FrameExtractor:
         return _assemble(win, picked)
 
 
-def extract_frames(blocks: Iterable[np.ndarray]) -> FrameTrack:
+def extract_frames(blocks: Iterable[np.ndarray], keep_cepstrum: bool = True) -> FrameTrack:
     """Run every per-frame analysis over a stream of 16 kHz mono blocks."""
-    extractor = FrameExtractor()
+    extractor = FrameExtractor(keep_cepstrum)
     for raw in blocks:
         extractor.push(raw)
     return extractor.finish(release=True)
+
+
+class _ChunkCepstra(FrameExtractor):
+    """The second pass of ``chunk_cepstra``: the same blocking as ``FrameExtractor`` (so every frame's
+    cepstrum is the one the first pass computed), but only the mel-cepstrum, folded into chunk means."""
+
+    def __init__(self, chunks: list[tuple[int, int]], voiced: np.ndarray) -> None:
+        super().__init__(keep_cepstrum=False)
+        self.chunks, self.voiced = chunks, voiced
+        self.means = np.full((len(chunks), N_CEP), np.nan, dtype=np.float32)
+        self._next = 0  # the first chunk not yet complete
+        self._rows: list[np.ndarray] = []  # its frames' cepstra so far
+        self._done = 0  # frames analysed
+
+    def _analyse(self, signal: np.ndarray, ctx: int) -> None:
+        n = _frames_in(signal, ctx)
+        if n <= 0:
+            return
+        _, cep = _spectral(signal, ctx, n)
+        start, stop = self._done, self._done + n
+        self._done = stop
+        while self._next < len(self.chunks):
+            a, b = self.chunks[self._next]
+            if a >= stop:
+                return
+            if min(b, stop) > max(a, start):
+                self._rows.append(cep[max(a, start) - start : min(b, stop) - start])
+            if b > stop:
+                return
+            self._close_chunk()
+
+    def _close_chunk(self) -> None:
+        a, b = self.chunks[self._next]
+        rows = np.concatenate(self._rows) if self._rows else np.zeros((0, N_CEP), np.float32)
+        voiced = self.voiced[a : a + rows.shape[0]]
+        if rows.shape[0]:
+            self.means[self._next] = rows[voiced].mean(0) if voiced.any() else rows.mean(0)
+        self._rows = []
+        self._next += 1
+
+    def result(self) -> np.ndarray:
+        """Every chunk's mean (a chunk past the audio's end keeps NaN)."""
+        self.finish()
+        while self._next < len(self.chunks):
+            self._close_chunk()
+        return self.means
+
+
+def chunk_cepstra(
+    blocks: Iterable[np.ndarray], chunks: list[tuple[int, int]], voiced: np.ndarray
+) -> np.ndarray:
+    """Per chunk (frame ranges in time order, not overlapping): the mean mel-cepstrum of its ``voiced``
+    frames (of all its frames when none is voiced), from the same blocks again: (len(chunks), 12) float32.
+
+    Memory follows the block and chunk sizes, not the clip's length; the values are those the first pass's
+    ``track.cep`` would have given.
+    """
+    second = _ChunkCepstra(chunks, voiced)
+    for raw in blocks:
+        second.push(raw)
+    return second.result()
 
 
 def _join(parts: list[np.ndarray], owned: bool) -> np.ndarray:

@@ -9,14 +9,18 @@ speaker with under ~2 s of speech may be absorbed; chunks shorter than 0.5 s inh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .frames import FRAME_S, FrameTrack
+from .frames import FRAME_S, N_CEP, FrameTrack
 from .prosody import SpeechMap, semitones
 
-__all__ = ["Turn", "speaker_turns", "MAX_SPEAKERS"]
+__all__ = ["Turn", "speaker_turns", "track_cepstra", "ChunkCepstra", "MAX_SPEAKERS"]
+
+# (chunks as frame ranges, voiced flag per frame) → each chunk's mean mel-cepstrum over its voiced frames
+ChunkCepstra = Callable[[list[tuple[int, int]], np.ndarray], np.ndarray]
 
 CHUNK_S = 2.0
 MIN_CHUNK_VOICED = 20  # voiced frames needed to describe a chunk
@@ -49,15 +53,30 @@ def _chunks(smap: SpeechMap) -> list[tuple[int, int]]:
     return out
 
 
-def _features(track: FrameTrack, chunks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+def track_cepstra(track: FrameTrack) -> ChunkCepstra:
+    """Chunk cepstra from the track's own ``cep`` (a live stream's track keeps it)."""
+
+    def means(chunks: list[tuple[int, int]], voiced: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(chunks), N_CEP), dtype=np.float32)
+        for i, (a, b) in enumerate(chunks):
+            cep, v = track.cep.rows(a, b), voiced[a:b]
+            out[i] = cep[v].mean(0) if v.any() else cep.mean(0)
+        return out
+
+    return means
+
+
+def _features(
+    track: FrameTrack, chunks: list[tuple[int, int]], cepstra: ChunkCepstra
+) -> tuple[np.ndarray, np.ndarray]:
+    voiced = np.isfinite(track.f0)
+    cep = cepstra(chunks, voiced)
     feats, ok = [], []
-    for a, b in chunks:
-        f0 = track.f0[a:b]
-        voiced = np.isfinite(f0)
-        ok.append(voiced.sum() >= MIN_CHUNK_VOICED)
-        pitch = float(np.median(semitones(f0[voiced]))) if voiced.any() else 0.0
-        cep = track.cep.rows(a, b)
-        feats.append(np.concatenate([[pitch], cep[voiced].mean(0) if voiced.any() else cep.mean(0)]))
+    for (a, b), mean_cep in zip(chunks, cep, strict=True):
+        f0 = track.f0[a:b][voiced[a:b]]
+        ok.append(f0.size >= MIN_CHUNK_VOICED)
+        pitch = float(np.median(semitones(f0))) if f0.size else 0.0
+        feats.append(np.concatenate([[pitch], mean_cep]))
     return np.array(feats), np.array(ok, dtype=bool)
 
 
@@ -96,12 +115,16 @@ def _cluster(x: np.ndarray) -> np.ndarray:
     return best
 
 
-def speaker_turns(track: FrameTrack, smap: SpeechMap) -> list[Turn]:
-    """Turns in time order; one speaker unless the clustering finds clearly different voices."""
+def speaker_turns(track: FrameTrack, smap: SpeechMap, cepstra: ChunkCepstra | None = None) -> list[Turn]:
+    """Turns in time order; one speaker unless the clustering finds clearly different voices.
+
+    ``cepstra`` gives each chunk's mean mel-cepstrum (default: from ``track.cep``; a file's analysis reads
+    them in a second pass over the file, ``frames.chunk_cepstra``).
+    """
     chunks = _chunks(smap)
     if not chunks:
         return []
-    feats, ok = _features(track, chunks)
+    feats, ok = _features(track, chunks, cepstra or track_cepstra(track))
     labels = np.zeros(len(chunks), dtype=int)
     if ok.sum() >= MIN_CHUNKS:
         labels[ok] = _cluster(feats[ok])

@@ -22,7 +22,7 @@ def _canvas(photo: Path, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(canvas)
 
 
-def _audio_blocks(seconds: float, wav: Path | None, rate: int = 16_000) -> np.ndarray:
+def _audio_blocks(seconds: float, wav: Path | None, rate: int = 16_000, loop: bool = False) -> np.ndarray:
     if wav is not None and wav.is_file():
         with av.open(str(wav)) as c:
             res = av.AudioResampler(format="s16", layout="mono", rate=rate)
@@ -34,6 +34,8 @@ def _audio_blocks(seconds: float, wav: Path | None, rate: int = 16_000) -> np.nd
         env = (np.sin(2 * np.pi * 3 * t) > 0).astype(float)
         pcm = (0.3 * env * np.sin(2 * np.pi * 160 * t) * 32767).astype(np.int16)
     n = int(seconds * rate)
+    if loop and 0 < pcm.size < n:  # the recording again and again: speech all through a long clip
+        pcm = np.tile(pcm, -(-n // pcm.size))
     pcm = np.pad(pcm, (0, max(0, n - pcm.size)))[:n]
     return pcm.astype(np.int16)
 
@@ -48,8 +50,12 @@ def talking_head(
     wav: Path | None = SPEECH_WAV,
     audio: bool = True,
     switch_s: float = 1.0,
+    loop_audio: bool = False,
 ) -> Path:
-    """Write an H.264/AAC MP4 cycling through ``photos`` every ``switch_s`` seconds, with speech or a tone."""
+    """Write an H.264/AAC MP4 cycling through ``photos`` every ``switch_s`` seconds, with speech or a tone.
+
+    The WAV plays once and silence follows, unless ``loop_audio`` repeats it to the clip's end.
+    """
     frames = [_canvas(p, size) for p in photos]
     with av.open(str(out), "w") as c:
         vs = c.add_stream("libx264", rate=fps)
@@ -65,7 +71,7 @@ def talking_head(
         for pkt in vs.encode(None):
             c.mux(pkt)
         if a_s is not None:
-            pcm = _audio_blocks(seconds, wav)
+            pcm = _audio_blocks(seconds, wav, loop=loop_audio)
             for k in range(0, pcm.size, 1024):
                 fr = av.AudioFrame.from_ndarray(pcm[None, k : k + 1024], format="s16", layout="mono")
                 fr.sample_rate = 16_000

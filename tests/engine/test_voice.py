@@ -242,3 +242,33 @@ def test_block_cepstra_and_running_flux_equal_a_whole_track_computation() -> Non
     np.testing.assert_array_equal(window.flux, _whole_flux(window.cep.rows(0, 200)))
     blocks.cep.close()
     assert blocks.cep.rows(0, 10).shape == (0, 12)
+
+
+def test_second_pass_chunk_cepstra_equal_those_of_a_kept_cepstrum() -> None:
+    """A file's analysis keeps no per-frame cepstrum: speaker chunks get their means from a second pass over
+    the same blocks, equal to the values a kept cepstrum gives, so the speaker turns are the same."""
+    from engine.media import decode_audio
+    from engine.voice.frames import chunk_cepstra, extract_frames
+    from engine.voice.prosody import speech_map
+    from engine.voice.speakers import _chunks, speaker_turns, track_cepstra
+
+    audio = decode_audio(TWO)
+    blocks = [audio[i : i + 16_037] for i in range(0, audio.size, 16_037)]
+    kept = extract_frames(blocks)
+    lean = extract_frames(blocks, keep_cepstrum=False)
+    assert lean.cep.n == 0 and kept.cep.n == lean.n
+    np.testing.assert_array_equal(lean.flux, kept.flux)
+    np.testing.assert_array_equal(lean.f0, kept.f0)
+    smap = speech_map(kept)
+    chunks = _chunks(smap)
+    voiced = np.isfinite(kept.f0)
+    assert len(chunks) >= 8
+    second = chunk_cepstra(blocks, chunks, voiced)
+    np.testing.assert_array_equal(second, track_cepstra(kept)(chunks, voiced))
+    assert np.isfinite(second).all()
+
+    def from_file(c: list[tuple[int, int]], v: np.ndarray) -> np.ndarray:
+        return chunk_cepstra(blocks, c, v)
+
+    turns = speaker_turns(lean, speech_map(lean), from_file)
+    assert turns == speaker_turns(kept, smap) and {t.speaker for t in turns} == {"S1", "S2"}
