@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FACE = ROOT / "tests" / "fixtures" / "faces" / "london_008_smiling.jpg"
 FACE_FPS_TARGET = 40.0
 RTF_TARGET = 0.5
-RSS_RATIO_TARGET = 1.1  # long-video peak RSS over 1-minute peak RSS
+RSS_RATIO_TARGET = 1.05  # long-video peak RSS over 1-minute peak RSS (what still grows is the report itself)
 
 
 def _frame(size: tuple[int, int]) -> np.ndarray:
@@ -71,12 +71,14 @@ def video_rtf(seconds: float = 60.0) -> dict[str, float]:
     }
 
 
+# VmHWM, not ru_maxrss: Linux carries the spawning process's high-water mark into the child's ru_maxrss
+# at exec, so a child started by this (larger) bench process would report the bench's own peak.
 _RSS_CHILD = """
-import resource, sys, json
+import sys, json
 from engine.video import analyse_video
 rep = analyse_video(sys.argv[1], fps=5.0, asr=False)
-print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "segments": len(rep.segments)}))
+hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({"peak_rss_mb": int(hwm.split()[1]) / 1024, "segments": len(rep.segments)}))
 """
 
 

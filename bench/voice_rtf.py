@@ -1,7 +1,9 @@
 """Voice engine speed: real-time factor per stage and peak RSS, 1-minute vs 30-minute input.
 
-Each stage runs in its own subprocess so its peak RSS (``ru_maxrss``, plus ASR worker processes) is its
-own. Input: the committed espeak-ng fixtures tiled to length (16 kHz WAV written block by block).
+Each stage runs in its own subprocess so its peak RSS is its own: ``VmHWM`` (Linux carries the spawning
+process's high-water mark into a child's ``ru_maxrss`` at exec); ASR workers' figure is their largest
+``ru_maxrss``, which for the same reason is at least the stage process's RSS when it started them.
+Input: the committed espeak-ng fixtures tiled to length (16 kHz WAV written block by block).
 
     .venv/bin/python -m bench.voice_rtf [--short-min 1] [--long-min 30] [--no-long-asr]
 """
@@ -37,7 +39,7 @@ else:
     r = analyse_audio(path, asr=(stage == "full"))
     timings = r.voice["timings"]
 elapsed = time.perf_counter() - t
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+own = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) / 1024
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({{"elapsed": elapsed, "rss_mb": own, "child_rss_mb": kids, "timings": timings}}))
 """

@@ -25,6 +25,7 @@ __all__ = ["analyse_video", "video_parts", "DEFAULT_FPS", "DEFAULT_MAX_SECONDS",
 DEFAULT_FPS = 5.0
 MAX_FPS = 60.0
 DEFAULT_MAX_SECONDS = 4 * 3600.0
+TRIM_EVERY_S = 60.0  # video time between two returns of the heap's free pages during the frame loop
 
 
 def _voice(path: Path, max_seconds: float, asr: bool) -> Report:
@@ -36,11 +37,15 @@ def _voice(path: Path, max_seconds: float, asr: bool) -> Report:
 def _faces(path: Path, info: VideoInfo, fps: float, max_seconds: float, table: AuTable) -> FaceTimeline:
     timeline = FaceTimeline(fps=fps, table=table)
     tracker = IouTracker()
+    next_trim = TRIM_EVERY_S
     with Landmarker(video=True) as lm:
         for t, rgb in iter_frames(path, info, fps, max_seconds):
             faces = [describe_face(f, table) for f in lm.detect(rgb, t)]
             ids = tracker.update([f.box for f in faces], t, [f.area_share for f in faces])
             timeline.add(t, ids, faces)
+            if t >= next_trim:  # the per-second sums grow between freed frame buffers (engine.memory)
+                trim()
+                next_trim = t + TRIM_EVERY_S
     return timeline
 
 
