@@ -5,6 +5,7 @@ thread beside the frame loop: both spend most of their time in native code), the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,10 +29,12 @@ DEFAULT_MAX_SECONDS = 4 * 3600.0
 TRIM_EVERY_S = 60.0  # video time between two returns of the heap's free pages during the frame loop
 
 
-def _voice(path: Path, max_seconds: float, asr: bool) -> Report:
-    from engine.voice import analyse_audio
+def _voice(path: Path, max_seconds: float, asr: bool) -> Callable[[], Report]:
+    from engine.voice.analyse import audio_draft
 
-    return analyse_audio(path, max_seconds=max_seconds, asr=asr)
+    # The voice is done long before the frame loop: its report is built after the loop, so the loop's
+    # peak holds a few figures a second of it, not its per-second objects.
+    return audio_draft(path, max_seconds=max_seconds, asr=asr)
 
 
 def _faces(path: Path, info: VideoInfo, fps: float, max_seconds: float, table: AuTable) -> FaceTimeline:
@@ -49,14 +52,15 @@ def _faces(path: Path, info: VideoInfo, fps: float, max_seconds: float, table: A
     return timeline
 
 
-def _voice_result(future: Future[Report] | None, flags: list[str]) -> Report | None:
+def _voice_result(future: Future[Callable[[], Report]] | None, flags: list[str]) -> Report | None:
     if future is None:
         return None
     try:
-        return future.result()
+        build = future.result()
     except MediaError as exc:  # a damaged or silent audio track does not sink the video analysis
         flags.append(f"audio_unusable:{exc.code}")
         return None
+    return build()
 
 
 def video_parts(

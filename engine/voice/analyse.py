@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ from .measures import FilledPause, clip_measures, hesitation, merge_filled_pause
 from .prosody import SpeechMap, prosodic_filled_pauses, speech_map, syllable_nuclei
 from .speakers import ChunkCepstra, Turn, speaker_turns
 
-__all__ = ["analyse_audio", "report_from_track", "PARALLEL_ASR_MIN_SECONDS"]
+__all__ = ["analyse_audio", "audio_draft", "report_from_track", "PARALLEL_ASR_MIN_SECONDS"]
 
 PARALLEL_ASR_MIN_SECONDS = 60.0  # shorter clips: ASR in-process (spawning workers costs ~1 s)
 SEGMENT_GAP_S = 0.6  # a transcript segment ends at a silence this long, or at a change of speaker
@@ -79,6 +80,23 @@ def analyse_audio(
     workers: int | None = None,
 ) -> Report:
     """Analyse one audio (or video) file; raises ``MediaError`` for unusable media, never for silence."""
+    return audio_draft(
+        path, max_seconds=max_seconds, asr=asr, language=language, baseline=baseline, workers=workers
+    )()
+
+
+def audio_draft(
+    path: str | Path,
+    *,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    asr: bool = True,
+    language: str = "en",
+    baseline: VoiceBaseline | None = None,
+    workers: int | None = None,
+) -> Callable[[], Report]:
+    """``analyse_audio`` up to its report: all the work that reads the audio, done; calling the result
+    builds the report. A caller that waits on something else before it needs the report (a video's voice,
+    done long before its face loop) holds a few compact figures a second instead of the report's objects."""
     timings: dict[str, float] = {}
     info = probe(path)
     english = language.lower().split("-")[0] in ENGLISH
@@ -102,9 +120,10 @@ def analyse_audio(
             pool.shutdown(cancel_futures=True)
     if not english:
         clip.flags.append("language_unsupported")
-    report = _report(clip, asr=asr and english, baseline=baseline, timings=timings, release_frames=True)
+    build = _draft(clip, asr=asr and english, baseline=baseline, timings=timings, release_frames=True)
+    del clip
     trim()  # the freed tracks' pages go back now, not after the rest of a video's faces
-    return report
+    return build
 
 
 def _start_parallel_asr(
@@ -315,17 +334,22 @@ def _lexical_valence(segs: list[TranscriptSegment], start: float, end: float) ->
     return float(np.average([v for v, _ in hits], weights=[n for _, n in hits]))
 
 
-def _report(
+def _report(clip: _Clip, *, asr: bool, baseline: VoiceBaseline | None, timings: dict[str, float]) -> Report:
+    return _draft(clip, asr=asr, baseline=baseline, timings=timings)()
+
+
+def _draft(
     clip: _Clip,
     *,
     asr: bool,
     baseline: VoiceBaseline | None,
     timings: dict[str, float],
     release_frames: bool = False,
-) -> Report:
-    """The voice report. ``release_frames``: the clip's frame tracks are freed once every figure that reads
-    them is taken, before the per-second segments are built (a file's analysis; a live stream's window
-    shares its tracks with the stream)."""
+) -> Callable[[], Report]:
+    """Every figure of the voice report that reads the frame tracks; the returned call builds the report
+    (its per-second segments, Python objects of ~2 KB a second) from them. ``release_frames``: the clip's
+    frame tracks are freed before it returns (a file's analysis; a live stream's window shares its tracks
+    with the stream)."""
     track, smap = clip.track, clip.smap
     no_speech = "no_speech" in clip.flags
     pauses = smap.pauses
@@ -380,40 +404,46 @@ def _report(
         del track
         clip.track.release()
         trim()  # their pages back to the system: the segments below are Python objects, from other pages
-    seconds = _seconds(clip, rows, duration, spk_vad, dev, segs)
-    trust, components = _trust(clip, clip_vad, seconds, segs, hscore, measures, conf)
-    stress_by_sec = _second_stress(clip, seconds, n_sec)
-    congruence = next((c.value for c in components if c.name == "signal_congruence"), 0.5)
-    credibility: list[float] = []
-    for seg, stress in zip(seconds, stress_by_sec, strict=True):
-        if seg.vad is not None:
-            seg.credibility = round(100 * (CRED_WEIGHTS[0] * congruence + CRED_WEIGHTS[1] * (1 - stress)), 1)
-            credibility.append(seg.credibility)
-    speakers = [
-        SpeakerSummary(
-            id=s,
-            talk_time=round(talk[s], 2),
-            talk_share=round(talk[s] / total_talk, 3),
-            turns=sum(t.speaker == s for t in clip.turns),
-            f0_mean_hz=f0_means[s],
-            speech_rate=round(cues[s]["rate"], 2) if cues[s].get("rate") is not None else None,  # type: ignore[arg-type]
-            vad=_vad(spk_vad[s][0], spk_vad[s][1], valence),
+
+    def build() -> Report:
+        seconds = _seconds(clip, rows, duration, spk_vad, dev, segs)
+        trust, components = _trust(clip, clip_vad, seconds, segs, hscore, measures, conf)
+        stress_by_sec = _second_stress(clip, seconds, n_sec)
+        congruence = next((c.value for c in components if c.name == "signal_congruence"), 0.5)
+        credibility: list[float] = []
+        for seg, stress in zip(seconds, stress_by_sec, strict=True):
+            if seg.vad is not None:
+                seg.credibility = round(
+                    100 * (CRED_WEIGHTS[0] * congruence + CRED_WEIGHTS[1] * (1 - stress)), 1
+                )
+                credibility.append(seg.credibility)
+        speakers = [
+            SpeakerSummary(
+                id=s,
+                talk_time=round(talk[s], 2),
+                talk_share=round(talk[s] / total_talk, 3),
+                turns=sum(t.speaker == s for t in clip.turns),
+                f0_mean_hz=f0_means[s],
+                speech_rate=round(cues[s]["rate"], 2) if cues[s].get("rate") is not None else None,  # type: ignore[arg-type]
+                vad=_vad(spk_vad[s][0], spk_vad[s][1], valence),
+            )
+            for s in spk_vad
+        ]
+        return Report(
+            modality="audio",
+            engine=EngineInfo(version=__version__, models=models),
+            vad=clip_vad,
+            trust_score=trust.score,
+            trust=trust,
+            segments=seconds,
+            credibility=credibility,
+            quality=Quality(flags=clip.flags),
+            voice=voice,
+            transcript=segs,
+            speakers=speakers,
         )
-        for s in spk_vad
-    ]
-    return Report(
-        modality="audio",
-        engine=EngineInfo(version=__version__, models=models),
-        vad=clip_vad,
-        trust_score=trust.score,
-        trust=trust,
-        segments=seconds,
-        credibility=credibility,
-        quality=Quality(flags=clip.flags),
-        voice=voice,
-        transcript=segs,
-        speakers=speakers,
-    )
+
+    return build
 
 
 def _version(module: str) -> str:
