@@ -107,10 +107,11 @@ def _table(results: dict[str, Any]) -> str:
             if stage in row:
                 s = row[stage]
                 target = f"{RTF_TARGET[stage]:.2f}" if stage in RTF_TARGET else ""
-                lines.append(
-                    f"{row['minutes']:>6.0f}m {stage:>10} {s['rtf']:7.4f} {target:>7} {s['rss_mb']:12.0f} "
-                    f"{s['child_rss_mb']:15.0f}"
-                )
+                # Only the full stage has ASR workers (other children, e.g. the lscpu that joblib runs
+                # for k-means, report the stage's own RSS: see the module docstring).
+                workers = f"{s['child_rss_mb']:15.0f}" if stage == "full" else f"{'–':>15}"
+                head = f"{row['minutes']:>6.0f}m {stage:>10} {s['rtf']:7.4f} {target:>7}"
+                lines.append(f"{head} {s['rss_mb']:12.0f} {workers}")
         if "asr_rtf" in row:
             lines.append(f"{row['minutes']:>6.0f}m {'ASR (Δ)':>10} {row['asr_rtf']:7.4f}")
     return "\n".join(lines)

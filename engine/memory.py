@@ -17,7 +17,6 @@ Elsewhere than glibc this does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import threading
 
 __all__ = ["trim"]
@@ -40,11 +39,9 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def _load() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if not name:
-        return None
+    # The process's own symbols (libc is loaded): ctypes.util.find_library would run ldconfig in a child.
     try:
-        lib = ctypes.CDLL(name)
+        lib = ctypes.CDLL(None)
         trim_fn = lib.malloc_trim
     except (OSError, AttributeError):  # not glibc (musl, macOS)
         return None
