@@ -7,9 +7,9 @@ allocates and frees over and over therefore come from the heap, where the frame 
 are interleaved with them: the freed space between cannot shrink the heap, and the process's RSS creeps
 up with the clip's length although the live data does not. ``trim`` (``malloc_trim(0)``) hands the free
 pages of every arena back. It is called a few times an analysis (after the voice frames, after the second
-pass, after the tracks are released, after the face loop), never per frame: fixing the threshold instead
-(``mallopt(M_MMAP_THRESHOLD)``) was measured too, and made every 720p frame buffer a fresh mapping
-(+1.2 ms each; face pipeline frames/s −5 %) for the same peak.
+pass, after the tracks are released, once a minute of video in the face loop and after it), never per
+frame. Fixing the threshold instead (``mallopt(M_MMAP_THRESHOLD)``) was measured too: the same peak, but
+every 720p frame buffer became a fresh mapping (+1.2 ms each; face pipeline frames/s −5 %).
 
 Elsewhere than glibc this does nothing.
 """
