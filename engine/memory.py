@@ -17,12 +17,9 @@ Elsewhere than glibc this does nothing.
 from __future__ import annotations
 
 import ctypes
-import threading
+import functools
 
 __all__ = ["trim"]
-
-_lock = threading.Lock()
-_libs: dict[str, ctypes.CDLL | None] = {}
 
 
 def trim() -> bool:
@@ -31,14 +28,8 @@ def trim() -> bool:
     return bool(libc.malloc_trim(0)) if libc is not None else False
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
-    with _lock:
-        if "c" not in _libs:
-            _libs["c"] = _load()
-        return _libs["c"]
-
-
-def _load() -> ctypes.CDLL | None:
     # The process's own symbols (libc is loaded): ctypes.util.find_library would run ldconfig in a child.
     try:
         lib = ctypes.CDLL(None)

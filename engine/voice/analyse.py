@@ -120,10 +120,7 @@ def audio_draft(
             pool.shutdown(cancel_futures=True)
     if not english:
         clip.flags.append("language_unsupported")
-    build = _draft(clip, asr=asr and english, baseline=baseline, timings=timings, release_frames=True)
-    del clip
-    trim()  # the freed tracks' pages go back now, not after the rest of a video's faces
-    return build
+    return _draft(clip, asr=asr and english, baseline=baseline, timings=timings, release_frames=True)
 
 
 def _start_parallel_asr(

@@ -24,7 +24,15 @@ from parselmouth.praat import call
 
 from engine.media import SAMPLE_RATE
 
-__all__ = ["FRAME_S", "FrameExtractor", "FrameTrack", "BlockTrack", "extract_frames", "chunk_cepstra"]
+__all__ = [
+    "FRAME_S",
+    "FrameExtractor",
+    "FrameTrack",
+    "BlockTrack",
+    "extract_frames",
+    "chunk_cepstra",
+    "chunk_mean",
+]
 
 FRAME_S = 0.01
 HOP = int(SAMPLE_RATE * FRAME_S)  # 160 samples
@@ -424,9 +432,8 @@ class _ChunkCepstra(FrameExtractor):
     def _close_chunk(self) -> None:
         a, b = self.chunks[self._next]
         rows = np.concatenate(self._rows) if self._rows else np.zeros((0, N_CEP), np.float32)
-        voiced = self.voiced[a : a + rows.shape[0]]
         if rows.shape[0]:
-            self.means[self._next] = rows[voiced].mean(0) if voiced.any() else rows.mean(0)
+            self.means[self._next] = chunk_mean(rows, self.voiced[a : a + rows.shape[0]])
         self._rows = []
         self._next += 1
 
@@ -436,6 +443,11 @@ class _ChunkCepstra(FrameExtractor):
         while self._next < len(self.chunks):
             self._close_chunk()
         return self.means
+
+
+def chunk_mean(rows: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+    """A chunk's mean cepstrum: over its voiced frames, or over all of them when none is voiced."""
+    return rows[voiced].mean(0) if voiced.any() else rows.mean(0)
 
 
 def chunk_cepstra(

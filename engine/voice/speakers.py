@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .frames import FRAME_S, N_CEP, FrameTrack
+from .frames import FRAME_S, N_CEP, FrameTrack, chunk_mean
 from .prosody import SpeechMap, semitones
 
 __all__ = ["Turn", "speaker_turns", "track_cepstra", "ChunkCepstra", "MAX_SPEAKERS"]
@@ -59,8 +59,7 @@ def track_cepstra(track: FrameTrack) -> ChunkCepstra:
     def means(chunks: list[tuple[int, int]], voiced: np.ndarray) -> np.ndarray:
         out = np.zeros((len(chunks), N_CEP), dtype=np.float32)
         for i, (a, b) in enumerate(chunks):
-            cep, v = track.cep.rows(a, b), voiced[a:b]
-            out[i] = cep[v].mean(0) if v.any() else cep.mean(0)
+            out[i] = chunk_mean(track.cep.rows(a, b), voiced[a:b])
         return out
 
     return means
