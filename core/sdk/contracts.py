@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "EVENT_TYPES",
+    "AdminStep",
     "Credentials",
     "HttpSession",
     "OAuthSpec",
@@ -216,6 +217,17 @@ class RateLimitSpec(BaseModel):
     per_seconds: float = Field(gt=0)
 
 
+class AdminStep(BaseModel):
+    """One thing a vendor's admin must do before a connection works (printed by ``connectors setup``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    detail: str
+    source: str  # the vendor page that documents it
+    paid: bool = False  # the step enables a billed (metered or licensed) API
+
+
 class ProviderSpec(BaseModel):
     """``config/providers/<key>.yaml``: vendor facts as data, validated at start-up; no secrets."""
 
@@ -231,6 +243,7 @@ class ProviderSpec(BaseModel):
     timeout_seconds: float = Field(default=30, gt=0)
     rate_limit: RateLimitSpec | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    admin_steps: list[AdminStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _oauth_given(self) -> ProviderSpec:
