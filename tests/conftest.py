@@ -186,3 +186,14 @@ def backend(
     finally:
         worker.stop()
         rt.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a connector called a vendor endpoint that no contract table lists."""
+    from tests.emulators import contract
+
+    if contract.UNLISTED:
+        seen = sorted(set(contract.UNLISTED))
+        sys.stderr.write("\ncalls not in tests/contracts/<vendor>/calls.yaml (see docs/vendors.md):\n")
+        sys.stderr.write("".join(f"  {v}: {m} {p}\n" for v, m, p in seen))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

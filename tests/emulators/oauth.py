@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,7 @@ class TokenState:
     refresh_calls: int = 0
     token_hosts: list[str] = field(default_factory=list)  # where each token call arrived (Salesforce)
     revoked: list[str] = field(default_factory=list)
+    scopes: dict[str, frozenset[str]] = field(default_factory=dict)  # token (access or refresh) → scopes
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -58,6 +59,17 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
         return None
     user, _, password = base64.b64decode(header[6:]).decode().partition(":")
     return user, password
+
+
+def scopes_in(text: str) -> frozenset[str]:
+    """The scopes of a space- or comma-separated ``scope`` parameter."""
+    return frozenset(s for s in text.replace(",", " ").split() if s)
+
+
+def consented_scopes(key: str) -> frozenset[str]:
+    """What ``config/providers/<key>.yaml`` asks for at consent, read now (edits change new tokens)."""
+    spec = yaml.safe_load((CONFIG_DIR / "providers" / f"{key}.yaml").read_text())
+    return frozenset((spec.get("oauth") or {}).get("scopes") or ())
 
 
 def bearer(request: Request) -> str:
@@ -95,6 +107,7 @@ class OAuthEmulator:
         self.state.codes[code] = {
             "redirect_uri": str(query.get("redirect_uri", "")),
             "challenge": str(query.get("code_challenge", "")),
+            "scope": str(query.get("scope", "")),  # consent grants what the authorize request asked for
             **extra,
         }
         return code
@@ -113,21 +126,44 @@ class OAuthEmulator:
             return None
         return grant
 
-    def mint(self, refresh: str | None = None, with_refresh: bool = True) -> tuple[str, str | None]:
-        """A new access token, and a refresh token: new, or ``refresh`` again where the vendor keeps it."""
+    def mint(
+        self, refresh: str | None = None, with_refresh: bool = True, scopes: Iterable[str] | None = None
+    ) -> tuple[str, str | None]:
+        """A new access token, and a refresh token: new, or ``refresh`` again where the vendor keeps it.
+
+        The tokens carry ``scopes``; by default a refresh keeps its grant's scopes and a new grant gets what
+        the provider file asks for at consent."""
+        granted = self._granted(refresh, scopes)
         access = self.access_prefix + secrets.token_urlsafe(24)
         ttl = self.state.expires_in if self.state.expires_in is not None else 10 * 365 * 86400
         self.state.access[access] = time.time() + ttl
+        self.state.scopes[access] = granted
         if not with_refresh:
             return access, None
         if refresh is not None and not self.rotates:
             return access, refresh
         new = self.refresh_prefix + secrets.token_urlsafe(24)
+        self.state.scopes[new] = granted
         self.state.refresh.add(new)
         self.state.issued_refresh.append(new)
         if refresh is not None and self.rotates:
             self.state.refresh.discard(refresh)
         return access, new
+
+    def _granted(self, refresh: str | None, scopes: Iterable[str] | None) -> frozenset[str]:
+        if scopes is not None:
+            return frozenset(scopes)
+        if refresh is not None and refresh in self.state.scopes:
+            return self.state.scopes[refresh]
+        return consented_scopes(self.key)
+
+    def scopes_of_token(self, token: str) -> frozenset[str] | None:
+        """The scopes ``token`` was granted; None when it is not a live access token (the route says 401)."""
+        return self.state.scopes.get(token, frozenset()) if self.access_ok(token) else None
+
+    def scopes_of(self, request: Request) -> frozenset[str] | None:
+        """The scopes of the request's bearer token (for ``contract.guard``)."""
+        return self.scopes_of_token(bearer(request))
 
     def use_refresh(self, token: str) -> bool:
         """Count a refresh call; False when ``token`` is unknown or revoked."""
