@@ -8,14 +8,18 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.sdk.errors import ConfigError
 from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from core.sdk import ProviderSpec
 
 __all__ = ["app"]
 
@@ -350,13 +354,48 @@ def connectors_list() -> None:
     Console().print(table)
 
 
+def _admin_steps(spec: ProviderSpec) -> list[str]:
+    """What an admin of ``spec``'s vendor must do, as numbered lines (scopes first)."""
+    lines = [f"{spec.display_name} ({spec.key}): what an admin must do"]
+    if spec.oauth is not None and spec.oauth.scopes:
+        lines.append(f"  scopes the app asks for at consent: {' '.join(spec.oauth.scopes)}")
+    for n, step in enumerate(spec.admin_steps, 1):
+        paid = " [paid API]" if step.paid else ""
+        lines += [f"  {n}. {step.title}{paid}", f"     {step.detail}", f"     see {step.source}"]
+    if not spec.admin_steps:
+        lines.append(f"  nothing beyond connecting: open /v1/connections/{spec.key}/authorize in a browser")
+    return lines
+
+
 @connectors_app.command("setup")
 def connectors_setup(
-    provider: str = typer.Argument(..., help="salesforce or hubspot"),
+    provider: str = typer.Argument(..., help="a provider key: zoom, teams, microsoft, salesforce, ..."),
     connection: str | None = typer.Option(None, help="the connection id (needed when there are several)"),
     check_only: bool = typer.Option(False, "--check-only", help="report what is missing; create nothing"),
+    steps_only: bool = typer.Option(False, "--steps-only", help="print the admin steps; check no connection"),
 ) -> None:
-    """Check the custom fields a CRM connection's mapping writes; create the missing ones where allowed."""
+    """Print the vendor's admin steps (scopes, consent, policies, paid APIs); for a CRM connection, check the
+    custom fields its mapping writes and create the missing ones where allowed."""
+    from core.registry import PROVIDERS_DIR, get_registry, load_provider_spec
+
+    try:
+        if not provider.isidentifier() or not provider.islower():
+            raise ConfigError("a provider key is lower-case letters, digits and _")
+        spec = load_provider_spec(provider, get_settings().providers_dir or PROVIDERS_DIR)
+    except ConfigError as exc:
+        typer.echo(f"unknown provider {provider!r}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for line in _admin_steps(spec):
+        typer.echo(line)
+    registry = get_registry()
+    installed = registry.keys()
+    if steps_only or provider not in installed or not hasattr(registry.get(provider).connector, "setup"):
+        return
+    _field_setup(provider, connection, check_only)
+
+
+def _field_setup(provider: str, connection: str | None, check_only: bool) -> None:
+    """Run a CRM sink's field check/creation on its one active connection (exit 1 while something is left)."""
     from sqlalchemy import select
 
     from core.connections.models import Connection

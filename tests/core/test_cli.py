@@ -143,3 +143,33 @@ def test_analyse_reports_corrupt_media_with_its_code(tmp_path: Path) -> None:
     out = subprocess.run([ECHODEPTH_BIN, "analyse", str(bad)], env=_env(tmp_path / "var"),
                          capture_output=True, text=True)
     assert out.returncode == 2 and "media_corrupt" in out.stderr
+
+
+def _steps(tmp_path: Path, provider: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ECHODEPTH_BIN, "connectors", "setup", provider, "--steps-only"],
+        env=_env(tmp_path / "var"),
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("provider", ["zoom", "teams", "microsoft", "salesforce", "hubspot", "slack"])
+def test_connectors_setup_prints_every_admin_step_and_the_scopes(tmp_path: Path, provider: str) -> None:
+    from config import CONFIG_DIR
+    from core.registry import load_provider_spec
+
+    spec = load_provider_spec(provider, CONFIG_DIR / "providers")
+    run = _steps(tmp_path, provider)
+    assert run.returncode == 0, run.stderr
+    if spec.oauth is not None and spec.oauth.scopes:
+        assert " ".join(spec.oauth.scopes) in run.stdout
+    for step in spec.admin_steps:
+        assert step.title in run.stdout and step.source in run.stdout
+        assert ("[paid API]" in run.stdout.split(step.title)[1].splitlines()[0]) is step.paid
+
+
+def test_connectors_setup_refuses_an_unknown_or_path_like_provider(tmp_path: Path) -> None:
+    for bad in ("nosuchvendor", "../config/providers/zoom"):
+        run = _steps(tmp_path, bad)
+        assert run.returncode == 2 and "unknown provider" in run.stderr
