@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck bench bench-voice bench-video bench-stream bench-crm eval-text calibrate schema clean
+.PHONY: run test lint typecheck bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench-stream: $(VENV)/.dev-installed
 
 bench-crm: $(VENV)/.dev-installed  # needs PostgreSQL and Redis (BENCH_PG_SERVER, BENCH_REDIS_URL)
 	$(BIN)/python -m bench.crm_sync
+
+eval: $(VENV)/.dev-installed  # person-held-out figures beside baselines → docs/validation.md (needs ../shared/data)
+	$(BIN)/python -m bench.eval
 
 calibrate: $(VENV)/.installed
 	$(BIN)/python scripts/calibrate_voice.py
