@@ -39,7 +39,7 @@ def _commit() -> str:
 def table(rows: Sequence[Row]) -> list[str]:
     """The Markdown table."""
     lines = [
-        "| part | check (held-out people) | held out | engine | baseline (same people and run) | goal | met |",
+        "| part | check (held-out people) | held out | engine | baseline (same people, run) | goal | met |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:

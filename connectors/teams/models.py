@@ -3,8 +3,11 @@
 Shapes after https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks (``value[]`` of
 ``changeNotification``: ``subscriptionId``, ``clientState``, ``changeType``, ``resource``, ``resourceData``,
 ``tenantId``; lifecycle ones carry ``lifecycleEvent`` instead of ``resource``) and
-https://learn.microsoft.com/en-us/graph/teams-changenotifications-callrecording-and-calltranscript
-(``resource`` = ``users('{organizer id}')/onlineMeetings('{meeting id}')/recordings('{recording id}')``).
+https://learn.microsoft.com/en-us/graph/teams-changenotifications-callrecording-and-calltranscript: a
+tenant-wide ``getAllRecordings`` subscription names ``resource`` =
+``communications/onlineMeetings('{meeting id}')/recordings('{recording id}')`` (no organiser: the worker asks
+Graph for the recording's ``meetingOrganizer``); a user's subscription names the user,
+``users('{user id}')/onlineMeetings('{meeting id}')/recordings('{recording id}')``. Both are read.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = ["ChangeNotification", "NotificationCollection", "MeetingResource", "meeting_resource"]
 
 _RESOURCE = re.compile(
-    r"users\('(?P<user>[^']+)'\)/onlineMeetings\('(?P<meeting>[^']+)'\)/(?P<kind>recordings|transcripts)"
-    r"\('(?P<item>[^']+)'\)"
+    r"(?:users\('(?P<user>[^']+)'\)|communications)/onlineMeetings\('(?P<meeting>[^']+)'\)"
+    r"/(?P<kind>recordings|transcripts)\('(?P<item>[^']+)'\)"
 )
 
 
@@ -47,14 +50,14 @@ class NotificationCollection(_Model):
 class MeetingResource(_Model):
     """The ids in a recording's or transcript's resource path."""
 
-    user_id: str
+    user_id: str | None  # the organiser; None when the resource does not name one (tenant-wide)
     meeting_id: str
     kind: str  # recordings | transcripts
     item_id: str
 
 
 def meeting_resource(resource: str) -> MeetingResource | None:
-    """The organiser, meeting and item ids of ``resource``; None for another resource."""
+    """The organiser (when named), meeting and item ids of ``resource``; None for another resource."""
     found = _RESOURCE.search(resource)
     if found is None:
         return None

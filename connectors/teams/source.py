@@ -47,9 +47,14 @@ __all__ = ["TeamsSource", "recording_event"]
 
 
 def recording_event(tenant_id: str, found: MeetingResource, event_type: str) -> SourceEvent:
-    """The SourceEvent of one recording: its content, and the meeting's transcript (if any) for ASR."""
-    ids = {"user_id": found.user_id, "meeting_id": found.meeting_id, "recording_id": found.item_id}
-    path = f"users/{found.user_id}/onlineMeetings/{found.meeting_id}"
+    """The SourceEvent of one recording: its content, and the meeting's transcript (if any) for ASR.
+
+    A tenant-wide notification names no organiser: ``user_id`` is then left out and the worker looks the
+    recording's ``meetingOrganizer`` up before it downloads (the content path needs the organiser)."""
+    ids = {"meeting_id": found.meeting_id, "recording_id": found.item_id}
+    if found.user_id:
+        ids["user_id"] = found.user_id
+    path = f"communications/onlineMeetings/{found.meeting_id}"
     items = (
         MediaItem(
             f"{found.meeting_id}:{found.item_id}", f"{path}/recordings/{found.item_id}", "video", None, ids
@@ -61,8 +66,8 @@ def recording_event(tenant_id: str, found: MeetingResource, event_type: str) -> 
         "account_id": tenant_id,
         "meeting_id": found.meeting_id,
         "recording_id": found.item_id,
-        "host_id": found.user_id,
-        "organizer_id": found.user_id,
+        "host_id": found.user_id or "",
+        "organizer_id": found.user_id or "",
         "topic": "",
     }
     # Graph repeats the recording id on every retry of a notification and in getAllRecordings: one job
@@ -80,6 +85,26 @@ def _meeting(g: GraphServiceClient, ids: Mapping[str, Any]) -> OnlineMeetingItem
     return g.users.by_user_id(str(ids["user_id"])).online_meetings.by_online_meeting_id(
         str(ids["meeting_id"])
     )
+
+
+async def _organizer(g: GraphServiceClient, meeting_id: str, recording_id: str) -> str:
+    """The recording's ``meetingOrganizer`` user id: ``GET`` of the notification's own resource, as the
+    notifications page says (``communications/onlineMeetings/{id}/recordings/{id}``)."""
+    found = await g.communications.online_meetings.by_online_meeting_id(
+        meeting_id
+    ).recordings.by_call_recording_id(recording_id).get()
+    user = found.meeting_organizer.user if found and found.meeting_organizer else None
+    if user is None or not user.id:
+        raise PermanentError("teams", "no_organizer", "Graph named no organiser for the recording")
+    return str(user.id)
+
+
+def _with_organizer(session: HttpSession, spec: ProviderSpec, ids: Mapping[str, Any]) -> dict[str, Any]:
+    """``ids`` with the organiser's ``user_id``, looked up when the notification did not name it."""
+    if ids.get("user_id"):
+        return dict(ids)
+    mid, rid = str(ids["meeting_id"]), str(ids["recording_id"])
+    return {**ids, "user_id": client.call(session, spec, lambda g: _organizer(g, mid, rid))}
 
 
 class TeamsSource:
@@ -166,17 +191,19 @@ class TeamsSource:
     def download(self, session: HttpSession, spec: ProviderSpec, item: MediaItem, dest: Path) -> Path:
         """Stream the recording's content, or the meeting's newest transcript (VTT; an empty file when the
         meeting has none, and then ASR runs)."""
-        if not {"user_id", "meeting_id", "recording_id"} <= set(item.metadata):
+        if not {"meeting_id", "recording_id"} <= set(item.metadata):
             # not an item this Source announced: its URL, relative to the Graph base or absolute
             client.download(session, urljoin(f"{spec.api_base_url}/", item.download_url), dest)
             return dest
-        meeting = _meeting(_urls(spec), item.metadata)
+        # app-only content is read under /users/{organiser}/ (the application access policy is per user)
+        ids = _with_organizer(session, spec, item.metadata)
+        meeting = _meeting(_urls(spec), ids)
         if item.kind != "transcript":
-            rid = str(item.metadata["recording_id"])
+            rid = str(ids["recording_id"])
             info = meeting.recordings.by_call_recording_id(rid).content.to_get_request_information()
             client.download(session, client.content_url(spec, info), dest)
             return dest
-        listed = client.call(session, spec, lambda g: _meeting(g, item.metadata).transcripts.get())
+        listed = client.call(session, spec, lambda g: _meeting(g, ids).transcripts.get())
         found = sorted(
             (t for t in (listed.value if listed else None) or [] if t.id),
             key=lambda t: t.created_date_time or datetime.min.replace(tzinfo=UTC),
@@ -226,18 +253,21 @@ class TeamsSource:
         self, session: HttpSession, spec: ProviderSpec, summary: OwnerSummary
     ) -> DeliveryReceipt:
         """Mail ``summary.text`` to the organiser (``POST /users/{sender}/sendMail``; the sender is
-        ``settings.summary_sender`` or, without one, the organiser's own mailbox)."""
-        ids = {"user_id": summary.owner, "meeting_id": summary.meeting_id}
+        ``settings.summary_sender`` or, without one, the organiser's own mailbox; a tenant-wide
+        notification named no organiser, so it is looked up from the recording first)."""
+        meeting = {**summary.metadata, "user_id": summary.owner, "meeting_id": summary.meeting_id}
+        ids = _with_organizer(session, spec, meeting)
+        owner = str(ids["user_id"])
 
         async def send(g: GraphServiceClient) -> str:
-            user = await g.users.by_user_id(summary.owner).get(client.user_select())
+            user = await g.users.by_user_id(owner).get(client.user_select())
             to = (user.mail or user.user_principal_name) if user else None
             if not to:
                 raise PermanentError(self.key, "no_mailbox", "the organiser has no mail address")
             topic = (
                 summary.topic or ((await _meeting(g, ids).get()) or _NoMeeting()).subject or "your meeting"
             )
-            sender = str(spec.settings.get("summary_sender") or summary.owner)
+            sender = str(spec.settings.get("summary_sender") or owner)
             body = client.mail(sender, to, f"EchoDepth analysis: {topic}", summary.text)
             await g.users.by_user_id(sender).send_mail.post(body)
             return to
