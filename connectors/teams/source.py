@@ -90,9 +90,11 @@ def _meeting(g: GraphServiceClient, ids: Mapping[str, Any]) -> OnlineMeetingItem
 async def _organizer(g: GraphServiceClient, meeting_id: str, recording_id: str) -> str:
     """The recording's ``meetingOrganizer`` user id: ``GET`` of the notification's own resource, as the
     notifications page says (``communications/onlineMeetings/{id}/recordings/{id}``)."""
-    found = await g.communications.online_meetings.by_online_meeting_id(
-        meeting_id
-    ).recordings.by_call_recording_id(recording_id).get()
+    found = (
+        await g.communications.online_meetings.by_online_meeting_id(meeting_id)
+        .recordings.by_call_recording_id(recording_id)
+        .get()
+    )
     user = found.meeting_organizer.user if found and found.meeting_organizer else None
     if user is None or not user.id:
         raise PermanentError("teams", "no_organizer", "Graph named no organiser for the recording")

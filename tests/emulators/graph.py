@@ -9,11 +9,20 @@ api/subscription-delete (204), teams-changenotifications-callrecording-and-callt
 ``value[]`` with ``resource`` ``users('{id}')/onlineMeetings('{id}')/recordings('{id}')``),
 change-notifications-lifecycle-events (``lifecycleEvent``), api/callrecording-get (``/content``),
 api/calltranscript-get, api/onlinemeeting-get, api/onlinemeeting-getallrecordings, api/user-sendmail (202).
-Errors ``{"error": {"code", "message"}}``.
+Errors ``{"error": {"code", "message", "innerError"}}``.
+
+Contract (``tests/contracts/graph/``): every request passes the guard of ``calls.yaml`` (its application
+permission in the token's roles), request bodies and JSON answers are checked against Graph's published CSDL
+(``v1.0-trimmed.csdl.xml``: an unknown property or a wrong type is Graph's 400 ``BadRequest``), calls under
+``/users/{id}/onlineMeetings`` need the organiser to be covered by the Teams application access policy
+(``policy_users``; else Graph's 403), and the notifications sent are the documented samples
+(``samples/recording-created.json``) with this emulator's ids in them: a tenant-wide resource
+``communications/onlineMeetings('{id}')/recordings('{id}')`` that names no user.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import threading
@@ -27,26 +36,56 @@ from typing import Any
 
 import httpx
 import yaml
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from config import CONFIG_DIR
-from tests.emulators.microsoft import MicrosoftEmulator
+from tests.contracts.graph import csdl
+from tests.emulators.microsoft import MicrosoftEmulator, graph_error
 from tests.emulators.oauth import bearer, running
 
 ORGANIZER_ID = "b935e675-5e67-48b9-8d45-249d5f88e964"
 ORGANIZER_MAIL = "organiser@contoso.example"
+TENANT_OF_SAMPLES = "2432b57b-0abd-43db-aa7b-16eadd115d34"
 MAX_MINUTES = 4230  # Graph's longest lifetime for onlineMeeting recording/transcript subscriptions
 RESOURCES = (
     "communications/onlineMeetings/getAllRecordings",
     "communications/onlineMeetings/getAllTranscripts",
 )
+# the application permission each subscription resource needs (teams-changenotifications-… page)
+RESOURCE_PERMISSION = dict(
+    zip(RESOURCES, ("OnlineMeetingRecording.Read.All", "OnlineMeetingTranscript.Read.All"), strict=True)
+)
+SAMPLES = Path(__file__).resolve().parent.parent / "contracts" / "graph" / "samples"
+
+
+def sample(name: str) -> Any:
+    """A documented sample payload (tests/contracts/graph/samples/, see its SOURCES.md)."""
+    return json.loads((SAMPLES / name).read_text())
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return graph_error(status, code, message)
+
+
+def _answer(type_name: str, body: dict[str, Any], status: int = 200) -> JSONResponse:
+    """A JSON answer, checked against Graph's CSDL first (an emulator bug fails loudly)."""
+    values = body.get("value", [body])
+    wrong = [p for v in values for p in csdl.problems(type_name, v)]
+    assert not wrong, f"the emulator's {type_name} does not fit Graph's schema: {wrong}"
+    return JSONResponse(body, status_code=status)
+
+
+def _refused(problems: list[str]) -> JSONResponse | None:
+    """Graph's 400 for a body that does not fit the schema."""
+    return _error(400, "BadRequest", problems[0]) if problems else None
+
+
+def _meeting_id(organizer: str) -> str:
+    """A Teams meeting id as Graph makes them (base64 of ``1*{organizer}*0**{thread id}``)."""
+    thread = f"19:meeting_{secrets.token_urlsafe(24)}@thread.v2"
+    return base64.b64encode(f"1*{organizer}*0**{thread}".encode()).decode().rstrip("=")
 
 
 def _iso(when: datetime) -> str:
@@ -67,9 +106,21 @@ class Recording:
 
     @property
     def resource(self) -> str:
-        return (
-            f"users('{self.user_id}')/onlineMeetings('{self.meeting_id}')/recordings('{self.recording_id}')"
+        """The tenant-wide notification's resource (no user segment)."""
+        return f"communications/onlineMeetings('{self.meeting_id}')/recordings('{self.recording_id}')"
+
+    def as_graph(self, base: str) -> dict[str, Any]:
+        """The callRecording Graph answers (shape of the documented decrypted sample)."""
+        found = sample("recording-decrypted.json")
+        found.update(
+            id=self.recording_id,
+            meetingId=self.meeting_id,
+            createdDateTime=_iso(self.created),
+            recordingContentUrl=f"{base}/v1.0/users/{self.user_id}/onlineMeetings/{self.meeting_id}"
+            f"/recordings/{self.recording_id}/content",
         )
+        found["meetingOrganizer"]["user"].update(id=self.user_id, tenantId=TENANT_OF_SAMPLES)
+        return dict(found)
 
 
 @dataclass
@@ -86,6 +137,10 @@ class GraphState:
     content_auth: list[str] = field(default_factory=list)  # the Authorization of each content download
     mails: list[dict[str, Any]] = field(default_factory=list)  # (sender, message) of each sendMail
     mail_status: int = 202  # answer sendMail with this (503 to make summaries fail)
+    policy_users: set[str] | None = (
+        None  # users the application access policy covers (None = granted globally)
+    )
+    organizer_lookups: list[str] = field(default_factory=list)  # recording ids read for their organiser
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -110,8 +165,8 @@ class GraphEmulator(MicrosoftEmulator):
         """A new recorded meeting of the organiser (Graph ids are opaque base64-ish strings)."""
         rec = Recording(
             ORGANIZER_ID,
-            "MSo" + secrets.token_urlsafe(18),
-            "VjEj" + secrets.token_urlsafe(18),
+            _meeting_id(ORGANIZER_ID),
+            "VjIjIz" + secrets.token_urlsafe(48),
             path,
             subject,
             transcript,
@@ -127,32 +182,29 @@ class GraphEmulator(MicrosoftEmulator):
     def notification_body(
         self, sub: dict[str, Any], rec: Recording, client_state: str | None = None
     ) -> bytes:
-        """A ``created`` change notification for ``rec`` as Graph sends it."""
-        item = {
-            "subscriptionId": sub["id"],
-            "subscriptionExpirationDateTime": sub["expirationDateTime"],
-            "changeType": "created",
-            "resource": rec.resource,
-            "resourceData": {
-                "id": rec.recording_id,
-                "@odata.type": "#Microsoft.Graph.callRecording",
-                "@odata.id": rec.resource,
-            },
-            "clientState": sub["clientState"] if client_state is None else client_state,
-            "tenantId": self.admin_tenant,
-        }
+        """A ``created`` change notification for ``rec``: the documented sample with our ids in it."""
+        item = sample("recording-created.json")
+        item.update(
+            subscriptionId=sub["id"],
+            subscriptionExpirationDateTime=sub["expirationDateTime"],
+            resource=rec.resource,
+            clientState=sub["clientState"] if client_state is None else client_state,
+            tenantId=self.admin_tenant,
+        )
+        item["resourceData"].update({"id": rec.recording_id, "@odata.id": rec.resource})
         return json.dumps({"value": [item]}).encode()
 
     def lifecycle_body(self, sub: dict[str, Any], event: str) -> bytes:
-        """A lifecycle notification (``reauthorizationRequired``, ``subscriptionRemoved``, ``missed``)."""
-        item = {
-            "subscriptionId": sub["id"],
-            "subscriptionExpirationDateTime": sub["expirationDateTime"],
-            "tenantId": self.admin_tenant,
-            "clientState": sub["clientState"],
-            "lifecycleEvent": event,
-        }
-        return json.dumps({"value": [item]}).encode()
+        """A lifecycle notification: the documented ``reauthorizationRequired`` sample, ``event`` in it."""
+        body = sample("reauthorization-required.json")
+        body["value"][0].update(
+            lifecycleEvent=event,
+            subscriptionId=sub["id"],
+            subscriptionExpirationDateTime=sub["expirationDateTime"],
+            clientState=sub["clientState"],
+            tenantId=self.admin_tenant,
+        )
+        return json.dumps(body).encode()
 
     def post(self, url: str, body: bytes) -> httpx.Response:
         """POST a notification body as Graph does."""
@@ -177,10 +229,29 @@ class GraphEmulator(MicrosoftEmulator):
 
     # auth -------------------------------------------------------------------------------------
 
-    def _denied(self, request: Request) -> Response | None:
-        if self.access_ok(bearer(request)):
+    def _denied(self, request: Request, permission: str | None = None) -> Response | None:
+        token = bearer(request)
+        if not self.access_ok(token):
+            return _error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
+        if permission is not None and permission not in (self.scopes_of_token(token) or frozenset()):
+            return _error(
+                403,
+                "Forbidden",
+                f"Missing role permissions on the request. API requires one of '{permission}'.",
+            )
+        return None
+
+    def _policy(self, uid: str) -> Response | None:
+        """Graph's 403 when no application access policy covers ``uid`` (app-only meeting calls)."""
+        covered = self.graph.policy_users is None or uid in self.graph.policy_users
+        if covered:
             return None
-        return _error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
+        return _error(
+            403,
+            "Forbidden",
+            f"Application is not allowed to perform operations on the user '{uid}', neither is allowed "
+            "access through RSC permission evaluation.",
+        )
 
     # subscriptions ----------------------------------------------------------------------------
 
@@ -201,6 +272,10 @@ class GraphEmulator(MicrosoftEmulator):
         if (denied := self._denied(request)) is not None:
             return denied
         body = await request.json()
+        if (bad := _refused(csdl.problems("subscription", body))) is not None:
+            return bad
+        if (denied := self._denied(request, RESOURCE_PERMISSION.get(body.get("resource", "")))) is not None:
+            return denied
         if body.get("resource") not in RESOURCES or body.get("changeType") != "created":
             return _error(400, "ExtensionError", "Operation: Create; Exception: [Status Code: BadRequest]")
         if len(body.get("clientState") or "") > 128:
@@ -209,6 +284,13 @@ class GraphEmulator(MicrosoftEmulator):
         if expiry > datetime.now(UTC) + timedelta(minutes=MAX_MINUTES):
             return _error(
                 400, "InvalidRequest", "Subscription expiration can only be 4230 minutes in the future."
+            )
+        if expiry > datetime.now(UTC) + timedelta(hours=1) and not body.get("lifecycleNotificationUrl"):
+            return _error(
+                400,
+                "ValidationError",
+                "lifecycleNotificationUrl is required for subscription creation on this resource when the "
+                "expirationDateTime value exceeds 1 hour",
             )
         for url in {body["notificationUrl"], body.get("lifecycleNotificationUrl") or body["notificationUrl"]}:
             if not await self._validate(url):
@@ -229,7 +311,7 @@ class GraphEmulator(MicrosoftEmulator):
         with self.graph.lock:
             self.graph.subscriptions[sub["id"]] = sub
             self.graph.created.append(sub["id"])
-        return JSONResponse(sub, status_code=201)
+        return _answer("subscription", sub, 201)
 
     async def subscription(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:
@@ -238,12 +320,16 @@ class GraphEmulator(MicrosoftEmulator):
         sub = self.graph.subscriptions.get(sub_id)
         if sub is None:
             return _error(404, "ResourceNotFound", f"The object was not found. Subscription Id '{sub_id}'.")
+        if (denied := self._denied(request, RESOURCE_PERMISSION[sub["resource"]])) is not None:
+            return denied
         if request.method == "DELETE":
             with self.graph.lock:
                 del self.graph.subscriptions[sub_id]
                 self.graph.deleted.append(sub_id)
             return Response(status_code=204)
         body = await request.json()
+        if (bad := _refused(csdl.problems("subscription", body))) is not None:
+            return bad
         expiry = datetime.fromisoformat(str(body["expirationDateTime"]).replace("Z", "+00:00"))
         if expiry > datetime.now(UTC) + timedelta(minutes=MAX_MINUTES):
             return _error(
@@ -252,14 +338,14 @@ class GraphEmulator(MicrosoftEmulator):
         with self.graph.lock:
             sub["expirationDateTime"] = _iso(expiry)
             self.graph.patched.append(sub_id)
-        return JSONResponse(sub)
+        return _answer("subscription", sub)
 
     # users, meetings, recordings --------------------------------------------------------------
 
     async def users(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:
             return denied
-        return JSONResponse({"value": list(self.graph.users.values())})
+        return _answer("user", {"value": list(self.graph.users.values())})
 
     async def user(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:
@@ -267,7 +353,9 @@ class GraphEmulator(MicrosoftEmulator):
         found = self.graph.users.get(request.path_params["uid"])
         if found is None:
             return _error(404, "Request_ResourceNotFound", "Resource does not exist.")
-        return JSONResponse(found)
+        selected = request.query_params.get("$select")
+        keep = set(selected.split(",")) if selected else set(found)
+        return _answer("user", {k: v for k, v in found.items() if k in keep})
 
     async def send_mail(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:
@@ -276,8 +364,11 @@ class GraphEmulator(MicrosoftEmulator):
             return _error(404, "ErrorInvalidUser", "The requested user is invalid.")
         if self.graph.mail_status != 202:
             return _error(self.graph.mail_status, "ServiceUnavailable", "Try again later.")
+        raw = await request.json()
+        if (bad := _refused(csdl.action_problems("sendMail", raw))) is not None:
+            return bad
         # action parameters are case-insensitive (msgraph-sdk sends "Message", the docs show "message")
-        body = {k[:1].lower() + k[1:]: v for k, v in (await request.json()).items()}
+        body = {k[:1].lower() + k[1:]: v for k, v in raw.items()}
         if not (body.get("message") or {}).get("toRecipients"):
             return _error(400, "ErrorInvalidRecipients", "At least one recipient is not valid.")
         with self.graph.lock:
@@ -292,6 +383,8 @@ class GraphEmulator(MicrosoftEmulator):
         if (denied := self._denied(request)) is not None:
             return denied
         uid, parts = request.path_params["uid"], request.path_params["rest"].split("/")
+        if (refused := self._policy(uid)) is not None:
+            return refused
         if parts[0].startswith("getAllRecordings("):
             return self._all_recordings(uid, request)
         found = self._recording(uid, parts[0])
@@ -299,14 +392,15 @@ class GraphEmulator(MicrosoftEmulator):
             return _error(404, "NotFound", "The meeting was not found.")
         rec = found[0]
         if len(parts) == 1:
-            return JSONResponse(
+            return _answer(
+                "onlineMeeting",
                 {
                     "id": rec.meeting_id,
                     "subject": rec.subject,
                     "startDateTime": _iso(rec.created - timedelta(minutes=30)),
                     "endDateTime": _iso(rec.created),
                     "participants": {"organizer": {"identity": {"user": {"id": uid}}}},
-                }
+                },
             )
         if parts[1] == "recordings" and len(parts) == 4 and parts[3] == "content":
             match = [r for r in found if r.recording_id == parts[2]]
@@ -326,47 +420,47 @@ class GraphEmulator(MicrosoftEmulator):
                 if rec.transcript is None
                 else [{"id": tid, "meetingId": rec.meeting_id, "createdDateTime": _iso(rec.created)}]
             )
-            return JSONResponse({"value": listed})
+            return _answer("callTranscript", {"value": listed})
         if len(parts) == 4 and parts[2] == tid and parts[3] == "content" and rec.transcript is not None:
             return PlainTextResponse(rec.transcript, media_type="text/vtt")
         return _error(404, "NotFound", "The transcript was not found.")
 
     def _all_recordings(self, uid: str, request: Request) -> Response:
         organizer = request.query_params.get("meetingOrganizerUserId") or uid
-        value = [
-            {
-                "id": r.recording_id,
-                "meetingId": r.meeting_id,
-                "meetingOrganizer": {"user": {"id": r.user_id}},
-                "createdDateTime": _iso(r.created),
-                "recordingContentUrl": f"{self.base}/v1.0/users/{r.user_id}/onlineMeetings/{r.meeting_id}"
-                f"/recordings/{r.recording_id}/content",
-            }
-            for r in self.graph.recordings
-            if r.user_id == organizer.strip("'")
-        ]
-        return JSONResponse(
+        value = [r.as_graph(self.base) for r in self.graph.recordings if r.user_id == organizer.strip("'")]
+        return _answer(
+            "callRecording",
             {
                 "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(callRecording)",
                 "value": value,
-            }
+            },
         )
+
+    async def communications_recording(self, request: Request) -> Response:
+        """``GET /communications/onlineMeetings/{id}/recordings/{id}``: the notification's own resource."""
+        if (denied := self._denied(request)) is not None:
+            return denied
+        mid, rid = request.path_params["mid"], request.path_params["rid"]
+        found = [r for r in self.graph.recordings if r.meeting_id == mid and r.recording_id == rid]
+        if not found:
+            return _error(404, "NotFound", "The recording was not found.")
+        self.graph.organizer_lookups.append(rid)
+        return _answer("callRecording", found[0].as_graph(self.base))
 
     # wiring -----------------------------------------------------------------------------------
 
-    def app(self) -> Starlette:
-        app = super().app()
-        app.router.routes.extend(
-            [
-                Route("/v1.0/subscriptions", self.create_subscription, methods=["POST"]),
-                Route("/v1.0/subscriptions/{sub_id}", self.subscription, methods=["PATCH", "DELETE"]),
-                Route("/v1.0/users", self.users),
-                Route("/v1.0/users/{uid}", self.user),
-                Route("/v1.0/users/{uid}/sendMail", self.send_mail, methods=["POST"]),
-                Route("/v1.0/users/{uid}/onlineMeetings/{rest:path}", self.meetings),
-            ]
-        )
-        return app
+    def graph_routes(self) -> list[Route]:
+        """The Graph routes under ``/v1.0`` (with the identity emulator's ``/organization``)."""
+        return [
+            *super().graph_routes(),
+            Route("/subscriptions", self.create_subscription, methods=["POST"]),
+            Route("/subscriptions/{sub_id}", self.subscription, methods=["PATCH", "DELETE"]),
+            Route("/users", self.users),
+            Route("/users/{uid}", self.user),
+            Route("/users/{uid}/sendMail", self.send_mail, methods=["POST"]),
+            Route("/users/{uid}/onlineMeetings/{rest:path}", self.meetings),
+            Route("/communications/onlineMeetings/{mid}/recordings/{rid}", self.communications_recording),
+        ]
 
     def write_spec(self, directory: Path) -> Path:
         """microsoft.yaml and teams.yaml pointed at this emulator."""

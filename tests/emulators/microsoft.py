@@ -7,6 +7,13 @@ with ``ext_expires_in``; errors ``{"error", "error_description": "AADSTS…", "e
 v2-oauth2-client-creds-grant-flow (``scope=https://graph.microsoft.com/.default``, no refresh token); and
 Graph's 401 ``{"error": {"code": "InvalidAuthenticationToken", …}}``. Refresh tokens are replaced on every
 use; the docs let the old one live on a while, this emulator revokes it at once (the strictest reading).
+
+Every token remembers what it grants: a delegated token the ``scope`` its authorize request asked for, an
+app-only token the application permissions (``roles``) the admin consented to, read at mint time from
+``config/providers/teams.yaml`` ``settings.permissions``. Both apps wear the contract guard:
+``tests/contracts/microsoft/calls.yaml`` (identity platform) and ``tests/contracts/graph/calls.yaml`` (Graph
+under ``/v1.0``), which refuses an unlisted call and a listed one whose token lacks its permission (403
+``Forbidden``, Graph's error body).
 """
 
 from __future__ import annotations
@@ -17,17 +24,38 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
-from tests.emulators.oauth import OAuthEmulator, bearer, form_of, running
+from config import CONFIG_DIR
+from tests.emulators import contract
+from tests.emulators.oauth import OAuthEmulator, bearer, form_of, running, scopes_in
 
 CLIENT_ID = "00001111-aaaa-2222-bbbb-3333cccc4444"
 CLIENT_SECRET = "ms-client-secret-do-not-log"
 TENANT_ID = "aaaabbbb-0000-cccc-1111-dddd2222eeee"
 GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
+
+
+def app_permissions() -> frozenset[str]:
+    """The application permissions an admin consents to: teams.yaml ``settings.permissions``, read now."""
+    spec = yaml.safe_load((CONFIG_DIR / "providers" / "teams.yaml").read_text())
+    return frozenset(spec.get("settings", {}).get("permissions") or [])
+
+
+def graph_error(status: int, code: str, message: str) -> JSONResponse:
+    """Graph's error body (https://learn.microsoft.com/en-us/graph/errors)."""
+    inner = {
+        "date": "2026-01-01T00:00:00",
+        "request-id": str(uuid.uuid4()),
+        "client-request-id": str(uuid.uuid4()),
+    }
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "innerError": inner}}, status_code=status
+    )
 
 
 def _error(status: int, error: str, code: int, text: str) -> JSONResponse:
@@ -94,7 +122,7 @@ class MicrosoftEmulator(OAuthEmulator):
             return _error(
                 400, "invalid_grant", 70000, "The provided authorization code or refresh token is invalid"
             )
-        access, refresh = self.mint()
+        access, refresh = self.mint(scopes=scopes_in(grant["scope"]))
         return JSONResponse(self._body(access, refresh, grant["scope"]))
 
     def _by_refresh(self, form: dict[str, str]) -> Response:
@@ -104,8 +132,9 @@ class MicrosoftEmulator(OAuthEmulator):
                 return _error(
                     400, "invalid_grant", 700082, "The refresh token has expired due to inactivity."
                 )
-            access, refresh = self.mint(token)
-            return JSONResponse(self._body(access, refresh, "OnlineMeetings.Read User.Read"))
+            access, refresh = self.mint(token)  # the grant's scopes again
+            scope = " ".join(sorted(self.state.scopes.get(access, frozenset())))
+            return JSONResponse(self._body(access, refresh, scope))
 
     def _by_client(self, tenant: str, form: dict[str, str]) -> Response:
         if form.get("scope") != GRAPH_DEFAULT:
@@ -116,7 +145,8 @@ class MicrosoftEmulator(OAuthEmulator):
             )
         with self.state.lock:
             self.state.refresh_calls += 1
-            access, _ = self.mint(with_refresh=False)
+            # an app-only token's ``roles``: the application permissions the admin consented to
+            access, _ = self.mint(with_refresh=False, scopes=app_permissions())
         return JSONResponse(self._body(access, None, ""))
 
     async def token(self, request: Request) -> Response:
@@ -139,25 +169,47 @@ class MicrosoftEmulator(OAuthEmulator):
 
     async def organization(self, request: Request) -> Response:
         if not self.access_ok(bearer(request)):
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": "InvalidAuthenticationToken",
-                        "message": "Access token has expired or is not yet valid.",
-                    }
-                },
-                status_code=401,
+            return graph_error(
+                401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."
             )
         return JSONResponse({"value": [{"id": self.admin_tenant, "displayName": "Contoso"}]})
 
+    # contract guard ---------------------------------------------------------------------------
+
+    def scopes_of(self, request: Request) -> frozenset[str] | None:
+        """What the request's token grants (None: no live token, the route answers its own 401)."""
+        token = bearer(request)
+        return self.scopes_of_token(token) if self.access_ok(token) else None
+
+    @staticmethod
+    def refuse_graph(request: Request, call: contract.Call | None, why: str) -> Response:
+        """Graph's 403 for a token without the call's permission; 400 for an unlisted call."""
+        if call is None:
+            return graph_error(400, "BadRequest", f"Resource not found for the segment '{request.url.path}'.")
+        need = "', '".join(call.scopes)
+        return graph_error(
+            403, "Forbidden", f"Missing role permissions on the request. API requires one of '{need}'."
+        )
+
+    def graph_routes(self) -> list[Route]:
+        """The Graph routes under ``/v1.0``."""
+        return [Route("/organization", self.organization)]
+
     def app(self) -> Starlette:
-        return Starlette(
+        graph = Starlette(routes=self.graph_routes())
+        contract.guard(
+            graph, contract.load("graph"), scopes_of=self.scopes_of, refuse=self.refuse_graph, prefix="/v1.0"
+        )
+        identity = Starlette(
             routes=[
                 Route("/{tenant}/oauth2/v2.0/authorize", self.authorize),
                 Route("/{tenant}/v2.0/adminconsent", self.adminconsent),
                 Route("/{tenant}/oauth2/v2.0/token", self.token, methods=["POST"]),
-                Route("/v1.0/organization", self.organization),
+                Mount("/v1.0", graph),
             ]
+        )
+        return contract.guard(
+            identity, contract.load("microsoft"), scopes_of=lambda r: None, open_paths=("/v1.0/",)
         )
 
     def spec_overrides(self) -> dict[str, Any]:
