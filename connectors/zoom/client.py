@@ -2,7 +2,9 @@
 Zoom's answers become our typed errors.
 
 Errors: https://developers.zoom.us/docs/api/rest/error-definitions/ (401 ``{"code": 124}`` invalid token,
-429 with ``Retry-After`` when a rate-limit category is spent, 404 ``{"code": 3301}`` no recording).
+429 with ``Retry-After`` when a rate-limit category is spent, 404 ``{"code": 3301}`` no recording, and
+400 ``{"code": 4711, "message": "Invalid access token, does not contain scopes:[...]"}`` when the user's
+grant lacks the granular scope a call needs: the user must authorise the app again, an AuthError).
 
 The Team Chat chatbot (https://developers.zoom.us/docs/chat/send-edit-and-delete-messages/) does not use the
 connection's token: it sends with an app token from the ``client_credentials`` grant (HTTP Basic client id and
@@ -14,19 +16,28 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
 
-from connectors.zoom.models import ChatbotMessageSent, ParticipantList, RecordingList, ZoomUser
+from connectors.zoom.models import (
+    ChatbotMessageSent,
+    MeetingDetails,
+    ParticipantList,
+    RecordingList,
+    RegistrantList,
+    ZoomUser,
+)
 from core.sdk import AuthError, HttpSession, PermanentError, ProviderSpec, SkipItem, TransientError
 
 __all__ = [
     "recording_pages",
     "participant_pages",
+    "registrant_pages",
+    "meeting",
     "user",
     "chatbot_token",
     "send_chatbot_message",
@@ -35,6 +46,8 @@ __all__ = [
 ]
 
 VENDOR = "zoom"
+MISSING_SCOPE = 4711  # Zoom: "Invalid access token, does not contain scopes:[...]"
+MAX_RANGE_DAYS = 30  # List all recordings: ``from`` and ``to`` at most a month apart
 
 
 def meeting_path(uuid: str) -> str:
@@ -48,11 +61,22 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
+def _code(response: httpx.Response) -> int | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, int) else None
+
+
 def _raise_for(response: httpx.Response) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
     message = f"Zoom answered HTTP {status}: {response.text[:200]}"
+    if _code(response) == MISSING_SCOPE:
+        raise AuthError(VENDOR, "missing_scope", message, status)
     if status == 401:
         raise AuthError(VENDOR, "token_rejected", message, status)
     if status == 404:
@@ -89,7 +113,7 @@ def _get(session: HttpSession, spec: ProviderSpec, url: str) -> httpx.Response:
 
 def _app_refused(response: httpx.Response) -> None:
     """Like ``_raise_for``, but a 401/403 means the app (chatbot) credentials, not the connection."""
-    if response.status_code in (401, 403):
+    if response.status_code in (401, 403) or _code(response) == MISSING_SCOPE:
         message = (
             f"Zoom refused the chatbot's app credentials: HTTP {response.status_code} {response.text[:200]}"
         )
@@ -100,7 +124,17 @@ def _app_refused(response: httpx.Response) -> None:
 def recording_pages(
     session: HttpSession, spec: ProviderSpec, since: date, until: date, page_size: int
 ) -> Iterator[RecordingList]:
-    """Every page of the user's cloud recordings from ``since`` to ``until`` (``next_page_token`` cursor)."""
+    """Every page of the user's cloud recordings from ``since`` to ``until``, a month at a time."""
+    start = since
+    while start <= until:
+        end = min(until, start + timedelta(days=MAX_RANGE_DAYS))
+        yield from _recording_window(session, spec, start, end, page_size)
+        start = end + timedelta(days=1)
+
+
+def _recording_window(
+    session: HttpSession, spec: ProviderSpec, since: date, until: date, page_size: int
+) -> Iterator[RecordingList]:
     cursor = ""
     while True:
         query = {"from": since.isoformat(), "to": until.isoformat(), "page_size": str(page_size)}
@@ -130,6 +164,29 @@ def participant_pages(
         if not page.next_page_token:
             return
         cursor = page.next_page_token
+
+
+def registrant_pages(
+    session: HttpSession, spec: ProviderSpec, meeting_id: str, page_size: int
+) -> Iterator[RegistrantList]:
+    """Every page of a meeting's approved registrants (``next_page_token`` cursor)."""
+    cursor = ""
+    base = f"{spec.api_base_url}/meetings/{quote(meeting_id, safe='')}/registrants"
+    while True:
+        query = {"status": "approved", "page_size": str(page_size)}
+        if cursor:
+            query["next_page_token"] = cursor
+        page = RegistrantList.model_validate(_get(session, spec, f"{base}?{urlencode(query)}").json())
+        yield page
+        if not page.next_page_token:
+            return
+        cursor = page.next_page_token
+
+
+def meeting(session: HttpSession, spec: ProviderSpec, meeting_id: str) -> MeetingDetails:
+    """``GET /meetings/{meetingId}``: the meeting's settings, among them its calendar invitees."""
+    url = f"{spec.api_base_url}/meetings/{quote(meeting_id, safe='')}"
+    return MeetingDetails.model_validate(_get(session, spec, url).json())
 
 
 def user(session: HttpSession, spec: ProviderSpec, user_id: str) -> ZoomUser:

@@ -21,6 +21,9 @@ __all__ = [
     "ParticipantList",
     "ZoomUser",
     "ChatbotMessageSent",
+    "Registrant",
+    "RegistrantList",
+    "MeetingDetails",
 ]
 
 
@@ -76,11 +79,17 @@ class RecordingList(_Model):
 
 
 class Participant(_Model):
-    """One join of a past meeting (a person who rejoined appears once per join)."""
+    """One join of a past meeting (a person who rejoined appears once per join).
+
+    ``id`` is the Zoom user's id for a signed-in participant ('' for guests); ``user_id`` is valid for one
+    join only; ``user_email`` is '' for guests unless Zoom's e-mail display rules apply
+    (https://developers.zoom.us/changelog/platform/zoom-api-email-address-display-rules/);
+    ``registrant_id`` is set when the meeting required registration."""
 
     id: str = ""
     name: str = ""
     user_id: str = ""
+    registrant_id: str = ""
     user_email: str = ""
     join_time: str | None = None
     leave_time: str | None = None
@@ -95,6 +104,46 @@ class ParticipantList(_Model):
 
     next_page_token: str = ""
     participants: list[Participant] = Field(default_factory=list)
+
+
+class Registrant(_Model):
+    """One approved registrant of a meeting (``GET /meetings/{meetingId}/registrants``)."""
+
+    id: str = ""
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+
+
+class RegistrantList(_Model):
+    """One page of a meeting's registrants and the next cursor ('' at the end).
+
+    After https://developers.zoom.us/docs/api/meetings/#tag/meetings/GET/meetings/{meetingId}/registrants
+    """
+
+    next_page_token: str = ""
+    registrants: list[Registrant] = Field(default_factory=list)
+
+
+class Invitee(_Model):
+    """A calendar invitee the host gave Zoom (``settings.meeting_invitees[]``)."""
+
+    email: str = ""
+
+
+class MeetingSettings(_Model):
+    """The meeting settings we read."""
+
+    meeting_invitees: list[Invitee] = Field(default_factory=list)
+
+
+class MeetingDetails(_Model):
+    """``GET /meetings/{meetingId}``: its invitees.
+
+    After https://developers.zoom.us/docs/api/meetings/#tag/meetings/GET/meetings/{meetingId}"""
+
+    id: int | str = ""
+    settings: MeetingSettings = Field(default_factory=MeetingSettings)
 
 
 class ZoomUser(_Model):

@@ -4,17 +4,18 @@ meeting's participants for CRM matching; the owner summary as a Team Chat chatbo
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from connectors.zoom import client, webhooks
 from connectors.zoom.models import Deauthorization, Participant, Recording
 from core.sdk import (
+    ConnectorError,
     DeliveryReceipt,
     HookReply,
     HttpSession,
@@ -25,10 +26,12 @@ from core.sdk import (
     SkipItem,
     SourceEvent,
 )
+from core.sdk.participants import Registrant, fill_emails
 
 __all__ = ["ZoomSource", "recording_event", "chatbot_message"]
 
 _KINDS = {"MP4": "video", "M4A": "audio", "TRANSCRIPT": "transcript"}
+T = TypeVar("T")
 
 
 def _meeting(recording: Recording, account_id: str) -> dict[str, Any]:
@@ -50,6 +53,7 @@ def _person(p: Participant) -> dict[str, Any]:
         "name": p.name,
         "email": p.user_email.strip().lower() or None,
         "user_id": p.user_id or None,
+        "registrant_id": p.registrant_id or None,
         "join_time": p.join_time,
         "leave_time": p.leave_time,
         "duration_seconds": p.duration,
@@ -57,8 +61,9 @@ def _person(p: Participant) -> dict[str, Any]:
 
 
 def _merge(people: dict[str, dict[str, Any]], p: Participant) -> None:
-    """One entry per person: Zoom lists a participant once per join."""
-    key = p.user_email.strip().lower() or p.user_id or p.id or p.name
+    """One entry per person: Zoom lists a participant once per join (``user_id`` is new for each join, so
+    a person is their e-mail, else their Zoom user id, else their registrant id, else their name)."""
+    key = p.user_email.strip().lower() or p.id or p.registrant_id or p.name.strip().lower()
     found = people.get(key)
     if found is None:
         people[key] = _person(p)
@@ -113,6 +118,15 @@ def recording_event(recording: Recording, account_id: str, event_type: str) -> S
         items=tuple(items),
         metadata=_meeting(recording, account_id),
     )
+
+
+def _lookup(failed: list[str], what: str, fetch: Callable[[], list[T]]) -> list[T]:
+    """``fetch()``, or [] with ``what: <code>`` noted in ``failed`` when Zoom refuses it."""
+    try:
+        return fetch()
+    except ConnectorError as exc:
+        failed.append(f"{what}: {exc.code}")
+        return []
 
 
 class ZoomSource:
@@ -205,7 +219,33 @@ class ZoomSource:
         for page in client.participant_pages(session, spec, uuid, size):
             for person in page.participants:
                 _merge(people, person)
-        return list(people.values())
+        found, meeting_id = list(people.values()), str(meeting.get("meeting_id") or "")
+        if all(p["email"] for p in found) or not meeting_id:
+            return fill_emails(found, (), ())
+        return self._recovered(session, spec, meeting_id, found)
+
+    def _recovered(
+        self, session: HttpSession, spec: ProviderSpec, meeting_id: str, people: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Zoom hid some guests' e-mails: recover them from the meeting's registrants and calendar invitees;
+        a lookup that fails (registration off, meeting gone, scope not granted) is named on those left."""
+        failed: list[str] = []
+        registrants = _lookup(failed, "registrants", lambda: self._registrants(session, spec, meeting_id))
+        invitees = _lookup(failed, "invitees", lambda: self._invitees(session, spec, meeting_id))
+        filled = fill_emails(people, registrants, invitees)
+        return [p if p["email"] or not failed else {**p, "lookups_failed": failed} for p in filled]
+
+    def _registrants(self, session: HttpSession, spec: ProviderSpec, meeting_id: str) -> list[Registrant]:
+        size = int(spec.settings.get("registrants_page_size", 300))
+        return [
+            Registrant(r.id, r.email.strip().lower(), f"{r.first_name} {r.last_name}".strip())
+            for page in client.registrant_pages(session, spec, meeting_id, size)
+            for r in page.registrants
+        ]
+
+    def _invitees(self, session: HttpSession, spec: ProviderSpec, meeting_id: str) -> list[str]:
+        details = client.meeting(session, spec, meeting_id)
+        return [i.email for i in details.settings.meeting_invitees if i.email]
 
     def wants_summary(self, settings: Mapping[str, Any]) -> bool:
         """Opt-in ("Posted to Zoom"): only when the tenant's Zoom settings say ``post_summary: true``;

@@ -13,6 +13,17 @@ content {head, body}``; answer ``message_id, robot_jid, sent_time, to_jid``).
 Recording payloads after https://developers.zoom.us/docs/api/rest/reference/zoom-api/events/#operation/recording.completed
 and .../methods/#operation/recordingsList; signing after https://developers.zoom.us/docs/api/webhooks/.
 
+Contract: every request must be a row of tests/contracts/zoom/calls.yaml (``contract.guard``); each token
+carries the scopes granted at consent (the provider file's ``oauth.scopes``, read when the token is minted,
+and given back as the token answer's ``scope``) and a call whose granular scope the token lacks is refused
+``400 {"code": 4711, "message": "Invalid access token, does not contain scopes:[...]."}``. Query parameters
+are checked against the documented types and limits (``page_size`` 1-300, ``from``/``to`` dates at most a
+month apart) and the chatbot body against its documented fields (unknown ones refused), answering Zoom's
+``{"code": 300, "message": ...}``. Guests' ``user_email`` is '' unless Zoom's e-mail display rules apply
+(https://developers.zoom.us/changelog/platform/zoom-api-email-address-display-rules/): a participant's
+``email_shown`` says whether they do; registrants (``GET /meetings/{id}/registrants``) and the meeting's
+``settings.meeting_invitees`` (``GET /meetings/{id}``) keep the e-mails the host gave Zoom.
+
 Behaviour and error bodies after https://developers.zoom.us/docs/integrations/oauth/ (token endpoint with
 HTTP Basic client auth; refresh tokens rotate; ``{"reason": ..., "error": ...}`` error bodies; API 401
 ``{"code": 124, "message": "Invalid access token."}``).
@@ -28,20 +39,24 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from config import CONFIG_DIR
+from tests.emulators import contract
+from tests.emulators.oauth import consented_scopes
 from tests.emulators.server import serve
 
 CLIENT_ID = "zoom-client-id"
@@ -98,6 +113,71 @@ class ZoomState:
     chatbot_token_calls: int = 0
     chat_messages: list[dict[str, Any]] = field(default_factory=list)  # every accepted chatbot message
     chat_status: int | None = None  # answer POST /im/chat/messages with this status instead (429, 500…)
+    scopes: dict[str, frozenset[str]] = field(default_factory=dict)  # any token → its scopes
+    registrants: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # meeting id → registrants
+    invitees: dict[str, list[str]] = field(default_factory=dict)  # meeting id → calendar invitees' e-mails
+    registrant_calls: int = 0
+    meeting_calls: int = 0
+
+
+MAX_PAGE_SIZE = 300  # every list call: "maximum: 300"
+APP_SCOPES = "zoom"  # the Marketplace app's scopes are the provider file's oauth.scopes
+
+
+def zoom_error(status: int, code: int, message: str) -> JSONResponse:
+    """Zoom's API error body: ``{"code": N, "message": "..."}``."""
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def _missing_scope(request: Request, call: contract.Call | None, why: str) -> Response:
+    if call is None:
+        return JSONResponse({"error": "not_in_contract_table", "path": request.url.path}, status_code=501)
+    # https://developers.zoom.us/docs/api/rest/error-definitions/ (400, code 4711)
+    return zoom_error(400, 4711, f"Invalid access token, does not contain scopes:[{', '.join(call.scopes)}].")
+
+
+def _page_size(request: Request, default: int = 30) -> int | JSONResponse:
+    raw = request.query_params.get("page_size", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        return zoom_error(400, 300, f"Invalid field: page_size must be 1 to {MAX_PAGE_SIZE}.")
+    return int(raw)
+
+
+def _unknown_query(request: Request, allowed: Collection[str]) -> JSONResponse | None:
+    extra = sorted(set(request.query_params) - set(allowed))
+    return zoom_error(400, 300, f"Invalid field: {extra[0]}.") if extra else None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Text(_Strict):
+    text: str = Field(min_length=1, max_length=128)
+
+
+class _BodyItem(BaseModel):
+    model_config = ConfigDict(extra="allow")  # message, fields, actions...: each type has its own keys
+
+    type: str
+
+
+class _Content(_Strict):
+    head: _Text
+    body: list[_BodyItem] = Field(default_factory=list)
+
+
+class ChatbotMessage(_Strict):
+    """POST /im/chat/messages: https://developers.zoom.us/docs/api/chatbot/#tag/chatbot-messages/POST/im/chat/messages"""
+
+    robot_jid: str = Field(min_length=1)
+    to_jid: str = Field(min_length=1)
+    account_id: str = Field(min_length=1)
+    user_jid: str | None = None
+    content: _Content
+    visible_to_user: str | None = None
+    reply_main_message_id: str | None = None
+    is_markdown_support: bool | None = None
 
 
 def _error(status: int, error: str, reason: str) -> JSONResponse:
@@ -124,17 +204,29 @@ class ZoomEmulator:
         self.state.codes[code] = {"redirect_uri": q["redirect_uri"], "challenge": q.get("code_challenge", "")}
         return RedirectResponse(f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q['state']})}", 302)
 
-    def _issue(self) -> dict[str, object]:
+    def mint(self, scopes: Iterable[str] | None = None) -> dict[str, object]:
+        """A user token answer; ``scopes`` default to what the app asks for (the provider file, read now)."""
+        granted = consented_scopes(APP_SCOPES) if scopes is None else frozenset(scopes)
         access, refresh = "zat_" + secrets.token_urlsafe(24), "zrt_" + secrets.token_urlsafe(24)
         self.state.access[access] = time.time() + self.state.expires_in
         self.state.refresh.add(refresh)
+        self.state.scopes[access] = self.state.scopes[refresh] = granted
         return {
             "access_token": access,
             "token_type": "bearer",
             "refresh_token": refresh,
             "expires_in": self.state.expires_in,
-            "scope": "cloud_recording:read:recording user:read:user",
+            "scope": " ".join(sorted(granted)),  # granular scopes, space-separated
         }
+
+    def _issue(self, refresh: str | None = None) -> dict[str, object]:
+        return self.mint(self.state.scopes.get(refresh) if refresh else None)
+
+    def scopes_of(self, request: Request) -> frozenset[str] | None:
+        """The scopes of the request's bearer token; None without a live one (the route answers 401)."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        live = self.state.access.get(token, 0) >= time.time() or token in self.state.chatbot_tokens
+        return self.state.scopes.get(token, frozenset()) if live else None
 
     def _by_code(self, form: dict[str, str]) -> Response:
         grant = self.state.codes.pop(form.get("code", ""), None)
@@ -153,7 +245,7 @@ class ZoomEmulator:
             if token not in self.state.refresh:
                 return _error(400, "invalid_grant", "Invalid Token!")
             self.state.refresh.discard(token)  # Zoom rotates refresh tokens
-            return JSONResponse(self._issue())
+            return JSONResponse(self._issue(token))
 
     async def token(self, request: Request) -> Response:
         if not _client_ok(request):
@@ -171,11 +263,13 @@ class ZoomEmulator:
 
     def _chatbot_token(self) -> Response:
         token = "zcb_" + secrets.token_urlsafe(24)
+        granted = consented_scopes(APP_SCOPES) & {"imchat:bot"}  # the app's chatbot feature gives imchat:bot
         with self.state.lock:
             self.state.chatbot_token_calls += 1
             self.state.chatbot_tokens.add(token)
+            self.state.scopes[token] = granted
         return JSONResponse(
-            {"access_token": token, "token_type": "bearer", "expires_in": 3599, "scope": "imchat:bot"}
+            {"access_token": token, "token_type": "bearer", "expires_in": 3599, "scope": " ".join(granted)}
         )
 
     async def revoke(self, request: Request) -> Response:
@@ -215,18 +309,17 @@ class ZoomEmulator:
                 {"code": status, "message": "Try again later."}, status_code=status, headers=headers
             )
         body = await request.json()
-        missing = [k for k in ("robot_jid", "to_jid", "account_id", "content") if not body.get(k)]
-        if missing:
-            return JSONResponse({"code": 300, "message": f"Missing field: {missing[0]}"}, status_code=400)
+        try:
+            ChatbotMessage.model_validate(body)
+        except ValidationError as exc:
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            return zoom_error(400, 300, f"Invalid field: {where}.")
         if body["robot_jid"] != ROBOT_JID or body["account_id"] != ACCOUNT_ID:
             return JSONResponse(
                 {"code": 7001, "message": "Invalid robot_jid or account_id."}, status_code=400
             )
         if body["to_jid"] not in {u["jid"] for u in USERS.values()}:
             return JSONResponse({"code": 7004, "message": "Invalid to_jid."}, status_code=400)
-        content = body["content"]
-        if not (content.get("head", {}).get("text") and isinstance(content.get("body"), list)):
-            return JSONResponse({"code": 300, "message": "Invalid content."}, status_code=400)
         self.state.chat_messages.append(body)
         sent = {
             "message_id": secrets.token_hex(16),
@@ -257,20 +350,67 @@ class ZoomEmulator:
             return JSONResponse(
                 {"code": 3001, "message": f"Meeting does not exist: {uuid}."}, status_code=404
             )
-        size = min(int(request.query_params.get("page_size", "30")), self.state.max_participant_page_size)
-        cursor = request.query_params.get("next_page_token") or ""
-        start = int(base64.urlsafe_b64decode(cursor.encode()).decode()) if cursor else 0
-        more = start + size < len(joins)
-        token = base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else ""
+        if (refused := _unknown_query(request, ("page_size", "next_page_token"))) is not None:
+            return refused
+        if isinstance(asked := _page_size(request), JSONResponse):
+            return asked
+        size = min(asked, self.state.max_participant_page_size)
+        page, token = _page(joins, size, request.query_params.get("next_page_token") or "")
         return JSONResponse(
             {
                 "page_count": -(-len(joins) // size),
                 "page_size": size,
                 "total_records": len(joins),
                 "next_page_token": token,
-                "participants": joins[start : start + size],
+                "participants": [_as_listed(j) for j in page],
             }
         )
+
+    # registrants and the meeting itself ---------------------------------------------------------
+
+    def _meeting_id(self, request: Request) -> str | None:
+        raw = str(request.path_params["meeting_id"])
+        known = {str(m["id"]) for m in self.state.meetings}
+        return raw if raw.isdigit() and raw in known else None
+
+    async def registrants(self, request: Request) -> Response:
+        """GET /meetings/{meetingId}/registrants (approved ones by default)."""
+        if self._authorised(request) != "bearer":
+            return zoom_error(401, 124, "Invalid access token.")
+        self.state.registrant_calls += 1
+        if refused := _unknown_query(request, ("status", "page_size", "next_page_token", "occurrence_id")):
+            return refused
+        if request.query_params.get("status", "approved") not in ("pending", "approved", "denied"):
+            return zoom_error(400, 300, "Invalid field: status.")
+        if isinstance(size := _page_size(request), JSONResponse):
+            return size
+        meeting_id = self._meeting_id(request)
+        if meeting_id is None:
+            return zoom_error(404, 3001, "Meeting does not exist.")
+        found = self.state.registrants.get(meeting_id)
+        if found is None:  # registration is off for this meeting
+            return zoom_error(400, 200, "Registration has not been enabled for this meeting.")
+        wanted = request.query_params.get("status", "approved")
+        chosen = [r for r in found if r.get("status", "approved") == wanted]
+        page, token = _page(chosen, size, request.query_params.get("next_page_token") or "")
+        return JSONResponse(
+            {"page_size": size, "total_records": len(chosen), "next_page_token": token, "registrants": page}
+        )
+
+    async def get_meeting(self, request: Request) -> Response:
+        """GET /meetings/{meetingId}: the scheduled meeting, with ``settings.meeting_invitees``."""
+        if self._authorised(request) != "bearer":
+            return zoom_error(401, 124, "Invalid access token.")
+        self.state.meeting_calls += 1
+        if (refused := _unknown_query(request, ("occurrence_id", "show_previous_occurrences"))) is not None:
+            return refused
+        meeting_id = self._meeting_id(request)
+        found = next((m for m in self.state.meetings if str(m["id"]) == meeting_id), None)
+        if found is None or meeting_id not in self.state.invitees:
+            return zoom_error(404, 3001, f"Meeting does not exist: {request.path_params['meeting_id']}.")
+        invitees = [{"email": e} for e in self.state.invitees[meeting_id]]
+        keep = ("uuid", "id", "host_id", "host_email", "topic", "type", "start_time", "duration", "timezone")
+        return JSONResponse({**{k: found[k] for k in keep}, "settings": {"meeting_invitees": invitees}})
 
     # cloud recordings --------------------------------------------------------------------------
 
@@ -285,10 +425,13 @@ class ZoomEmulator:
         host_email: str = "host@example.com",
         uuid: str | None = None,
         participants: list[dict[str, object]] | None = None,
+        registrants: list[dict[str, object]] | None = None,
+        invitees: list[str] | None = None,
     ) -> dict[str, object]:
         """A finished cloud recording of ``media`` (and a VTT transcript); returns the meeting object.
 
-        ``participants``: the past joins (default: the host, a guest who rejoined, a dial-in)."""
+        ``participants``: the past joins (default: the host, a guest who rejoined, a dial-in);
+        ``registrants``: the meeting required registration; ``invitees``: its calendar invitees."""
         meeting_uuid = uuid or base64.b64encode(secrets.token_bytes(16)).decode()  # Zoom UUIDs are base64
         self.state.participants[meeting_uuid] = (
             participants if participants is not None else default_participants(host_email)
@@ -332,6 +475,9 @@ class ZoomEmulator:
             "recording_files": recording_files,
         }
         self.state.meetings.append(meeting)
+        if registrants is not None:
+            self.state.registrants[str(meeting["id"])] = registrants
+        self.state.invitees[str(meeting["id"])] = list(invitees or [])
         return meeting
 
     def recording_completed(self, meeting: dict[str, object], download_token: bool = True) -> bytes:
@@ -355,7 +501,12 @@ class ZoomEmulator:
         if self._authorised(request) != "bearer":
             return JSONResponse({"code": 124, "message": "Invalid access token."}, status_code=401)
         self.state.list_calls += 1
-        size = min(int(request.query_params.get("page_size", "30")), self.state.max_page_size)
+        allowed = ("from", "to", "page_size", "next_page_token", "mc", "trash", "trash_type", "meeting_id")
+        if (refused := _unknown_query(request, allowed) or _date_range(request)) is not None:
+            return refused
+        if isinstance(asked := _page_size(request), JSONResponse):
+            return asked
+        size = min(asked, self.state.max_page_size)
         start = int(request.query_params.get("next_page_token") or 0)
         page = list(reversed(self.state.meetings))[start : start + size]
         more = start + size < len(self.state.meetings)
@@ -389,7 +540,7 @@ class ZoomEmulator:
         return FileResponse(path, media_type="application/octet-stream")
 
     def app(self) -> Starlette:
-        return Starlette(
+        app = Starlette(
             routes=[
                 Route("/oauth/authorize", self.authorize),
                 Route("/oauth/token", self.token, methods=["POST"]),
@@ -399,9 +550,20 @@ class ZoomEmulator:
                 Route("/v2/users/{user_id}", self.user),
                 Route("/v2/im/chat/messages", self.chat_message, methods=["POST"]),
                 Route("/v2/past_meetings/{meeting_uuid:path}", self.past_participants),
+                Route("/v2/meetings/{meeting_id}/registrants", self.registrants),
+                Route("/v2/meetings/{meeting_id}", self.get_meeting),
                 Route("/rec/download/{file_id}", self.download),
                 Route("/cdn/{file_id}", self.cdn),
             ]
+        )
+        # /oauth/authorize is the user's browser, /cdn/ the signed redirect target of a download
+        return contract.guard(
+            app,
+            contract.load("zoom"),
+            scopes_of=self.scopes_of,
+            refuse=_missing_scope,
+            prefix="/v2",
+            open_paths=("/oauth/authorize", "/cdn/"),
         )
 
     def write_spec(self, directory: Path) -> Path:
@@ -419,28 +581,78 @@ class ZoomEmulator:
 
 
 def participant(
-    name: str, email: str, minutes: int, joined: str = "10:00", left: str = "10:42"
+    name: str,
+    email: str,
+    minutes: int,
+    joined: str = "10:00",
+    left: str = "10:42",
+    *,
+    internal: bool = False,
+    email_shown: bool = True,
+    registrant_id: str = "",
 ) -> dict[str, object]:
-    """One join as ``GET /past_meetings/{uuid}/participants`` lists it."""
+    """One join as ``GET /past_meetings/{uuid}/participants`` keeps it: a guest (not ``internal``) whose
+    e-mail no display rule shows (``email_shown=False``) is listed with ``user_email: ""``; a guest's
+    ``id`` is '' (only signed-in Zoom users have one) and ``user_id`` is new for every join."""
+    person_id = hashlib.sha256(email.lower().encode()).hexdigest()[:22] if internal else ""
     return {
-        "id": secrets.token_urlsafe(12),
+        "id": person_id,
         "name": name,
         "user_id": str(secrets.randbelow(10**8)),
-        "registrant_id": "",
+        "registrant_id": registrant_id,
         "user_email": email,
         "join_time": f"2026-11-24T{joined}:00Z",
         "leave_time": f"2026-11-24T{left}:00Z",
         "duration": minutes * 60,
         "failover": False,
         "status": "in_meeting",
-        "internal_user": False,
+        "internal_user": internal,
+        "_email_shown": internal or email_shown,
     }
+
+
+def registrant(first: str, last: str, email: str, status: str = "approved") -> dict[str, object]:
+    """One registrant as ``GET /meetings/{meetingId}/registrants`` lists it."""
+    return {
+        "id": secrets.token_urlsafe(16),
+        "email": email,
+        "first_name": first,
+        "last_name": last,
+        "status": status,
+        "create_time": "2026-11-20T09:00:00Z",
+        "join_url": "https://zoom.us/w/85000000000?tk=x",
+    }
+
+
+def _as_listed(join: dict[str, object]) -> dict[str, object]:
+    """The join as Zoom answers it: the e-mail withheld unless a display rule applies."""
+    shown = {k: v for k, v in join.items() if not k.startswith("_")}
+    return shown if join.get("_email_shown", True) else {**shown, "user_email": ""}
+
+
+def _page(items: list[dict[str, object]], size: int, cursor: str) -> tuple[list[dict[str, object]], str]:
+    start = int(base64.urlsafe_b64decode(cursor.encode()).decode()) if cursor else 0
+    more = start + size < len(items)
+    cursor = base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else ""
+    return items[start : start + size], cursor
+
+
+def _date_range(request: Request) -> JSONResponse | None:
+    """``from``/``to`` are yyyy-mm-dd and at most a month apart (List all recordings)."""
+    try:
+        since = date.fromisoformat(request.query_params.get("from") or date.today().isoformat())
+        until = date.fromisoformat(request.query_params.get("to") or date.today().isoformat())
+    except ValueError:
+        return zoom_error(400, 300, "Invalid field: from/to must be yyyy-mm-dd.")
+    if (until - since).days > 31 or until < since:
+        return zoom_error(400, 300, "The date range must be within a month.")
+    return None
 
 
 def default_participants(host_email: str) -> list[dict[str, object]]:
     """The host, a guest who dropped and rejoined (two rows), and a phone dial-in without an e-mail."""
     return [
-        participant("Hannah Host", host_email, 42),
+        participant("Hannah Host", host_email, 42, internal=True),
         participant("Jane Buyer", "Jane.Buyer@buyer-corp.example", 10, "10:01", "10:11"),
         participant("Jane Buyer", "jane.buyer@buyer-corp.example", 30, "10:12", "10:42"),
         participant("+44 20 7946 0000", "", 20, "10:05", "10:25"),
