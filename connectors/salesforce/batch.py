@@ -1,23 +1,27 @@
 """Many analyses of one Salesforce connection in a handful of calls (sObject Collections, ≤ 200 records each).
 
-One Contact query and one Lead query for every participant of the batch, one OpportunityContactRole query,
-the mapped fields of every matched record through ``PATCH composite/sobjects`` (a record several analyses
-touch gets the newest one's values), one query for the Tasks that already exist and one upsert on the External
-ID for the others. Each record's result says which analyses it fails: the others are delivered.
+One Contact query and one Lead query for every participant of the batch (as many as the 16,384-byte
+request URI needs), one OpportunityContactRole query, the mapped fields of every matched record through
+``PATCH composite/sobjects`` grouped by type (a request of mixed types runs as chunks of contiguous type, at
+most 10; a record several analyses touch gets the newest one's values), one query for the Tasks that already
+exist and one upsert on the External ID for the others. A Task whose WhoId is a Lead carries no WhatId
+(Salesforce refuses it: FIELD_INTEGRITY_EXCEPTION). Each record's result says which analyses it fails: the
+others are delivered.
 https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections.htm
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from simple_salesforce import Salesforce, format_soql
+from simple_salesforce import Salesforce
 
-from connectors.salesforce import client
+from connectors.salesforce import client, soql
 from connectors.salesforce.models import SalesforceMapping, opportunity_id
 from core.sdk import BatchOutcome, DeliveryReceipt, HttpSession, OutboundMessage, PermanentError, ProviderSpec
 from core.sdk.batching import chunks
@@ -30,13 +34,15 @@ __all__ = ["deliver_batch"]
 
 log = logging.getLogger("echodepth.connectors.salesforce")
 COLLECTION_SIZE = 200  # sObject Collections take at most 200 records per call
-IN_SIZE = 200  # values per SOQL IN list, which keeps a GET /query URL well under its 16 KB limit
-_CONTACTS = "SELECT Id, Email FROM Contact WHERE Email IN {emails}"
-_LEADS = "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {emails}"
+_CONTACTS = "SELECT Id, Email FROM Contact WHERE Email IN {values}"
+_LEADS = "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {values}"
 _ROLES = (
-    "SELECT ContactId, OpportunityId FROM OpportunityContactRole WHERE ContactId IN {ids} "
+    "SELECT ContactId, OpportunityId FROM OpportunityContactRole WHERE ContactId IN {values} "
     "AND Opportunity.IsClosed = false ORDER BY CreatedDate DESC"
 )
+_Refused = Callable[[list[dict[str, Any]], PermanentError], None]  # fails the analyses of refused records
+# a request-level INVALID_FIELD names the one sObject type whose field the org lacks
+_NO_SUCH_COLUMN = re.compile(r"No such column '[^']*' on sobject of type (\w+)")
 
 
 @dataclass
@@ -57,24 +63,19 @@ class _Item:
         """The Task's WhoId: the first matched Contact, else Lead."""
         return next(iter(self.contacts + self.leads), None)
 
+    @property
+    def what(self) -> str | None:
+        """The Task's WhatId: the Opportunity, only with a Contact WhoId (a Lead's Task has none)."""
+        return self.opportunity if self.contacts else None
+
     def receipt(self) -> DeliveryReceipt:
         """What the delivery log records for this analysis."""
         matched = len(self.contacts) + len(self.leads)
         return DeliveryReceipt(200, f"{matched} of {len(self.emails)} participants matched")
 
 
-def _query(sf: Salesforce, adapter: Any, soql: str) -> list[dict[str, Any]]:
-    """Every record a SOQL query finds (all pages)."""
-    page: dict[str, Any] = client.call(adapter, partial(sf.query_all, soql))
-    return list(page.get("records", []))
-
-
-def _ids_by_email(sf: Salesforce, adapter: Any, soql: str, emails: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for part in chunks(emails, IN_SIZE):
-        page = {"records": _query(sf, adapter, format_soql(soql, emails=list(part)))}
-        found.update({str(r["Email"]).lower(): str(r["Id"]) for r in page.get("records", [])})
-    return found
+def _ids_by_email(sf: Salesforce, adapter: Any, template: str, emails: list[str]) -> dict[str, str]:
+    return {str(r["Email"]).lower(): str(r["Id"]) for r in soql.rows(sf, adapter, template, emails)}
 
 
 def _match(sf: Salesforce, adapter: Any, items: list[_Item]) -> None:
@@ -97,10 +98,7 @@ def _opportunities(sf: Salesforce, adapter: Any, items: list[_Item]) -> None:
     for it in items:
         it.opportunity = opportunity_id(it.data)
     ids = sorted({c for it in items if it.opportunity is None for c in it.contacts})
-    roles: list[tuple[str, str]] = []
-    for part in chunks(ids, IN_SIZE):
-        rows = _query(sf, adapter, format_soql(_ROLES, ids=list(part)))
-        roles += [(str(r["ContactId"]), str(r["OpportunityId"])) for r in rows]
+    roles = [(str(r["ContactId"]), str(r["OpportunityId"])) for r in soql.rows(sf, adapter, _ROLES, ids)]
     for it in [i for i in items if i.opportunity is None and i.contacts]:
         it.opportunity = next((opp for contact, opp in roles if contact in it.contacts), None)
 
@@ -111,14 +109,28 @@ def _fail(items: list[_Item], code: str, message: str) -> None:
 
 
 def _collection(
-    sf: Salesforce, adapter: Any, path: str, records: list[dict[str, Any]]
+    sf: Salesforce, adapter: Any, path: str, records: list[dict[str, Any]], refused: _Refused
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Send ``records`` 200 a call (``allOrNone`` false); each record with its result."""
+    """Send ``records`` 200 a call (``allOrNone`` false); each record with its result.
+
+    A request Salesforce refuses because the org lacks a field of one sObject type (400 INVALID_FIELD "No
+    such column … on sobject of type T") goes again without that type's records, which ``refused`` fails."""
     answered: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for part in chunks(records, COLLECTION_SIZE):
-        body = {"allOrNone": False, "records": list(part)}
-        results = client.call(adapter, partial(sf.restful, path, method="PATCH", json=body)) or []
-        answered += list(zip(part, results, strict=False))
+        pending = list(part)
+        while pending:
+            try:
+                body = {"allOrNone": False, "records": pending}
+                results = client.call(adapter, partial(sf.restful, path, method="PATCH", json=body)) or []
+            except PermanentError as exc:
+                lacking = _NO_SUCH_COLUMN.search(str(exc)) if exc.code == "INVALID_FIELD" else None
+                if lacking is None:
+                    raise
+                refused([r for r in pending if r["attributes"]["type"] == lacking[1]], exc)
+                pending = [r for r in pending if r["attributes"]["type"] != lacking[1]]
+                continue
+            answered += list(zip(pending, results, strict=False))
+            pending = []
     return answered
 
 
@@ -140,17 +152,22 @@ def _write_fields(
     for (sobject, record_id), mine in owners.items():
         newest = max(mine, key=lambda it: it.view.analysed_at or "")
         records += sink._records(mapping, newest.view, [(sobject, record_id)])
-    for record, result in _collection(sf, adapter, "composite/sobjects", records):
+    # one chunk per type: a request of mixed types runs as chunks of contiguous type, at most 10
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm
+    records.sort(key=lambda r: str(r["attributes"]["type"]))
+
+    def refused(rows: list[dict[str, Any]], exc: PermanentError) -> None:
+        for row in rows:
+            _fail(owners[(row["attributes"]["type"], row["Id"])], exc.code, str(exc))
+
+    for record, result in _collection(sf, adapter, "composite/sobjects", records, refused):
         if not result.get("success"):
             _fail(owners[(record["attributes"]["type"], record["Id"])], *_error_of(result))
 
 
 def _existing_tasks(sf: Salesforce, adapter: Any, key_field: str, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    soql = f"SELECT Id, {key_field} FROM Task WHERE {key_field} IN {{keys}}"
-    for part in chunks(keys, IN_SIZE):
-        found |= {str(r[key_field]) for r in _query(sf, adapter, format_soql(soql, keys=list(part)))}
-    return found
+    template = f"SELECT Id, {key_field} FROM Task WHERE {key_field} IN {{values}}"
+    return {str(r[key_field]) for r in soql.rows(sf, adapter, template, keys)}
 
 
 def _write_tasks(
@@ -160,14 +177,19 @@ def _write_tasks(
     by_key: dict[str, tuple[dict[str, Any], list[_Item]]] = {}
     for it in items:
         if it.failed is None and it.who is not None:
-            task = sink._task(it.view, key_field, it.who, it.opportunity)
+            task = sink._task(it.view, key_field, it.who, it.what)
             by_key.setdefault(task[key_field], (task, []))[1].append(it)
     if not by_key:
         return
     have = _existing_tasks(sf, adapter, key_field, sorted(by_key))
     missing = [task for key, (task, _) in by_key.items() if key not in have]
     raced: list[tuple[str, str, str]] = []
-    for task, result in _collection(sf, adapter, f"composite/sobjects/Task/{key_field}", missing):
+
+    def refused(rows: list[dict[str, Any]], exc: PermanentError) -> None:
+        for row in rows:
+            _fail(by_key[row[key_field]][1], exc.code, str(exc))
+
+    for task, result in _collection(sf, adapter, f"composite/sobjects/Task/{key_field}", missing, refused):
         if not result.get("success"):
             raced.append((task[key_field], *_error_of(result)))
     # a concurrent attempt created the Task between our check and our upsert: the upsert became an update,

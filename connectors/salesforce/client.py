@@ -23,6 +23,10 @@ from core.sdk import AuthError, HttpSession, PermanentError, TransientError
 __all__ = ["VENDOR", "connect", "call", "usage_share"]
 
 VENDOR = "salesforce"
+# a session whose grant lacks the api scope (or full): 401 INVALID_SESSION_ID with this message; a refresh
+# keeps the grant's scopes, so only a new consent helps
+# https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_tokens_scopes.htm&type=5
+NOT_FOR_REST = "This session is not valid for use with the REST API"
 T = TypeVar("T")
 
 
@@ -80,20 +84,30 @@ def _code(content: Any) -> str:
     return "error"
 
 
+def _message(exc: SalesforceError) -> str:
+    """Salesforce's own message (``[{"message", "errorCode"}]``), else the SDK's text."""
+    content = exc.content
+    if isinstance(content, list) and content and isinstance(content[0], Mapping):
+        return str(content[0].get("message", ""))[:300]
+    return str(exc)[:200]
+
+
 def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = {k.lower(): v for k, v in headers.items()}.get("retry-after", "").strip()
     return float(value) if value.isdigit() else None
 
 
 def _typed(exc: SalesforceError, headers: Mapping[str, str]) -> Exception:
-    status, code = int(exc.status), _code(exc.content)
+    status, code, message = int(exc.status), _code(exc.content), _message(exc)
     if status == 429 or status >= 500 or code in ("REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE"):
         return TransientError(
-            VENDOR, code if code != "error" else "http_error", str(exc)[:200], status, _retry_after(headers)
+            VENDOR, code if code != "error" else "http_error", message, status, _retry_after(headers)
         )
+    if message == NOT_FOR_REST:
+        return AuthError(VENDOR, "api_scope_missing", f"{message}: reconnect granting the api scope", status)
     if status == 401 or code in ("INVALID_SESSION_ID", "INSUFFICIENT_ACCESS"):
-        return AuthError(VENDOR, code if code != "error" else "token_rejected", str(exc)[:200], status)
-    return PermanentError(VENDOR, code if code != "error" else "http_error", str(exc)[:200], status)
+        return AuthError(VENDOR, code if code != "error" else "token_rejected", message, status)
+    return PermanentError(VENDOR, code if code != "error" else "http_error", message, status)
 
 
 def call(adapter: _SessionAdapter, send: Callable[[], T]) -> T:

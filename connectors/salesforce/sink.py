@@ -23,7 +23,7 @@ from simple_salesforce import Salesforce, format_soql
 
 from config import CONFIG_DIR
 from connectors.salesforce import batch as salesforce_batch
-from connectors.salesforce import client
+from connectors.salesforce import client, soql
 from connectors.salesforce import setup as salesforce_setup
 from connectors.salesforce.models import SalesforceMapping, field_value, opportunity_id
 from core.sdk import (
@@ -78,11 +78,9 @@ class SalesforceSink:
         skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
         return matchable_emails(data, skip, COLLECTION_SIZE)
 
-    def _ids_by_email(self, sf: Salesforce, adapter: Any, soql: str, emails: list[str]) -> dict[str, str]:
-        if not emails:
-            return {}
-        found = client.call(adapter, lambda: sf.query_all(format_soql(soql, emails=emails)))
-        return {str(r["Email"]).lower(): str(r["Id"]) for r in found.get("records", [])}
+    def _ids_by_email(self, sf: Salesforce, adapter: Any, template: str, emails: list[str]) -> dict[str, str]:
+        found = soql.rows(sf, adapter, template, emails)
+        return {str(r["Email"]).lower(): str(r["Id"]) for r in found}
 
     def _opportunity(
         self, sf: Salesforce, adapter: Any, data: Mapping[str, Any], contacts: list[str]
@@ -90,12 +88,12 @@ class SalesforceSink:
         explicit = opportunity_id(data)
         if explicit or not contacts:
             return explicit
-        soql = format_soql(
+        query = format_soql(
             "SELECT OpportunityId FROM OpportunityContactRole WHERE ContactId IN {ids} "
             "AND Opportunity.IsClosed = false ORDER BY CreatedDate DESC LIMIT 1",
             ids=contacts,
         )
-        rows = client.call(adapter, lambda: sf.query(soql)).get("records", [])
+        rows = client.call(adapter, lambda: sf.query(query)).get("records", [])
         return str(rows[0]["OpportunityId"]) if rows else None
 
     def _records(
@@ -172,8 +170,8 @@ class SalesforceSink:
         return {k: v for k, v in task.items() if v is not None}
 
     def _task_exists(self, sf: Salesforce, adapter: Any, key_field: str, key: str) -> bool:
-        soql = format_soql(f"SELECT Id FROM Task WHERE {key_field} = {{key}} LIMIT 1", key=key)
-        return bool(client.call(adapter, lambda: sf.query(soql)).get("records"))
+        query = format_soql(f"SELECT Id FROM Task WHERE {key_field} = {{key}} LIMIT 1", key=key)
+        return bool(client.call(adapter, lambda: sf.query(query)).get("records"))
 
     def _check_usage(self, sf: Salesforce, spec: ProviderSpec) -> None:
         """A TransientError (retry in an hour) when Sforce-Limit-Info shows the daily limit is near."""
@@ -207,11 +205,11 @@ class SalesforceSink:
         )
         emails = self._emails(spec, data)
         contacts = self._ids_by_email(
-            sf, adapter, "SELECT Id, Email FROM Contact WHERE Email IN {emails}", emails
+            sf, adapter, "SELECT Id, Email FROM Contact WHERE Email IN {values}", emails
         )
         rest = [e for e in emails if e not in contacts]
         leads = self._ids_by_email(
-            sf, adapter, "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {emails}", rest
+            sf, adapter, "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {values}", rest
         )
         unmatched = [e for e in rest if e not in leads]
         create = bool(unmatched and spec.settings.get("create_unmatched"))
@@ -232,7 +230,7 @@ class SalesforceSink:
         self._write(sf, adapter, "composite/sobjects", self._records(mapping, view, targets))
         key_field = mapping.task.get("external_id_field", "EchoDepth_Key__c")
         who = next(iter(contacts.values()), None) or next(iter(leads.values()))
-        task = self._task(view, key_field, who, opp)
+        task = self._task(view, key_field, who, opp if contacts else None)  # a Lead's Task has no WhatId
         if not self._task_exists(sf, adapter, key_field, task[key_field]):
             try:
                 self._write(sf, adapter, f"composite/sobjects/Task/{key_field}", [task])

@@ -102,6 +102,7 @@ def test_consumer_and_own_domains_are_skipped(emulator: SalesforceEmulator) -> N
 
 def test_mapping_overrides_apply(emulator: SalesforceEmulator) -> None:
     contact = emulator.add("Contact", Email="ana@acme.io")
+    emulator.installed["Contact"]["Trust__c"] = "double"  # the org has the field the override names
     override = {"Contact": {"Trust__c": {"from": "trust_score", "type": "Number", "round": 0}}}
     CONNECTOR.deliver(_session(emulator), _spec(mapping=override), _message(["ana@acme.io"]))
     assert emulator.records["Contact"][contact]["Trust__c"] == 41
