@@ -129,3 +129,31 @@ def test_the_spent_daily_limit_is_refused_and_retried_later(emulator: Salesforce
         CONNECTOR.deliver_batch(_session(emulator), _spec(), [_message(1, ["ana@acme.io"])])
     assert caught.value.code == "REQUEST_LIMIT_EXCEEDED" and caught.value.status == 403
     assert emulator.limited == 1 and _tasks(emulator) == []
+
+
+def test_mixed_types_go_grouped_by_type_and_never_past_ten_chunks(emulator: SalesforceEmulator) -> None:
+    """Contacts, Leads and Opportunities interleaved per analysis would make hundreds of chunks (Salesforce
+    takes 10 a request): the fields go sorted by type, so each request holds at most three chunks."""
+    messages = []
+    for i in range(200):
+        opp = emulator.add("Opportunity", Name=f"Deal {i}", IsClosed=False)
+        if i % 2:
+            emulator.add("Lead", Email=f"l{i}@newco.io", LastName="L", Company="Newco")
+        else:
+            emulator.add("Contact", Email=f"c{i}@acme.io", LastName="C")
+        email = f"l{i}@newco.io" if i % 2 else f"c{i}@acme.io"
+        message = _message(i, [email])
+        message.payload["data"]["metadata"]["crm"]["opportunity_id"] = opp
+        messages.append(message)
+    outcomes = CONNECTOR.deliver_batch(_session(emulator), _spec(), messages)
+    assert all(isinstance(o, DeliveryReceipt) for o in outcomes)
+    field_writes = [types for types in emulator.collections if "Task" not in types]
+    assert len(field_writes) == 2  # 100 contacts + 100 leads + 200 opportunities, 200 a request
+    for types in field_writes:
+        assert types == sorted(types)  # contiguous: one chunk per type
+    tasks = _tasks(emulator)
+    assert len(tasks) == 200
+    assert all(("WhatId" in t) == t["WhoId"].startswith("003") for t in tasks)  # a Lead's Task has no WhatId
+    calls = sum(emulator.kinds.values())
+    assert calls / len(messages) <= 0.05, f"{calls} Salesforce calls for {len(messages)} analyses"
+    assert calls == 6  # Contact + Lead queries, 2 field writes, Task query, Task upsert
