@@ -67,14 +67,15 @@ def _confidence(face: FaceObservation, pose: dict[str, float] | None) -> float:
 
 def describe_face(face: FaceObservation, table: AuTable | None = None) -> FaceFrame:
     """AUs, expression shares, V/A/D, pose, gaze and a 0–1 confidence for one detected face."""
+    table = table or load_table()
     au = au_intensities_for(face, table)
-    emotions = expression_scores(au)
+    emotions = expression_scores(au, table.smile_gated, table.smile_gate_power)
     pose = head_pose(face.matrix)
     s = face.blendshapes
     return FaceFrame(
         au,
         emotions,
-        expression_vad(emotions),
+        expression_vad(emotions, table.rest_vad),
         pose,
         gaze(s),
         face.box,
@@ -139,8 +140,11 @@ def _image_report(
 ) -> Report:
     faces = [_face_dict(f"face_{i + 1}", f, i == 0, table) for i, f in enumerate(frames)]
     main = frames[0] if frames else None
-    face: dict[str, Any] = {"count": len(frames), "primary": "face_1" if main else None,
-                            "image_size": list(size)}
+    face: dict[str, Any] = {
+        "count": len(frames),
+        "primary": "face_1" if main else None,
+        "image_size": list(size),
+    }
     if main:
         face.update(
             head_pose=main.head_pose,

@@ -1,20 +1,41 @@
-"""FACS Action Unit intensities from one face, through the documented table ``config/face_au_map.yaml``."""
+"""FACS Action Unit intensities from one face, through the documented table ``config/face_au_map.yaml``.
+
+Every intensity is strictly increasing in its evidence: a stronger blendshape or landmark movement never
+gives a lower intensity, and there is no dead zone that reads weak activations as 0 (nor a ceiling that
+reads every strong one as 1). Whether an AU is *present* is a separate flag: intensity ≥ its threshold.
+
+- Blendshape AUs: ``knee_ramp`` of the blendshape mean, piecewise linear through (0, 0), (rest, 0.1),
+  (full, 0.9), (1, 1): ``rest`` is the model's median output on neutral faces (fitted, see
+  :mod:`engine.face.calibration`), ``full`` the output of a strong posed action (a-priori, in the table).
+- Landmark AUs: ``geometry.logistic_ramp`` of the evidence in neutral-face SDs above the neutral median.
+- Mixed AUs (AU06): ``geometry_weight`` × landmark intensity + (1 − weight) × blendshape intensity.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from .geometry import geometry_measures
 from .landmarker import FaceObservation
 
-__all__ = ["AU_KEYS", "AuTable", "load_table", "au_intensities", "image_au_map", "clip_au_map"]
+__all__ = [
+    "AU_KEYS",
+    "AuTable",
+    "load_table",
+    "load_a_priori_table",
+    "parse_table",
+    "knee_ramp",
+    "blend_mean",
+    "au_intensities",
+    "image_au_map",
+    "clip_au_map",
+]
 
 AU_KEYS = (
     "AU01",
@@ -37,16 +58,22 @@ AU_KEYS = (
     "AU45",
 )
 TABLE_NAME = "face_au_map.yaml"
+AT_REST, AT_FULL = 0.1, 0.9  # intensity of a median neutral face's output, and of a strong posed action
+MIDPOINT_VAD = {"valence": 0.5, "arousal": 0.5, "dominance": 0.5}
 
 
 @dataclass(frozen=True)
 class AuTable:
-    """The parsed AU table: per-AU rules, landmark-measure parameters and presence thresholds."""
+    """The parsed AU table: per-AU rules, landmark-measure parameters, presence thresholds and the
+    expression settings (smile-gated AUs, resting V/A/D) that :mod:`engine.face.expressions` reads."""
 
     aus: dict[str, dict[str, Any]]
     geometry: dict[str, dict[str, float]]
     presence_threshold: float
     source: str
+    smile_gated: tuple[str, ...] = ("AU10",)
+    smile_gate_power: float = 1.0
+    rest_vad: dict[str, float] = field(default_factory=lambda: dict(MIDPOINT_VAD))
 
     def presence(self, au: str) -> float:
         """Intensity at or above which the AU counts as present."""
@@ -57,20 +84,64 @@ def _default_path() -> Path:
     return Path(str(resources.files("config").joinpath(TABLE_NAME)))
 
 
+def parse_table(data: dict[str, Any], source: str = TABLE_NAME) -> AuTable:
+    """Build an AuTable from the YAML structure (the a-priori part plus its ``fitted`` block)."""
+    missing = [au for au in AU_KEYS if au not in data["aus"]]
+    if missing:
+        raise ValueError(f"{source}: no rule for {', '.join(missing)}")
+    fitted = data.get("fitted") or {}
+    aus = {au: dict(rule) for au, rule in data["aus"].items()}
+    for au, rest in (fitted.get("rest") or {}).items():
+        aus[au]["rest"] = float(rest)
+    geometry = {k: dict(v) for k, v in data["geometry"].items()}
+    for name, cfg in (fitted.get("geometry") or {}).items():
+        geometry[name].update({k: float(v) for k, v in cfg.items()})
+    expr = fitted.get("expressions") or {}
+    return AuTable(
+        aus,
+        geometry,
+        float(data["presence_threshold"]),
+        source,
+        tuple(expr.get("smile_gated", ("AU10",))),
+        float(expr.get("smile_gate_power", 1.0)),
+        {k: float(v) for k, v in (expr.get("rest_vad") or MIDPOINT_VAD).items()},
+    )
+
+
+def load_a_priori_table(path: Path | None = None) -> AuTable:
+    """The table without its ``fitted`` block (what calibration starts from; rest points absent)."""
+    path = path or _default_path()
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.pop("fitted", None)
+    return parse_table(data, path.name)
+
+
 @lru_cache(maxsize=4)
 def load_table(path: Path | None = None) -> AuTable:
     """Read and check the AU table (default: ``config/face_au_map.yaml``)."""
     path = path or _default_path()
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    missing = [au for au in AU_KEYS if au not in data["aus"]]
-    if missing:
-        raise ValueError(f"{path.name}: no rule for {', '.join(missing)}")
-    return AuTable(dict(data["aus"]), dict(data["geometry"]), float(data["presence_threshold"]), path.name)
+    return parse_table(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
 
 
-def _raw(rule: dict[str, Any], shapes: dict[str, float], geo: dict[str, float]) -> float:
+def knee_ramp(x: float, rest: float, full: float) -> float:
+    """Piecewise linear through (0, 0), (rest, 0.1), (full, 0.9), (1, 1); strictly increasing on [0, 1]."""
+    full = min(max(full, rest + 1e-3), 1.0 - 1e-3)
+    if x <= rest:
+        return AT_REST * max(x, 0.0) / rest
+    if x <= full:
+        return AT_REST + (AT_FULL - AT_REST) * (x - rest) / (full - rest)
+    return AT_FULL + (1 - AT_FULL) * (min(x, 1.0) - full) / (1 - full)
+
+
+def blend_mean(rule: dict[str, Any], shapes: dict[str, float]) -> float | None:
+    """Mean of the rule's blendshapes (left/right pairs averaged); None if the rule has none."""
     names = rule.get("blendshapes") or []
-    blend = float(np.mean([shapes.get(n, 0.0) for n in names])) if names else None
+    return sum(shapes.get(n, 0.0) for n in names) / len(names) if names else None
+
+
+def _intensity(rule: dict[str, Any], shapes: dict[str, float], geo: dict[str, float]) -> float:
+    raw = blend_mean(rule, shapes)
+    blend = None if raw is None else knee_ramp(raw, float(rule["rest"]), float(rule["full"]))
     g = geo.get(rule["geometry"]) if "geometry" in rule else None
     if g is not None and blend is not None:
         w = float(rule.get("geometry_weight", 0.5))
@@ -82,11 +153,7 @@ def au_intensities(face: FaceObservation, table: AuTable | None = None) -> dict[
     """Each AU's intensity 0–1 for one face, plus ``AU12_asymmetry`` (|left − right| smile, for contempt)."""
     table = table or load_table()
     geo = geometry_measures(face.landmarks, table.geometry)
-    out = {}
-    for au in AU_KEYS:
-        rule = table.aus[au]
-        lo, hi = float(rule.get("floor", 0.0)), float(rule.get("ceil", 1.0))
-        out[au] = round(float(np.clip((_raw(rule, face.blendshapes, geo) - lo) / (hi - lo), 0.0, 1.0)), 4)
+    out = {au: round(_intensity(table.aus[au], face.blendshapes, geo), 4) for au in AU_KEYS}
     s = face.blendshapes
     out["AU12_asymmetry"] = round(abs(s.get("mouthSmileLeft", 0.0) - s.get("mouthSmileRight", 0.0)), 4)
     return out
@@ -108,10 +175,11 @@ def clip_au_map(frames: list[dict[str, float]], table: AuTable | None = None) ->
         return {}
     out = {}
     for au in AU_KEYS:
-        v = np.array([f[au] for f in frames])
+        v = [f[au] for f in frames]
+        p = table.presence(au)
         out[au] = {
-            "mean": round(float(v.mean()), 4),
-            "max": round(float(v.max()), 4),
-            "active_share": round(float((v >= table.presence(au)).mean()), 4),
+            "mean": round(sum(v) / len(v), 4),
+            "max": round(max(v), 4),
+            "active_share": round(sum(x >= p for x in v) / len(v), 4),
         }
     return out

@@ -5,22 +5,30 @@ Table 2): happiness 6+12; sadness 1+4+15; surprise 1+2+5+26; fear 1+2+4+5+7+20+2
 disgust 9 or 10 with 15/17; contempt a unilateral 12+14 (here: left/right smile asymmetry with 14).
 A prototype's score is the mean intensity of its parts, except happiness, scored as AU12 × (0.5 + 0.5 × AU06)
 (EMFACS counts 12 alone or 6+12 as happiness, never 6 alone), contempt, scored as the unilateral part of the
-smile × (0.5 + 0.5 × AU14) (a symmetric dimpled smile is not contempt), and the AU10 route to disgust,
-which is gated by 1 − AU12 (the upper lip rises in broad smiles too). "Neutral" is what the strongest
-prototype leaves.
+smile × (0.5 + 0.5 × AU14) (a symmetric dimpled smile is not contempt). Movements that a smile itself
+produces are *smile-gated*: in the negative prototypes they count × (1 − AU12)^p. A broad smile raises the
+upper lip (AU10) and the nose wings (read as AU09), and the cheek push narrows the eyes (read by the model
+as eyeSquint, AU07); with the smile they are part of it, without it they are disgust or anger cues. Which
+of AU07/AU09/AU10 are gated, and p (1 or 2), are chosen by :mod:`engine.face.calibration` among those
+a-priori candidates. "Neutral" is what the strongest prototype leaves.
 The expression mix becomes V/A/D through each emotion's pleasure–arousal–dominance position from Russell &
 Mehrabian (1977; values −1…1, mapped to 0–1 by 0.5 + x/2); contempt has no entry there and is placed by
 analogy (unpleasant, mildly aroused, dominant). An expression is a facial configuration, not a read-out of a
 felt emotion (Barrett et al. 2019); the labels say which prototype the face resembles.
+Every AU has a small non-zero intensity on a resting face, so the mix of a resting face is not exactly
+neutral; ``rest_vad`` (the median V/A/D of neutral calibration faces) is taken out, so that a resting face
+reads 0.5 on each dimension: V/A/D = clip(0.5 + mix − rest, 0, 1).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
 from engine.report import VAD
 
-__all__ = ["PROTOTYPES", "EMOTION_PAD", "expression_scores", "expression_vad"]
+__all__ = ["PROTOTYPES", "EMOTION_PAD", "expression_scores", "mixture_vad", "expression_vad"]
 
 PROTOTYPES: dict[str, list[tuple[str, ...]]] = {
     "happiness": [("AU06",), ("AU12",)],
@@ -45,11 +53,15 @@ NEUTRAL_GAIN = 1.5  # neutral = 1 − 1.5 × strongest prototype: a prototype at
 ASYMMETRY_FULL = 0.5  # a 0.5 left/right mouthSmile difference counts as a full unilateral smile
 
 
-def expression_scores(intensities: dict[str, float]) -> dict[str, float]:
-    """Share of each prototype and ``neutral`` (sums to 1)."""
+def expression_scores(
+    intensities: dict[str, float], smile_gated: Sequence[str] = ("AU10",), gate_power: float = 1.0
+) -> dict[str, float]:
+    """Share of each prototype and ``neutral`` (sums to 1); ``smile_gated`` AUs count × (1 − AU12)^p."""
     au = dict(intensities)
     au["AU12_asymmetry"] = min(1.0, au.get("AU12_asymmetry", 0.0) / ASYMMETRY_FULL)
-    au["AU10"] = au.get("AU10", 0.0) * (1.0 - au.get("AU12", 0.0))
+    gate = (1.0 - au.get("AU12", 0.0)) ** gate_power
+    for name in smile_gated:
+        au[name] = au.get(name, 0.0) * gate
     raw = {
         name: float(np.mean([max(au.get(a, 0.0) for a in alts) for alts in parts]))
         for name, parts in PROTOTYPES.items()
@@ -61,10 +73,18 @@ def expression_scores(intensities: dict[str, float]) -> dict[str, float]:
     return {k: round(v / total, 4) for k, v in raw.items()}
 
 
-def expression_vad(scores: dict[str, float]) -> VAD:
-    """V/A/D (0–1) as the score-weighted mean of the emotions' PAD positions."""
-    pad = np.zeros(3)
+def mixture_vad(scores: dict[str, float]) -> tuple[float, float, float]:
+    """The score-weighted mean of the emotions' PAD positions, mapped to 0–1 (0.5 + x/2), unclipped."""
+    pad = [0.0, 0.0, 0.0]
     for name, share in scores.items():
-        pad += share * np.array(EMOTION_PAD[name])
-    v, a, d = (float(np.clip(0.5 + x / 2, 0.0, 1.0)) for x in pad)
-    return VAD(valence=round(v, 4), arousal=round(a, 4), dominance=round(d, 4))
+        for i, x in enumerate(EMOTION_PAD[name]):
+            pad[i] += share * x
+    return (0.5 + pad[0] / 2, 0.5 + pad[1] / 2, 0.5 + pad[2] / 2)
+
+
+def expression_vad(scores: dict[str, float], rest: dict[str, float] | None = None) -> VAD:
+    """V/A/D (0–1): the mixture's PAD position, shifted so that ``rest`` (a resting face's mix) reads 0.5."""
+    rest = rest or {"valence": 0.5, "arousal": 0.5, "dominance": 0.5}
+    mix = dict(zip(("valence", "arousal", "dominance"), mixture_vad(scores), strict=True))
+    out = {k: round(float(np.clip(0.5 + mix[k] - rest[k], 0.0, 1.0)), 4) for k in mix}
+    return VAD(**out)

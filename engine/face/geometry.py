@@ -10,7 +10,15 @@ import math
 
 import numpy as np
 
-__all__ = ["normalised", "geometry_measures", "head_pose", "gaze", "GAZE_AT_CAMERA"]
+__all__ = [
+    "normalised",
+    "geometry_evidence",
+    "geometry_measures",
+    "logistic_ramp",
+    "head_pose",
+    "gaze",
+    "GAZE_AT_CAMERA",
+]
 
 R_OUT, R_IN, L_IN, L_OUT = 33, 133, 362, 263  # eye corners (subject's right eye = image left)
 CHEEKS = (117, 346)  # upper cheek below each eye
@@ -33,23 +41,37 @@ def normalised(landmarks: np.ndarray) -> np.ndarray | None:
     return (pts - pts[NOSE_BRIDGE]) @ rot.T / iod
 
 
-def geometry_measures(landmarks: np.ndarray, params: dict[str, dict[str, float]]) -> dict[str, float]:
-    """The 0–1 landmark measures named in the AU table (``cheek_raise``, ``nose_wrinkle``, ``lips_part``)."""
+def geometry_evidence(landmarks: np.ndarray) -> dict[str, float]:
+    """Raw landmark evidence in IOD, larger = more action (``cheek_raise``: cheeks closer to the eye-corner
+    line; ``nose_wrinkle``: nose wings closer to it; ``lips_part``: the inner-lip gap)."""
     p = normalised(landmarks)
     if p is None:
-        return {name: 0.0 for name in params}
+        return {}
     eye_line = float(np.mean(p[[R_OUT, R_IN, L_IN, L_OUT], 1]))
-    raw = {
-        "cheek_raise": float(np.mean(p[list(CHEEKS), 1])) - eye_line,
-        "nose_wrinkle": float(np.mean(p[list(ALAE), 1])) - eye_line,
+    return {
+        "cheek_raise": eye_line - float(np.mean(p[list(CHEEKS), 1])),
+        "nose_wrinkle": eye_line - float(np.mean(p[list(ALAE), 1])),
         "lips_part": float(p[LIP_INNER_DOWN, 1] - p[LIP_INNER_UP, 1]),
     }
-    out = {}
-    for name, cfg in params.items():
-        d, ref, scale = raw[name], cfg["ref"], cfg["scale"]
-        value = (d - ref) / scale if name == "lips_part" else (ref - d) / scale
-        out[name] = float(np.clip(value, 0.0, 1.0))
-    return out
+
+
+def geometry_measures(landmarks: np.ndarray, params: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The 0–1 landmark measures named in the AU table: each a logistic of its evidence in units of
+    ``scale`` above ``ref`` (strictly increasing, no dead zone; see :func:`logistic_ramp`)."""
+    raw = geometry_evidence(landmarks)
+    if not raw:
+        return {name: 0.0 for name in params}
+    return {name: logistic_ramp((raw[name] - cfg["ref"]) / cfg["scale"]) for name, cfg in params.items()}
+
+
+RAMP_AT_REF, RAMP_FULL_Z = 0.1, 3.0  # the reference reads 0.1; ref + 3 scales reads 0.9
+_RAMP_SLOPE = 2 * math.log((1 - RAMP_AT_REF) / RAMP_AT_REF) / RAMP_FULL_Z
+
+
+def logistic_ramp(z: float) -> float:
+    """σ(k (z − 1.5)) with k = 2 ln 9 / 3: 0.1 at z = 0, 0.5 at z = 1.5, 0.9 at z = 3; strictly increasing."""
+    x = _RAMP_SLOPE * (z - RAMP_FULL_Z / 2)
+    return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
 
 def head_pose(matrix: np.ndarray | None) -> dict[str, float] | None:
