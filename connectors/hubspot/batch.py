@@ -4,15 +4,14 @@ Up to 200 analyses are handed over together (``DELIVERIES_PER_BATCH``), so the l
 which only some analyses need, are shared by more of them. One contact search per 100 participants, one
 associations read per 1,000 contacts and one deal search per 100 of their deals for the open ones, one
 ``batch/update`` per 100 contacts and per 100 deals (an object several analyses touch gets the
-newest one's values; HubSpot refuses duplicate ids in one batch), and one ``events/batch/create`` per 100
-timeline events. A refused object fails only the analyses that wrote it; an event id HubSpot already has
-(an earlier attempt made it) counts as done, so a replay never makes a second timeline event.
-https://developers.hubspot.com/docs/api-reference/crm-timeline-v3/events
+newest one's values; HubSpot refuses duplicate ids in one batch), and one events batch call per 100
+timeline activities (one per contact and per deal; ``connectors.hubspot.events`` says which API). A refused
+object fails only the analyses that wrote it; an event id HubSpot already has (an earlier attempt made it)
+counts as done, so a replay never makes a second timeline event.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,9 +23,8 @@ from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRe
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput
 from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput as DealBatch
 from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
-from hubspot.crm.timeline import BatchInputTimelineEvent, TimelineEvent
 
-from connectors.hubspot import client
+from connectors.hubspot import client, events
 from connectors.hubspot.models import Mapping_, deal_ids, property_value
 from core.sdk import BatchOutcome, DeliveryReceipt, HttpSession, OutboundMessage, PermanentError, ProviderSpec
 from core.sdk.batching import chunks, isolate_refusals
@@ -52,7 +50,6 @@ BATCH_SIZE = 100  # objects batch/update and search IN values: 100 per call
 # associations batch read takes up to 1,000 ids (https://developers.hubspot.com/changelog/bug-fix-batch-read-limit-for-hubspot-associations-api)
 ASSOCIATIONS_PER_READ = 1000
 DELIVERIES_PER_BATCH = 200  # analyses handed over together (the sink's ``max_batch``)
-_CONFLICT = "CONFLICT"  # the category of an event id the app already used
 
 
 @dataclass
@@ -167,44 +164,19 @@ def _owners(items: list[_Item], attr: str) -> dict[str, list[_Item]]:
     return owners
 
 
-def _events(api: HubSpot, mapping: Mapping_, template: str, items: list[_Item]) -> None:
-    """One timeline event per analysis and contact, id ``<event id>-<contact id>``, 100 per call."""
-    events: list[tuple[TimelineEvent, _Item]] = []
-    for it in [i for i in items if i.failed is None]:
-        tokens = {t: str(v) for t in mapping.timeline_tokens if (v := it.view.raw(t)) is not None}
-        for contact in it.contacts:
-            event_id = f"{it.message.id}-{contact}"
-            events.append(
-                (TimelineEvent(event_template_id=template, id=event_id, object_id=contact, tokens=tokens), it)
-            )
-    for part in chunks(events, BATCH_SIZE):
-        body = BatchInputTimelineEvent(inputs=[e for e, _ in part])
-        raw = client.call(
-            partial(
-                api.crm.timeline.events_api.create_batch,
-                batch_input_timeline_event=body,
-                _preload_content=False,
-            ),
-            patience=RATE_LIMIT_PATIENCE,
-        )
-        _event_errors(raw, part)
-
-
-def _event_errors(raw: Any, part: Sequence[tuple[TimelineEvent, _Item]]) -> None:
-    """Fail the analyses of events HubSpot refused (207 Multi-Status), except ids it already has."""
-    try:
-        answer = json.loads(raw.data or b"{}") if raw is not None else {}
-    except ValueError:
-        answer = {}
-    by_id = {e.id: it for e, it in part}
-    for error in answer.get("errors") or []:
-        if error.get("category") == _CONFLICT:
-            continue
-        ids = [i for values in (error.get("context") or {}).values() for i in values if i in by_id]
-        code = str(error.get("category", "event_refused"))
-        exc = PermanentError(client.VENDOR, code, str(error.get("message", ""))[:200])
-        for it in [by_id[i] for i in ids] or [it for _, it in part]:  # unattributed: the whole call retries
-            it.failed = it.failed or exc
+def _events(
+    api: HubSpot, session: HttpSession, spec: ProviderSpec, mapping: Mapping_, items: list[_Item]
+) -> None:
+    """One activity per analysis on each of its contacts and deals (the configured kinds), 100 per call."""
+    kinds = events.configured(spec, mapping)
+    planned = [
+        a
+        for n, it in enumerate(items)
+        if it.failed is None
+        for a in events.occurrences(it.message.id, it.view, n, it.contacts, it.deals, kinds)
+    ]
+    for owner, exc in events.send(api, session, spec, mapping, planned).items():
+        items[owner].failed = items[owner].failed or exc
 
 
 def deliver_batch(
@@ -227,11 +199,8 @@ def deliver_batch(
         _deals(api, writing)
         _update(api, "contacts", mapping.contacts, _owners(writing, "contacts"))
         _update(api, "deals", mapping.deals, _owners(writing, "deals"))
-        template = str(spec.settings.get("event_template_id") or "")
-        if template:
-            _events(api, mapping, template, writing)
+        if events.configured(spec, mapping):
+            _events(api, session, spec, mapping, writing)
         elif any(it.contacts for it in writing):
-            log.warning(
-                "hubspot: no timeline event template configured; run `echodepth connectors setup hubspot`"
-            )
+            log.warning("hubspot: no app event types or timeline templates configured; properties only")
     return [it.failed if it.failed is not None else it.receipt() for it in items]

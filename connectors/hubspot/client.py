@@ -26,10 +26,12 @@ from hubspot.discovery.discovery_base import DiscoveryBase
 
 from core.sdk import AuthError, HttpSession, PermanentError, TransientError
 
-__all__ = ["VENDOR", "connect", "call", "ALREADY_EXISTS"]
+__all__ = ["VENDOR", "connect", "call", "post_json", "ALREADY_EXISTS", "MISSING_SCOPES"]
 
 VENDOR = "hubspot"
 ALREADY_EXISTS = 409  # a timeline event id HubSpot already has: the earlier delivery wrote it
+# 403 category of a token without a scope the call needs (https://developers.hubspot.com/docs/api/error-handling)
+MISSING_SCOPES = "MISSING_SCOPES"
 _DEFAULT_RETRY_AFTER = 10.0  # HubSpot's rolling window is 10 s; a 429 without Retry-After waits that long
 _SECONDLY_RETRY_AFTER = 1.0  # the search endpoints' limit is per second (policy SECONDLY)
 _BUDGETED = ("/crm/", "/integrators/timeline/v3/events")  # the calls an account's budget counts
@@ -172,13 +174,42 @@ def _retry_after(headers: Mapping[str, str], body: str = "") -> float:
     return _SECONDLY_RETRY_AFTER if policy == "SECONDLY" else _DEFAULT_RETRY_AFTER
 
 
+def _answer(body: str) -> dict[str, Any]:
+    try:
+        answer = json.loads(body) if body.lstrip().startswith("{") else {}
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _category(body: str) -> str:
+    return str(_answer(body).get("category") or "")
+
+
+def _scopes_wanted(body: str) -> str:
+    """The scopes a 403 MISSING_SCOPES names (``errors[].context.requiredGranularScopes``)."""
+    wanted = [
+        s
+        for e in _answer(body).get("errors") or []
+        for s in ((e.get("context") or {}).get("requiredGranularScopes") or [])
+        if isinstance(e, dict)
+    ]
+    return "HubSpot: the app lacks a scope; re-install it to grant " + (
+        ", ".join(wanted) or "the missing scopes"
+    )
+
+
 def _typed(status: int, headers: Mapping[str, str], body: str) -> Exception:
     if status == 429:
         return TransientError(VENDOR, "rate_limited", "HubSpot rate limit", 429, _retry_after(headers, body))
     if status >= 500 or status == 408 or status == 0:
         return TransientError(VENDOR, "http_error", f"HubSpot answered HTTP {status}", status)
-    if status in (401, 403):
+    if status == 401:
         return AuthError(VENDOR, "token_rejected", body[:200], status)
+    if status == 403 and _category(body) == MISSING_SCOPES:  # re-consent fixes it: mark needs_reauth
+        return AuthError(VENDOR, "missing_scopes", _scopes_wanted(body), status)
+    if status == 403:
+        return PermanentError(VENDOR, "forbidden", f"HubSpot refused the call: {body[:200]}", status)
     return PermanentError(VENDOR, "http_error", f"HubSpot answered HTTP {status}: {body[:200]}", status)
 
 
@@ -213,3 +244,41 @@ def _call_once(send: Callable[[], T], accept: frozenset[int]) -> T | None:
         raise TransientError(VENDOR, "timeout", "HubSpot did not answer in time") from exc
     except httpx.HTTPError as exc:
         raise TransientError(VENDOR, "connection_failed", type(exc).__name__) from exc
+
+
+def post_json(session: HttpSession, url: str, body: Any, timeout: float, patience: float = 0.0) -> Any:
+    """POST ``body`` as JSON where the SDK has no client (v4 app events); the parsed answer, errors typed."""
+    waited = 0.0
+    while True:
+        try:
+            return _post_once(session, url, body, timeout)
+        except TransientError as exc:
+            wait = exc.retry_after
+            if exc.status != 429 or not wait or waited + wait > patience:
+                raise
+        time.sleep(wait)
+        waited += wait
+
+
+def _post_once(session: HttpSession, url: str, body: Any, timeout: float) -> Any:
+    account = session.credentials.access_token or ""
+    slot = _PACER.take(account, False)
+    answer: Mapping[str, str] = {}
+    try:
+        got = session.request(
+            "POST",
+            url,
+            headers={"Content-Type": "application/json"},
+            content=json.dumps(body).encode(),
+            timeout=timeout,
+        )
+        answer = got.headers
+    except httpx.TimeoutException as exc:
+        raise TransientError(VENDOR, "timeout", "HubSpot did not answer in time") from exc
+    except httpx.HTTPError as exc:
+        raise TransientError(VENDOR, "connection_failed", type(exc).__name__) from exc
+    finally:
+        _PACER.done(account, slot, answer)
+    if got.status_code >= 400:
+        raise _typed(got.status_code, dict(got.headers), got.text)
+    return _answer(got.text) if got.content else {}

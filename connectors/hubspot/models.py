@@ -28,6 +28,7 @@ class Mapping_(BaseModel):
     contacts: dict[str, PropertyRule] = Field(default_factory=dict)
     deals: dict[str, PropertyRule] = Field(default_factory=dict)
     timeline_tokens: list[str] = Field(default_factory=list)
+    app_events: dict[str, str] = Field(default_factory=dict)  # object type -> app event type name (v4)
 
 
 def property_value(view: ResultView, rule: PropertyRule) -> str | None:

@@ -3,9 +3,11 @@
 Properties and their group are created through the CRM properties API
 (https://developers.hubspot.com/docs/api/crm/properties). The timeline event template belongs to the app and
 needs its developer API key (``hapikey``) and app id
-(https://developers.hubspot.com/docs/api-reference/crm-timeline-v3/templates): with both configured, setup
-reuses the app's template named "EchoDepth analysis" or creates it, and returns its id under ``settings`` for
-core to store as the connection's ``event_template_id``; without them it prints the exact request.
+(https://developers.hubspot.com/docs/api-reference/crm-timeline-v3/templates), and HubSpot serves it only to
+apps that already have v1/v3 timeline events: with both configured, setup reuses or creates the app's
+contact and deal templates ("EchoDepth analysis", "EchoDepth analysis (deal)") and returns their ids under
+``settings`` (``event_template_id``, ``deal_event_template_id``). A new app gets the app-events admin step
+instead (``connectors.hubspot.events``); a mapping with ``app_events`` names needs no template.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from hubspot.crm.timeline import TimelineEventTemplateCreateRequest, TimelineEve
 
 from connectors.hubspot import client
 from connectors.hubspot.models import Mapping_, PropertyRule
-from core.sdk import AuthError, HttpSession, ProviderSpec
+from core.sdk import AuthError, HttpSession, PermanentError, ProviderSpec
 from core.sdk.results import ResultView
 
 __all__ = ["setup", "FIELD_TYPES"]
@@ -55,10 +57,15 @@ def _ensure_group(api: HubSpot, kind: str, group: dict[str, str], report: dict[s
 
 TEMPLATE_NAME = "EchoDepth analysis"
 _NUMBER = float | None
+# the connection setting that keeps each legacy v3 template's id, by the object type it is for
+TEMPLATE_SETTINGS = {"contacts": "event_template_id", "deals": "deal_event_template_id"}
+APP_EVENTS_PAGE = (
+    "https://developers.hubspot.com/docs/apps/developer-platform/add-features/app-events/overview"
+)
 
 
-def _template_body(mapping: Mapping_) -> dict[str, Any]:
-    """The app's timeline event template: one typed token per ``timeline_tokens`` entry."""
+def _template_body(mapping: Mapping_, kind: str) -> dict[str, Any]:
+    """The app's v3 timeline event template for ``kind``: one typed token per ``timeline_tokens`` entry."""
     fields = ResultView.model_fields
     tokens = [
         {
@@ -69,30 +76,46 @@ def _template_body(mapping: Mapping_) -> dict[str, Any]:
         for t in mapping.timeline_tokens
     ]
     return {
-        "name": TEMPLATE_NAME,
+        "name": TEMPLATE_NAME if kind == "contacts" else f"{TEMPLATE_NAME} (deal)",
         "headerTemplate": "EchoDepth analysis: Trust Score {{trust_score}}",
         "detailTemplate": "Valence {{valence}}, arousal {{arousal}}, dominance {{dominance}}; {{link}}",
-        "objectType": "contacts",
+        "objectType": kind,
         "tokens": tokens,
     }
 
 
-def _template_request(mapping: Mapping_) -> str:
+def _app_events_step() -> str:
     return (
-        "set ECHODEPTH_HUBSPOT_APP_ID and ECHODEPTH_HUBSPOT_DEVELOPER_API_KEY and run setup again, or create "
-        "the timeline event template with the app's developer API key and store its id with "
-        'PUT /v1/connections/{id}/mapping {"event_template_id": ...}: '
-        "POST /integrators/timeline/v3/<appId>/event-templates?hapikey=<key> "
-        + json.dumps(_template_body(mapping))
+        "HubSpot opens the v3 timeline API only to apps that already have v1/v3 timeline events: "
+        "for a new app, apply for app events, declare event types for CONTACT and DEAL in the app's "
+        "project and store their "
+        'fullyQualifiedNames with PUT /v1/connections/{id}/mapping {"mapping": {"app_events": {"contacts": '
+        f'..., "deals": ...}}}} ({APP_EVENTS_PAGE}); until then only the properties are written'
     )
 
 
-def _ensure_template(
+def _template_request(mapping: Mapping_) -> str:
+    return (
+        _app_events_step() + ". An app that already has v3 timeline events: set ECHODEPTH_HUBSPOT_APP_ID and "
+        "ECHODEPTH_HUBSPOT_DEVELOPER_API_KEY and run setup again, or create its templates with the developer "
+        "API key (POST /integrators/timeline/v3/<appId>/event-templates?hapikey=<key>) and store their ids "
+        "as event_template_id / deal_event_template_id: "
+        + " ".join(json.dumps(_template_body(mapping, k)) for k in TEMPLATE_SETTINGS)
+    )
+
+
+def _ensure_events(
     session: HttpSession, spec: ProviderSpec, mapping: Mapping_, create: bool, report: dict[str, list[str]]
 ) -> None:
-    """Create the app's event template once (an existing one with our name is reused) and keep its id."""
-    if spec.settings.get("event_template_id"):
-        report["present"].append(f"timeline event template {spec.settings['event_template_id']}")
+    """App event types when the mapping names them; else the legacy v3 templates (created once each)."""
+    if any(mapping.app_events.values()):
+        report["present"] += [f"app event type {k}: {v}" for k, v in mapping.app_events.items() if v]
+        return
+    wanted = {k: s for k, s in TEMPLATE_SETTINGS.items() if not spec.settings.get(s)}
+    report["present"] += [
+        f"timeline event template {spec.settings[s]}" for k, s in TEMPLATE_SETTINGS.items() if k not in wanted
+    ]
+    if not wanted:
         return
     app_id = session.credentials.extra.get("app_id")
     key = session.credentials.extra.get("developer_api_key")
@@ -100,26 +123,39 @@ def _ensure_template(
         report["manual"].append(_template_request(mapping))
         return
     if not create:
-        report["missing"].append(f"timeline event template of app {app_id}")
+        report["missing"] += [f"timeline event template ({k}) of app {app_id}" for k in wanted]
         return
     base = spec.api_base_url or "https://api.hubapi.com"
     templates = client.connect(session, base, spec.timeout_seconds, api_key=key).crm.timeline.templates_api
     try:
-        page = client.call(partial(templates.get_all, app_id))
+        _legacy_templates(templates, app_id, mapping, wanted, report)
     except AuthError:  # a bad developer key is not the connection's token: no refresh, tell the admin
         report["manual"].append(
             f"HubSpot refused the developer API key of app {app_id}: check "
             "ECHODEPTH_HUBSPOT_DEVELOPER_API_KEY and ECHODEPTH_HUBSPOT_APP_ID"
         )
-        return
-    found = next((t for t in getattr(page, "results", None) or [] if t.name == TEMPLATE_NAME), None)
-    if found is None:
-        body = TimelineEventTemplateCreateRequest(**_snake(_template_body(mapping)))
-        found = client.call(partial(templates.create, app_id, timeline_event_template_create_request=body))
-        report["created"].append(f"timeline event template {getattr(found, 'id', '')}")
-    else:
-        report["present"].append(f"timeline event template {found.id}")
-    report["settings"] = [f"event_template_id={getattr(found, 'id', '')}"]
+    except PermanentError:  # the app has no v1/v3 timeline events: HubSpot refuses it the v3 API
+        report["manual"].append(_app_events_step())
+
+
+def _legacy_templates(
+    templates: Any, app_id: str, mapping: Mapping_, wanted: dict[str, str], report: dict[str, list[str]]
+) -> None:
+    """Reuse or create the app's v3 template of each wanted object type; their ids go to ``settings``."""
+    page = client.call(partial(templates.get_all, app_id))
+    have = {(t.name, t.object_type): t for t in getattr(page, "results", None) or []}
+    for kind, setting in wanted.items():
+        body = _template_body(mapping, kind)
+        found = have.get((body["name"], kind))
+        if found is None:
+            request = TimelineEventTemplateCreateRequest(**_snake(body))
+            found = client.call(
+                partial(templates.create, app_id, timeline_event_template_create_request=request)
+            )
+            report["created"].append(f"timeline event template {getattr(found, 'id', '')}")
+        else:
+            report["present"].append(f"timeline event template {found.id}")
+        report.setdefault("settings", []).append(f"{setting}={getattr(found, 'id', '')}")
 
 
 def _snake(body: dict[str, Any]) -> dict[str, Any]:
@@ -159,5 +195,5 @@ def setup(session: HttpSession, spec: ProviderSpec, mapping: Mapping_, create: b
             )
         )
         report["created"] += [f"{kind}.{n}" for n in missing]
-    _ensure_template(session, spec, mapping, create, report)
+    _ensure_events(session, spec, mapping, create, report)
     return report

@@ -1,9 +1,12 @@
-"""The HubSpot Sink: contact (and deal) properties through batch update, one timeline event per analysis.
+"""The HubSpot Sink: contact and deal properties through batch update, one timeline activity per analysis on
+each matched contact and deal.
 
 Deals: the ones named in ``metadata.crm``, else the matched contacts' open deals (associations).
-Idempotency: property writes set the same values again; each timeline event has the id
-``<event id>-<contact id>`` and HubSpot refuses a second event with an id it already has (409 Conflict, see
-https://developers.hubspot.com/docs/api-reference/crm-timeline-v3/events), which we count as done.
+Timeline: app events (v4) for new apps, the legacy v3 timeline API only for apps that already have v3
+events (HubSpot closed it to the others); ``connectors.hubspot.events`` has the sources. Properties are
+written either way.
+Idempotency: property writes set the same values again; each activity has the id ``<event id>-<contact id>``
+(or ``<event id>-deal-<deal id>``) and an id HubSpot already has counts as done.
 With the connection setting ``create_unmatched``, a participant no contact has gets one (email, name,
 company from the mail domain) through batch create; consumer and own domains are still skipped.
 """
@@ -23,12 +26,11 @@ from hubspot.crm.contacts import (
     PublicObjectSearchRequest,
 )
 from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput as DealBatch
-from hubspot.crm.timeline import TimelineEvent
 from pydantic import ValidationError
 
 from config import CONFIG_DIR
 from connectors.hubspot import batch as hubspot_batch
-from connectors.hubspot import client
+from connectors.hubspot import client, events
 from connectors.hubspot import setup as hubspot_setup
 from connectors.hubspot.batch import BATCH_SIZE
 from connectors.hubspot.models import Mapping_, PropertyRule, deal_ids, property_value
@@ -142,16 +144,26 @@ class HubSpotSink:
             calls += 1
         return calls
 
-    def _timeline(
-        self, api: HubSpot, template: str, message: OutboundMessage, contact: str, tokens: dict[str, str]
+    def _activities(
+        self,
+        api: HubSpot,
+        session: HttpSession,
+        spec: ProviderSpec,
+        mapping: Mapping_,
+        message: OutboundMessage,
+        view: ResultView,
+        contacts: list[str],
+        deals: list[str],
     ) -> None:
-        event = TimelineEvent(
-            event_template_id=template, id=f"{message.id}-{contact}", object_id=contact, tokens=tokens
-        )
-        client.call(
-            lambda: api.crm.timeline.events_api.create(timeline_event=event),
-            accept=frozenset({client.ALREADY_EXISTS}),
-        )
+        """The analysis's timeline activities; a refused one fails the delivery (a retry skips the others)."""
+        kinds = events.configured(spec, mapping)
+        if not kinds:
+            if contacts:
+                log.warning("hubspot: no app event types or timeline templates configured; properties only")
+            return
+        planned = events.occurrences(message.id, view, 0, contacts, deals, kinds)
+        for exc in events.send(api, session, spec, mapping, planned).values():
+            raise exc
 
     def deliver_batch(
         self, session: HttpSession, spec: ProviderSpec, messages: Sequence[OutboundMessage]
@@ -186,13 +198,5 @@ class HubSpotSink:
         self._update(api, "contacts", sorted(contacts.values()), contact_props)
         deals = deal_ids(data) or self._open_deals(api, sorted(contacts.values()))
         self._update(api, "deals", deals, deal_props)
-        template = str(spec.settings.get("event_template_id") or "")
-        tokens = {t: str(v) for t in mapping.timeline_tokens if (v := getattr(view, t, None)) is not None}
-        for contact in sorted(contacts.values()):
-            if template:
-                self._timeline(api, template, message, contact, tokens)
-        if contacts and not template:
-            log.warning(
-                "hubspot: no timeline event template configured; run `echodepth connectors setup hubspot`"
-            )
+        self._activities(api, session, spec, mapping, message, view, sorted(contacts.values()), deals)
         return DeliveryReceipt(200, f"{len(contacts)} of {len(emails)} participants matched")

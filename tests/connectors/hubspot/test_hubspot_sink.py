@@ -181,29 +181,43 @@ def _app_session(emu: HubSpotEmulator, key: str = DEVELOPER_API_KEY) -> GuardedS
     return GuardedSession(creds, allow_private=True, timeout=5)
 
 
-def test_setup_creates_the_timeline_template_once_with_the_developer_key(emulator: HubSpotEmulator) -> None:
-    spec = _spec(emulator, event_template_id="")
+def test_setup_creates_both_legacy_templates_once_with_the_developer_key(emulator: HubSpotEmulator) -> None:
+    """An app that already has v3 timeline events: a contact and a deal template, each made once."""
+    spec = _spec(emulator, event_template_id="", deal_event_template_id="")
     checked = CONNECTOR.setup(_app_session(emulator), spec, create=False)
-    assert f"timeline event template of app {APP_ID}" in checked["missing"] and emulator.templates == {}
+    assert f"timeline event template (deals) of app {APP_ID}" in checked["missing"] and emulator.templates == {}
     report = CONNECTOR.setup(_app_session(emulator), spec)
-    [(template_id, template)] = emulator.templates.items()
-    assert report["settings"] == [f"event_template_id={template_id}"]
-    assert f"timeline event template {template_id}" in report["created"] and report["manual"] == []
-    types = {t["name"]: t["type"] for t in template["tokens"]}
+    made = {t["objectType"]: i for i, t in emulator.templates.items()}
+    assert set(made) == {"contacts", "deals"} and report["manual"] == []
+    assert sorted(report["settings"]) == [
+        f"deal_event_template_id={made['deals']}",
+        f"event_template_id={made['contacts']}",
+    ]
+    types = {t["name"]: t["type"] for t in emulator.templates[made["contacts"]]["tokens"]}
     assert types["trust_score"] == "number" and types["link"] == "string"
-    assert template["objectType"] == "contacts"
-    # the stored id was lost (or setup runs for a second portal of the same app): the template is reused
+    # the stored ids were lost (or setup runs for a second portal of the same app): the templates are reused
     again = CONNECTOR.setup(_app_session(emulator), spec)
-    assert again["settings"] == [f"event_template_id={template_id}"] and again["created"] == []
-    assert len(emulator.templates) == 1
-    stored = CONNECTOR.setup(_app_session(emulator), _spec(emulator, event_template_id=template_id))
-    assert "settings" not in stored and f"timeline event template {template_id}" in stored["present"]
+    assert sorted(again["settings"]) == sorted(report["settings"]) and again["created"] == []
+    assert len(emulator.templates) == 2
+    stored = _spec(emulator, event_template_id=made["contacts"], deal_event_template_id=made["deals"])
+    done = CONNECTOR.setup(_app_session(emulator), stored)
+    assert "settings" not in done and f"timeline event template {made['deals']}" in done["present"]
+
+
+def test_a_new_app_is_told_to_use_app_events(emulator: HubSpotEmulator) -> None:
+    """HubSpot refuses the v3 template API to an app without v1/v3 timeline events: setup says what to do."""
+    emulator.legacy_timeline_app = False
+    report = CONNECTOR.setup(_app_session(emulator), _spec(emulator, event_template_id=""))
+    [manual] = report["manual"]
+    assert "app events" in manual and '"app_events"' in manual and "settings" not in report
+    assert emulator.templates == {}
 
 
 def test_setup_without_the_developer_key_prints_the_template_request(emulator: HubSpotEmulator) -> None:
     report = CONNECTOR.setup(_session(emulator), _spec(emulator, event_template_id=""))
     [manual] = report["manual"]
     assert "ECHODEPTH_HUBSPOT_DEVELOPER_API_KEY" in manual and "/event-templates" in manual
+    assert "app events" in manual and '"objectType": "deals"' in manual
     assert '"type": "number"' in manual and emulator.templates == {} and "settings" not in report
 
 
