@@ -117,6 +117,7 @@ class ZoomState:
     registrants: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # meeting id → registrants
     invitees: dict[str, list[str]] = field(default_factory=dict)  # meeting id → calendar invitees' e-mails
     registrant_calls: int = 0
+    chatbot_feature: bool = True  # the app's Team Chat chatbot is on (its tokens get imchat:bot)
     meeting_calls: int = 0
 
 
@@ -263,7 +264,7 @@ class ZoomEmulator:
 
     def _chatbot_token(self) -> Response:
         token = "zcb_" + secrets.token_urlsafe(24)
-        granted = consented_scopes(APP_SCOPES) & {"imchat:bot"}  # the app's chatbot feature gives imchat:bot
+        granted = consented_scopes(APP_SCOPES) & ({"imchat:bot"} if self.state.chatbot_feature else set())
         with self.state.lock:
             self.state.chatbot_token_calls += 1
             self.state.chatbot_tokens.add(token)
@@ -479,6 +480,20 @@ class ZoomEmulator:
             self.state.registrants[str(meeting["id"])] = registrants
         self.state.invitees[str(meeting["id"])] = list(invitees or [])
         return meeting
+
+    def adopt_sample(self, sample: dict[str, Any], media: dict[str, Path]) -> bytes:
+        """Zoom's documented ``recording.completed`` sample as this install would get it: our account, the
+        files (``media`` by file type) served here, the sample's download token accepted; returns the body."""
+        event = json.loads(json.dumps(sample))
+        event["payload"]["account_id"] = ACCOUNT_ID
+        meeting = event["payload"]["object"]
+        for f in meeting["recording_files"]:
+            self.state.files[f["id"]] = media[f["file_type"]]
+            f["download_url"] = f"{self.base}/rec/download/{f['id']}"
+        self.state.download_tokens.add(event["download_token"])
+        self.state.participants[meeting["uuid"]] = default_participants(meeting["host_email"])
+        self.state.meetings.append(meeting)
+        return json.dumps(event).encode()
 
     def recording_completed(self, meeting: dict[str, object], download_token: bool = True) -> bytes:
         """The ``recording.completed`` body for ``meeting`` (with a fresh ``download_token``)."""

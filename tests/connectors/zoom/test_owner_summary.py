@@ -116,7 +116,7 @@ def test_posting_to_zoom_is_opt_in_per_tenant(zoom_hub: ZoomHub) -> None:
 def test_a_completed_recording_posts_one_summary_only_once_the_tenant_opted_in(
     zoom_hub: ZoomHub, meeting_mp4: Path
 ) -> None:
-    jobs = []
+    jobs: list[str] = []
     for opted_in in (False, True):
         if opted_in:
             r = zoom_hub.client.put(
