@@ -31,6 +31,18 @@ def test_smiling_photo_has_higher_au12_and_valence(pair: dict) -> None:
     assert max(s["emotions"], key=s["emotions"].get) == "happiness"
 
 
+def test_a_faint_closed_mouth_smile_still_raises_au12_and_valence() -> None:
+    rep = analyse_images([FACES / "london_138_neutral.jpg", FACES / "london_138_smiling.jpg"])
+    n, s = rep.images[0], rep.images[1]
+    assert 0 < n["au_map"]["AU12"]["intensity"] < s["au_map"]["AU12"]["intensity"]  # no dead zone at 0
+    assert not s["au_map"]["AU12"]["presence"]  # faint: an intensity, but under the presence threshold
+    assert s["vad"]["valence"] > n["vad"]["valence"]
+
+
+def test_a_neutral_photo_reads_near_the_valence_midpoint(pair: dict) -> None:
+    assert abs(pair["neutral"]["vad"]["valence"] - 0.5) < 0.1
+
+
 def test_one_image_reports_every_au_with_intensity_and_presence() -> None:
     rep = analyse_image(FACES / "london_008_smiling.jpg")
     assert rep.modality == "image" and rep.vad is not None
