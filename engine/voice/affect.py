@@ -22,10 +22,12 @@ import numpy as np
 __all__ = [
     "CUES",
     "AROUSAL_WEIGHTS",
+    "EFFORT_AROUSAL_WEIGHTS",
     "DOMINANCE_WEIGHTS",
     "VoiceBaseline",
     "GENERIC_BASELINE",
     "arousal_logit",
+    "arousal_weights",
     "dominance_logit",
     "sigmoid",
 ]
@@ -34,6 +36,10 @@ CUES = ("f0_mean_st", "f0_sd_st", "intensity_db", "alpha_db", "rate")
 # A-priori weights from the direction and rough strength of each cue in Juslin & Laukka (2003, Table 7) and
 # Scherer (2003): level and loudness/effort cues carry most, variability and rate less. Not fitted to data.
 AROUSAL_WEIGHTS = {"f0_mean_st": 0.25, "f0_sd_st": 0.15, "intensity_db": 0.25, "alpha_db": 0.25, "rate": 0.10}
+# Without a level that may be compared (no speaker baseline), the alpha ratio carries loudness's weight too:
+# it is loudness's gain-free correlate (vocal effort tilts the spectrum upwards as level rises: Traunmüller &
+# Eriksson 2000; Eyben et al. 2016). A rule, not a fit; checked held-out in bench/eval/voice.py.
+EFFORT_AROUSAL_WEIGHTS = {"f0_mean_st": 0.25, "f0_sd_st": 0.15, "alpha_db": 0.50, "rate": 0.10}
 DOMINANCE_WEIGHTS = {"intensity_db": 0.35, "alpha_db": 0.15, "f0_mean_st": -0.30, "rate": -0.20}
 AROUSAL_GAIN = 1.5  # logit per unit of weighted z-score
 DOMINANCE_GAIN = 1.0
@@ -79,12 +85,15 @@ class VoiceBaseline:
         return out
 
 
-# Generic adult references for a recording with no speaker baseline: F0 centred between typical male and
-# female speaking pitch (~165 Hz, SD wide enough to span both), F0 SD of read speech ≈ 2.5 semitones,
-# articulation rate ≈ 4.5 syllables/s (de Jong & Wempe 2009 report 3.5–5.5). Alpha ratio reference is
-# this engine's own measure on modal speech. Loudness is not compared (gain-dependent).
+# Generic adult references for a recording with no speaker baseline: F0 centred on the log-midpoint of typical
+# male and female speaking pitch (120 and 210 Hz, Traunmüller & Eriksson 1995: 159 Hz = 8.0 st re 100 Hz),
+# SD 4.5 st, about half the 9.7 st gap between the sexes, so that both fall within ±1 SD; F0 SD of read
+# speech ≈ 2.5 semitones; articulation rate ≈ 4.5 syllables/s (de Jong & Wempe 2009 report 3.5–5.5). The
+# alpha ratio reference (−12 dB, SD 5 dB) came with the first voice engine and its source is not recorded;
+# it shifts every clip alike, so held-out rankings (AUC) do not depend on it. Loudness is not compared
+# (gain-dependent).
 GENERIC_BASELINE = VoiceBaseline(
-    mean={"f0_mean_st": 8.7, "f0_sd_st": 2.5, "alpha_db": -12.0, "rate": 4.5},
+    mean={"f0_mean_st": 8.0, "f0_sd_st": 2.5, "alpha_db": -12.0, "rate": 4.5},
     sd={"f0_mean_st": 4.5, "f0_sd_st": 1.0, "alpha_db": 5.0, "rate": 1.0},
     absolute_level=False,
     source="generic",
@@ -99,9 +108,14 @@ def _weighted(z: Mapping[str, float], weights: Mapping[str, float]) -> tuple[flo
     return sum(w * z[c] for c, w in used.items()) / total, total / sum(abs(w) for w in weights.values())
 
 
-def arousal_logit(z: Mapping[str, float]) -> tuple[float, float]:
+def arousal_weights(z: Mapping[str, float]) -> Mapping[str, float]:
+    """The cue weights for these z-scores: loudness's weight moves to the alpha ratio when level is absent."""
+    return AROUSAL_WEIGHTS if "intensity_db" in z else EFFORT_AROUSAL_WEIGHTS
+
+
+def arousal_logit(z: Mapping[str, float], weights: Mapping[str, float] | None = None) -> tuple[float, float]:
     """(logit of arousal, share of the cue weight that was available)."""
-    score, coverage = _weighted(z, AROUSAL_WEIGHTS)
+    score, coverage = _weighted(z, weights if weights is not None else arousal_weights(z))
     return AROUSAL_GAIN * score, coverage
 
 

@@ -241,15 +241,24 @@ def _second_deviation(clip: _Clip, n_sec: int) -> np.ndarray:
             vals = np.array([c[cue] for _, c in rows if c[cue] is not None], dtype=float)
             if vals.size < 3:
                 continue
-            mean, sd = vals.mean(), max(vals.std(), MIN_SD[cue])
+            centre, spread = _robust_reference(vals, MIN_SD[cue])
             for _, c in rows:
                 if c[cue] is not None:
-                    c[cue] = float(np.clip((float(c[cue] or 0.0) - mean) / sd, -4, 4))
+                    c[cue] = float(np.clip((float(c[cue] or 0.0) - centre) / spread, -4, 4))
         for i, c in rows:
             z = {k: v for k, v in c.items() if v is not None}
             if z and len(rows) >= 3:
                 dev[i] = SECOND_DEVIATION_GAIN * arousal_logit(z)[0]
     return dev
+
+
+def _robust_reference(vals: np.ndarray, floor: float) -> tuple[float, float]:
+    """The speaker's own reference for one cue: median and 1.4826 × MAD (an SD under normality), floored.
+
+    Median/MAD keep a few loud or high seconds (the very ones to be scored) from moving the reference.
+    """
+    centre = float(np.median(vals))
+    return centre, max(1.4826 * float(np.median(np.abs(vals - centre))), floor)
 
 
 def _frames_of(clip: _Clip, speaker: str) -> np.ndarray:
@@ -716,7 +725,7 @@ def _voice_dict(
         speaker_cues={s: {k: r(v) for k, v in c.items()} for s, c in cues.items()},
         vad_confidence=conf,
         vad_sources={
-            "arousal": "F0 level and variability, intensity (speaker baseline only), alpha ratio, rate",
+            "arousal": "F0 level and variability, intensity (speaker baseline only; else the alpha ratio carries its weight), alpha ratio, rate; per second against the speaker's own median/MAD in the recording",
             "dominance": "intensity/vocal effort (+), F0 level (−), rate (−), talk share (+)",
             "valence": "lexical valence of the transcript (text engine) when present, else neutral 0.5",
         },
