@@ -5,8 +5,9 @@ searches / s), counting vendor calls per analysis: batched beside the unbatched 
 It runs on PostgreSQL + Redis (``BENCH_PG_SERVER``, ``BENCH_REDIS_URL``), the production delivery path;
 ``--embedded`` uses SQLite. Every analysis names one participant who is a Contact in both CRMs (a fifth
 of them with an open Opportunity / deal). "Field-sync calls" are the lookups (contact/lead search,
-opportunity or deal associations) plus the field writes; Task and timeline-event calls are counted apart.
-"Lost" compares the analyses with what the vendor holds: one Task and one timeline event each.
+opportunity or deal associations) plus the field writes; Task and timeline-event calls are counted apart
+(HubSpot: app events on the contact and on each open deal). "Lost" compares the analyses with what the
+vendor holds: one Task and one contact timeline event each.
 The analyses are fanned out first (a backlog: a burst of meetings, or a vendor back after an outage), then
 the delivery workers start; wall time is the delivery alone. Arriving one by one, batches fill only as far
 as the arrival rate times ``sink_batch_linger_seconds`` allows.
@@ -38,6 +39,8 @@ from tests.emulators.hubspot import HubSpotEmulator, hubspot_emulator
 from tests.emulators.salesforce import SalesforceEmulator, salesforce_emulator
 
 TARGET_CALLS_PER_ANALYSIS = 0.05
+# HubSpot activities go out as app events (v4) on the contact and on each open deal
+HUBSPOT_APP_EVENTS = {"contacts": "ae62515_echodepth-contact", "deals": "ae62515_echodepth-deal"}
 # retries come soon and often, so that 429s cost wall time but never dead-letter an analysis
 RETRY_SCHEDULE = ",".join(["1", "2", "5"] + ["10"] * 30)
 out = Console()
@@ -176,7 +179,11 @@ def run(n: int, batch_max: int, threads: int, timeout: float, embedded: bool = F
         rt = Runtime(_settings(Path(tmp), [sf, hs], batch_max, threads, **scaled))
         try:
             tenant = rt.store.ensure_tenant("bench-crm")
-            conns = {"salesforce": crm.connect(rt, tenant, sf), "hubspot": crm.connect(rt, tenant, hs)}
+            hs.app_event_types = {name: kind for kind, name in HUBSPOT_APP_EVENTS.items()}
+            conns = {
+                "salesforce": crm.connect(rt, tenant, sf),
+                "hubspot": crm.connect(rt, tenant, hs, mapping={"app_events": HUBSPOT_APP_EVENTS}),
+            }
             jobs = crm.add_analyses(rt, tenant, people)
             fanning = time.monotonic()
             _fan_out(rt, jobs, threads)  # a backlog, as after a burst of meetings or a vendor outage
@@ -184,13 +191,14 @@ def run(n: int, batch_max: int, threads: int, timeout: float, embedded: bool = F
             rt.deliveries.start()
             seconds = _wait(rt, conns, time.monotonic(), timeout)
             sf_calls, hs_calls = _salesforce_calls(sf), _hubspot_calls(hs)
+            hs_events = len(hs.events_on("contacts"))
             tasks = sf.records.get("Task", {})  # duplicates would show as more Tasks than analyses
             mode = "batched" if batch_max > 1 else "unbatched"
             return [
                 Row("Salesforce", mode, n, *sf_calls, seconds["salesforce"],
                     _delivered(rt, conns["salesforce"]), len(tasks), sf.limited),
                 Row("HubSpot", mode, n, *hs_calls, seconds["hubspot"],
-                    _delivered(rt, conns["hubspot"]), len(hs.timeline), sum(hs.limited.values())),
+                    _delivered(rt, conns["hubspot"]), hs_events, sum(hs.limited.values())),
             ]  # fmt: skip
         finally:
             rt.close()

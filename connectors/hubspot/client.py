@@ -268,7 +268,7 @@ def _post_once(session: HttpSession, url: str, body: Any, timeout: float) -> Any
         got = session.request(
             "POST",
             url,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {account}"},
             content=json.dumps(body).encode(),
             timeout=timeout,
         )

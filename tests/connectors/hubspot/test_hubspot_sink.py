@@ -185,7 +185,9 @@ def test_setup_creates_both_legacy_templates_once_with_the_developer_key(emulato
     """An app that already has v3 timeline events: a contact and a deal template, each made once."""
     spec = _spec(emulator, event_template_id="", deal_event_template_id="")
     checked = CONNECTOR.setup(_app_session(emulator), spec, create=False)
-    assert f"timeline event template (deals) of app {APP_ID}" in checked["missing"] and emulator.templates == {}
+    assert (
+        f"timeline event template (deals) of app {APP_ID}" in checked["missing"] and emulator.templates == {}
+    )
     report = CONNECTOR.setup(_app_session(emulator), spec)
     made = {t["objectType"]: i for i, t in emulator.templates.items()}
     assert set(made) == {"contacts", "deals"} and report["manual"] == []
