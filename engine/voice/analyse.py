@@ -725,7 +725,10 @@ def _voice_dict(
         speaker_cues={s: {k: r(v) for k, v in c.items()} for s, c in cues.items()},
         vad_confidence=conf,
         vad_sources={
-            "arousal": "F0 level and variability, intensity (speaker baseline only; else the alpha ratio carries its weight), alpha ratio, rate; per second against the speaker's own median/MAD in the recording",
+            "arousal": (
+                "F0 level and variability, intensity (speaker baseline only; else the alpha ratio carries its"
+                " weight), alpha ratio, rate; per second against the speaker's own median/MAD in a recording"
+            ),
             "dominance": "intensity/vocal effort (+), F0 level (−), rate (−), talk share (+)",
             "valence": "lexical valence of the transcript (text engine) when present, else neutral 0.5",
         },
