@@ -63,8 +63,9 @@ def expression_scores(
     for name in smile_gated:
         au[name] = au.get(name, 0.0) * gate
     raw = {
-        name: float(np.mean([max(au.get(a, 0.0) for a in alts) for alts in parts]))
+        name: sum(max(au.get(a, 0.0) for a in alts) for alts in parts) / len(parts)
         for name, parts in PROTOTYPES.items()
+        if name not in ("happiness", "contempt")
     }
     raw["happiness"] = au.get("AU12", 0.0) * (0.5 + 0.5 * au.get("AU06", 0.0))
     raw["contempt"] = au["AU12_asymmetry"] * (0.5 + 0.5 * au.get("AU14", 0.0))

@@ -25,6 +25,7 @@ CHEEKS = (117, 346)  # upper cheek below each eye
 ALAE = (48, 278)  # nose wings
 LIP_INNER_UP, LIP_INNER_DOWN = 13, 14
 NOSE_BRIDGE = 168
+_EVIDENCE_POINTS = (R_OUT, R_IN, L_IN, L_OUT, NOSE_BRIDGE, *CHEEKS, *ALAE, LIP_INNER_UP, LIP_INNER_DOWN)
 GAZE_AT_CAMERA = 0.25  # |horizontal| and |vertical| gaze below this counts as looking at the camera
 
 
@@ -44,14 +45,18 @@ def normalised(landmarks: np.ndarray) -> np.ndarray | None:
 def geometry_evidence(landmarks: np.ndarray) -> dict[str, float]:
     """Raw landmark evidence in IOD, larger = more action (``cheek_raise``: cheeks closer to the eye-corner
     line; ``nose_wrinkle``: nose wings closer to it; ``lips_part``: the inner-lip gap)."""
-    p = normalised(landmarks)
-    if p is None:
+    pts = landmarks[list(_EVIDENCE_POINTS), :2].astype(np.float64)  # in _EVIDENCE_POINTS order
+    axis = (pts[2] + pts[3] - pts[0] - pts[1]) / 2  # right eye centre → left eye centre
+    iod = float(np.hypot(*axis))
+    if iod < 1e-6:
         return {}
-    eye_line = float(np.mean(p[[R_OUT, R_IN, L_IN, L_OUT], 1]))
+    c, s = axis / iod
+    y = (((pts - pts[4]) @ np.array([-s, c])) / iod).tolist()  # the y of the −angle rotation, in IOD
+    eye_line = (y[0] + y[1] + y[2] + y[3]) / 4
     return {
-        "cheek_raise": eye_line - float(np.mean(p[list(CHEEKS), 1])),
-        "nose_wrinkle": eye_line - float(np.mean(p[list(ALAE), 1])),
-        "lips_part": float(p[LIP_INNER_DOWN, 1] - p[LIP_INNER_UP, 1]),
+        "cheek_raise": eye_line - (y[5] + y[6]) / 2,
+        "nose_wrinkle": eye_line - (y[7] + y[8]) / 2,
+        "lips_part": y[10] - y[9],
     }
 
 
