@@ -15,7 +15,7 @@ from core.sdk.summaries import SUMMARY_EVENT
 from tests.connectors.slack.test_slack_sink import _message, _session, _spec
 from tests.emulators.slack import SlackEmulator, slack_emulator
 
-QUIET = {"start": "19:00", "end": "08:00"}
+QUIET: dict[str, Any] = {"start": "19:00", "end": "08:00"}
 # 22:30 in London is 17:30 in New York (winter): quiet in one zone, office hours in the other
 EVENING_UTC = datetime(2026, 11, 24, 22, 30, tzinfo=UTC)
 

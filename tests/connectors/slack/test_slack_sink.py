@@ -15,7 +15,7 @@ from core.registry import load_provider_spec
 from core.sdk import AuthError, Credentials, OutboundMessage, PermanentError, ProviderSpec, TransientError
 from tests.emulators.slack import SlackEmulator, slack_emulator
 
-RULES = [
+RULES: list[dict[str, Any]] = [
     {"channel": "C0ALERTS", "trust_below": 40},
     {"channel": "C0SALES", "modalities": ["video"]},
 ]
