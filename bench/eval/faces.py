@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import statistics
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ class Person:
     au06: tuple[float, float]
     valence: tuple[float, float]
     smile: tuple[float, float]  # baseline: raw mouthSmile blendshape mean
+    gating: str  # the smile gating the fold without this person chose
 
 
 def _smile(shapes: dict[str, float]) -> float:
@@ -66,6 +68,7 @@ def _measure(folder: Path) -> list[Person]:
                 (n["au_map"]["AU06"]["intensity"], s["au_map"]["AU06"]["intensity"]),
                 (n["vad"]["valence"], s["vad"]["valence"]),
                 (_smile(obs[(pid, "neutral")].blendshapes), _smile(obs[(pid, "smiling")].blendshapes)),
+                f"{'+'.join(table.smile_gated)} p={table.smile_gate_power:g}",
             )
         )
     return out
@@ -114,6 +117,8 @@ def rows_for(people: Sequence[Person]) -> list[Row]:
     smile_rise = _rise(people, _smile_of)
     neutral_v = statistics.median(p.valence[0] for p in people)
     smiling_v = statistics.median(p.valence[1] for p in people)
+    gatings = Counter(p.gating for p in people)
+    chosen = ", ".join(f"{g} in {n}/{len(people)} folds" for g, n in gatings.most_common())
     rows = [
         Row(
             "faces",
@@ -135,8 +140,8 @@ def rows_for(people: Sequence[Person]) -> list[Row]:
             BASELINE,
             goal=95.0,
             unit="%",
-            note=f"median valence neutral {neutral_v:.3f}, smiling {smiling_v:.3f}; fails: "
-            + (_fails(people, lambda p: p.valence) or "none"),
+            note=f"median valence neutral {neutral_v:.3f}, smiling {smiling_v:.3f}; smile gating chosen: "
+            f"{chosen}; fails: " + (_fails(people, lambda p: p.valence) or "none"),
         ),
         Row(
             "faces",
