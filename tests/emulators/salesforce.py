@@ -7,8 +7,10 @@ Every request passes the contract guard (``tests/contracts/salesforce/calls.yaml
 is refused, and a token whose grant lacks the documented OAuth scope is answered as Salesforce does (REST
 without ``api``: 401 "This session is not valid for use with the REST API"; the identity URL without ``id``:
 403). Every body is checked against the documented shapes. Salesforce publishes no reusable OpenAPI for these
-resources (its sObjects OpenAPI is generated per org, in beta, under Salesforce's terms), so the checks are
-written from the REST API Developer Guide, with links: sObject Collections hold ``allOrNone`` and ``records``
+resources (its sObjects OpenAPI is generated per org, in beta, under Salesforce's Beta Services Terms, and
+covers /sobjects only, not composite/sobjects or query:
+https://developer.salesforce.com/docs/platform/api-rest/guide/openapi-beta.html), so the checks are written
+from the REST API Developer Guide, with links: sObject Collections hold ``allOrNone`` and ``records``
 only, at most 200 records, each with ``attributes.type``, in at most 10 chunks of contiguous type; every
 field must exist on its sObject and carry a value of its type; a Task may not relate a Lead (``WhoId``) to a
 record (``WhatId``). The answers are the documented bodies of ``tests/contracts/salesforce/errors.yaml``.
