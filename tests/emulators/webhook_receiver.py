@@ -1,5 +1,6 @@
 """A webhook receiver as a customer would write one: verifies with the ``standardwebhooks`` package from
-PyPI, deduplicates by ``webhook-id`` (the documented contract), and answers from a script of statuses."""
+PyPI, deduplicates by ``webhook-id`` (the documented contract), and answers from a script of statuses.
+Its only route is the one row of tests/contracts/webhook/calls.yaml (``contract.guard``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.emulators import contract
 from tests.emulators.server import serve
 
 
@@ -109,6 +111,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     """A running receiver; POST to ``receiver.url``."""
     receiver = WebhookReceiver()
     app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
+    contract.guard(app, contract.load("webhook"), scopes_of=lambda request: None)  # no scopes: signatures
     with serve(app) as base:
         receiver.url = f"{base}/hook"
         yield receiver

@@ -55,3 +55,23 @@ def test_secrets_have_the_standard_format() -> None:
     secret = new_webhook_secret()
     assert secret.startswith("whsec_")
     Webhook(secret)  # decodes as base64 of the key bytes
+
+
+def test_the_receiver_verifies_a_delivery_with_the_reference_verifier() -> None:
+    from connectors.webhook import CONNECTOR
+    from core.delivery.session import GuardedSession
+    from core.registry import load_provider_spec
+    from core.sdk import Credentials
+    from tests.emulators import contract
+    from tests.emulators.webhook_receiver import webhook_receiver
+
+    secret = new_webhook_secret()
+    message = OutboundMessage("msg_c1", "analysis.completed", datetime.now(UTC), "", {"job_id": "j1"})
+    with webhook_receiver() as receiver:
+        receiver.secret = secret
+        session = GuardedSession(Credentials(signing_secrets=(secret,)), allow_private=True, timeout=5)
+        before = contract.MADE[("webhook", "deliver")]
+        sent = OutboundMessage(message.id, message.type, message.timestamp, receiver.url, message.payload)
+        assert CONNECTOR.deliver(session, load_provider_spec("webhook"), sent).status_code == 200
+        assert receiver.wait_accepted(1) == [{"job_id": "j1"}]
+        assert contract.MADE[("webhook", "deliver")] == before + 1
