@@ -110,6 +110,9 @@ class SlackEmulator(OAuthEmulator):
         self.post_throttle_next = 0  # answer this many chat.postMessage calls 429 with Retry-After
         self.post_retry_after = 1
         self.api_calls: list[str] = []
+        self.private: set[str] = (
+            set()
+        )  # private channels: history needs groups:history, public channels:history
 
     async def authorize(self, request: Request) -> Response:
         q = request.query_params
@@ -268,6 +271,10 @@ class SlackEmulator(OAuthEmulator):
         channel = str(params.get("channel", ""))
         if channel not in self.channels:
             return _fail("channel_not_found")
+        needed = "groups:history" if channel in self.private else "channels:history"
+        granted = self.scopes_of(request) or frozenset()
+        if needed not in granted:  # the scope of this channel's type
+            return _fail("missing_scope", needed=needed, provided=",".join(sorted(granted)))
         with_meta = str(params.get("include_all_metadata", "false")).lower() in ("true", "1")
         limit = int(params.get("limit", 100))
         found = [
