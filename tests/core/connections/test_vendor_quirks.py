@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import requests
 from sqlalchemy import text
 
 from tests.core.connections.conftest import Hub
@@ -49,6 +50,14 @@ def test_salesforce_default_host_is_login(hub: Hub) -> None:
     assert urlsplit(_authorize(hub).headers["location"]).path == "/login/services/oauth2/authorize"
 
 
+def _graph_user(hub: Hub, token: str) -> requests.Response:
+    return requests.get(
+        f"{hub.emulator.base}/v1.0/users/6e8b1c3f-0000-4000-8000-000000000001",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+
+
 @pytest.mark.parametrize("hub", ["microsoft"], indirect=True)
 def test_microsoft_admin_consent_makes_an_app_only_connection(hub: Hub) -> None:
     assert hub.connect()["status"] == "connected"  # a user of the organisation proves who they are first
@@ -66,7 +75,9 @@ def test_microsoft_admin_consent_makes_an_app_only_connection(hub: Hub) -> None:
     first = tokens.access_token(app_only["id"])
     hub.emulator.expire_access()
     calls = hub.emulator.state.refresh_calls
-    answer = tokens.call(app_only["id"], hub.api)  # no refresh token: a new client-credentials token
+    # no refresh token: a new client-credentials token; app-only, the app reads users (GET /organization would
+    # need Organization.Read.All, which it neither asks for nor needs)
+    answer = tokens.call(app_only["id"], lambda token: _graph_user(hub, token))
     assert answer.status_code == 200 and hub.emulator.state.refresh_calls == calls + 1
     assert tokens.access_token(app_only["id"]) != first
     assert hub.emulator.tenants_seen == ["organizations"]
@@ -108,13 +119,12 @@ def test_microsoft_state_of_one_flow_is_refused_by_the_other(hub: Hub) -> None:
 
 @pytest.mark.parametrize("hub", ["slack"], indirect=True)
 def test_slack_comma_scopes_team_account_and_no_user_token_at_rest(hub: Hub) -> None:
+    asked = ["chat:write", "chat:write.public", "channels:history", "groups:history"]  # config/providers/slack.yaml
     start = _authorize(hub)
-    assert parse_qs(urlsplit(start.headers["location"]).query)["scope"] == [
-        "chat:write,chat:write.public,channels:read"
-    ]
+    assert parse_qs(urlsplit(start.headers["location"]).query)["scope"] == [",".join(asked)]
     hub.connect()
     [conn] = hub.connections()
-    assert conn["scopes"] == ["chat:write", "chat:write.public", "channels:read"]
+    assert conn["scopes"] == asked
     assert conn["account"] == {
         "team_id": slack.TEAM_ID,
         "team_name": "Slack Softworks",
