@@ -119,12 +119,12 @@ def test_microsoft_state_of_one_flow_is_refused_by_the_other(hub: Hub) -> None:
 
 @pytest.mark.parametrize("hub", ["slack"], indirect=True)
 def test_slack_comma_scopes_team_account_and_no_user_token_at_rest(hub: Hub) -> None:
-    asked = ["chat:write", "chat:write.public", "channels:history", "groups:history"]  # config/providers/slack.yaml
+    asked = ["chat:write", "chat:write.public", "channels:history", "groups:history"]  # as slack.yaml asks
     start = _authorize(hub)
     assert parse_qs(urlsplit(start.headers["location"]).query)["scope"] == [",".join(asked)]
     hub.connect()
     [conn] = hub.connections()
-    assert conn["scopes"] == asked
+    assert sorted(conn["scopes"]) == sorted(asked)  # what Slack's answer says was granted
     assert conn["account"] == {
         "team_id": slack.TEAM_ID,
         "team_name": "Slack Softworks",
