@@ -76,7 +76,9 @@ class _Table(BaseModel):
     vendor: str
     title: str
     provider: str | None = None  # config/providers/<provider>.yaml must ask for a scope of every call
-    consent: str = "oauth.scopes"  # where in that file the consented scopes or permissions are listed
+    # where the consented scopes or permissions are listed: a dotted path in that file, or several
+    # "<provider>:<dotted path>" places (e.g. delegated scopes in one file, app permissions in another)
+    consent: str | list[str] = "oauth.scopes"
     calls: list[Call]
 
 
@@ -87,8 +89,14 @@ class Contract:
     vendor: str
     title: str
     provider: str | None
-    consent: str
+    consent: str | list[str]
     calls: tuple[Call, ...]
+
+    def consent_places(self) -> list[tuple[str, str]]:
+        """(provider key, dotted path) of every place whose scopes the consent grants ([]: none named)."""
+        places = [self.consent] if isinstance(self.consent, str) else self.consent
+        named = [tuple(p.split(":", 1)) if ":" in p else (self.provider, p) for p in places]
+        return [(str(k), str(path)) for k, path in named if k]
 
     def match(self, method: str, path: str) -> Call | None:
         """The row for ``method path`` (the most specific one when several templates fit)."""
