@@ -122,8 +122,15 @@ class TranscriptSegment(_Model):
     vad: VAD | None = None
 
 
+class Quality(_Model):
+    """Flags that qualify the result (e.g. ``too_short``, ``low_signal``)."""
+
+    flags: list[str] = Field(default_factory=list)
+
+
 class SpeakerSummary(_Model):
-    """One voice found in the recording: talk time, turns and its vocal summary."""
+    """One voice found in the recording: talk time, turns, its vocal summary and, where the source names
+    people, who it is (``name``, ``email``, ``internal``) and the evidence for that naming."""
 
     id: str
     talk_time: float = Field(ge=0.0)
@@ -132,12 +139,17 @@ class SpeakerSummary(_Model):
     f0_mean_hz: float | None = None
     speech_rate: float | None = None
     vad: VAD | None = None
-
-
-class Quality(_Model):
-    """Flags that qualify the result (e.g. ``too_short``, ``low_signal``)."""
-
-    flags: list[str] = Field(default_factory=list)
+    # Who: the name the meeting's transcript (or its participant list) gives this voice; null when unnamed.
+    name: str | None = None
+    email: str | None = None
+    internal: bool | None = None  # the e-mail's domain is one of the tenant's own; null without an e-mail
+    named_by: Literal["transcript", "participants"] | None = None
+    naming: list[Evidence] = Field(default_factory=list)  # overlap seconds per name, participant match
+    # The speaker's own figures: lexical V/A/D of their words, Trust Score over their speech, flags.
+    text_vad: VAD | None = None
+    trust_score: float | None = Field(default=None, ge=0.0, le=100.0)
+    trust: Trust | None = None
+    quality: Quality = Field(default_factory=Quality)
 
 
 class EngineInfo(_Model):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,14 +33,23 @@ from engine.report import (
     TrustComponent,
 )
 from engine.report import Word as WordModel
+from engine.transcripts import Cue
 
 from . import asr as asr_mod
 from .affect import GENERIC_BASELINE, MIN_SD, VoiceBaseline, arousal_logit, dominance_logit, sigmoid
 from .cues import cues_for
 from .frames import FRAME_S, FrameTrack, chunk_cepstra, extract_frames
-from .measures import FilledPause, clip_measures, hesitation, merge_filled_pauses, quality_flags, snr_db
+from .measures import (
+    TOO_SHORT_SPEECH_S,
+    FilledPause,
+    clip_measures,
+    hesitation,
+    merge_filled_pauses,
+    quality_flags,
+    snr_db,
+)
 from .prosody import SpeechMap, prosodic_filled_pauses, speech_map, syllable_nuclei
-from .speakers import ChunkCepstra, Turn, speaker_turns
+from .speakers import ChunkCepstra, Naming, Turn, name_voices, speaker_turns, turns_from_spans
 
 __all__ = ["analyse_audio", "audio_draft", "report_from_track", "PARALLEL_ASR_MIN_SECONDS"]
 
@@ -52,6 +61,7 @@ BAND_LOW, BAND_HIGH = 40.0, 70.0
 CRED_WEIGHTS = (0.55, 0.45)  # per-second credibility = 100 × (0.55 congruence + 0.45 (1 − stress))
 JITTER_NORM = 0.0104  # Praat's jitter (local) threshold for pathology (Boersma & Weenink, Praat manual)
 ENGLISH = ("en",)
+VENDOR_TRANSCRIPT_CONFIDENCE = 0.9  # a meeting vendor's transcript words, beside the recogniser's posteriors
 HESITATION_FORMULA = (
     "HI = 100 × (silent pauses ≥ 250 ms + filled pauses) / syllables; score = 1 − exp(−HI/10)"
 )
@@ -68,6 +78,7 @@ class _Clip:
     words: list[asr_mod.Word] = field(default_factory=list)
     filled: list[FilledPause] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    split_by: str | None = None  # "transcript" when the transcript's names split one diarized voice
 
 
 def analyse_audio(
@@ -78,10 +89,20 @@ def analyse_audio(
     language: str = "en",
     baseline: VoiceBaseline | None = None,
     workers: int | None = None,
+    cues: Sequence[Cue] | None = None,
 ) -> Report:
-    """Analyse one audio (or video) file; raises ``MediaError`` for unusable media, never for silence."""
+    """Analyse one audio (or video) file; raises ``MediaError`` for unusable media, never for silence.
+
+    ``cues``: a meeting transcript's timed cues (``engine.transcripts``); their speaker names name the
+    diarized voices, and their words stand in for speech recognition when ``asr`` is off."""
     return audio_draft(
-        path, max_seconds=max_seconds, asr=asr, language=language, baseline=baseline, workers=workers
+        path,
+        max_seconds=max_seconds,
+        asr=asr,
+        language=language,
+        baseline=baseline,
+        workers=workers,
+        cues=cues,
     )()
 
 
@@ -93,6 +114,7 @@ def audio_draft(
     language: str = "en",
     baseline: VoiceBaseline | None = None,
     workers: int | None = None,
+    cues: Sequence[Cue] | None = None,
 ) -> Callable[[], Report]:
     """``analyse_audio`` up to its report: all the work that reads the audio, done; calling the result
     builds the report. A caller that waits on something else before it needs the report (a video's voice,
@@ -107,7 +129,7 @@ def audio_draft(
         pool, futures = _start_parallel_asr(str(path), max_seconds, duration, workers)
     try:
         t0 = time.perf_counter()
-        clip = _prosody(path, max_seconds)
+        clip = _prosody(path, max_seconds, _spans(cues))
         timings["decode_prosody_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         if futures is not None:
@@ -120,7 +142,14 @@ def audio_draft(
             pool.shutdown(cancel_futures=True)
     if not english:
         clip.flags.append("language_unsupported")
-    return _draft(clip, asr=asr and english, baseline=baseline, timings=timings, release_frames=True)
+    return _draft(
+        clip,
+        asr=asr and english,
+        baseline=baseline,
+        timings=timings,
+        release_frames=True,
+        transcript_cues=cues,
+    )
 
 
 def _start_parallel_asr(
@@ -137,7 +166,7 @@ def _start_parallel_asr(
     return pool, futures
 
 
-def _prosody(path: str | Path, max_seconds: float) -> _Clip:
+def _prosody(path: str | Path, max_seconds: float, spans: list[tuple[float, float, str]]) -> _Clip:
     # The mel-cepstrum is read only by speaker clustering, per chunk: a second pass over the file gives
     # those means instead of 48 bytes a frame held for the whole clip (memory stays flat with length).
     track = extract_frames(iter_audio(path, max_seconds=max_seconds), keep_cepstrum=False)
@@ -148,7 +177,7 @@ def _prosody(path: str | Path, max_seconds: float) -> _Clip:
         trim()
         return means
 
-    return _clip(track, cepstra=cepstra)
+    return _clip(track, cepstra=cepstra, spans=spans)
 
 
 def report_from_track(
@@ -158,29 +187,44 @@ def report_from_track(
     asr: bool,
     baseline: VoiceBaseline | None = None,
     speakers: bool = True,
+    cues: Sequence[Cue] | None = None,
 ) -> Report:
     """The voice report of an already extracted frame track and its recognised words (a live stream).
 
     ``speakers=False`` skips speaker clustering (all speech is "S1"): for short windows of one live voice.
+    ``cues``: named spans of speech (a transcript, or a meeting client's active-speaker events).
     """
-    clip = _clip(track, speakers)
+    clip = _clip(track, speakers, spans=_spans(cues) if speakers else [])
     clip.words = list(words)
-    return _report(clip, asr=asr, baseline=baseline, timings={})
+    return _report(clip, asr=asr, baseline=baseline, timings={}, cues=cues if speakers else None)
 
 
-def _clip(track: FrameTrack, speakers: bool = True, cepstra: ChunkCepstra | None = None) -> _Clip:
+def _spans(cues: Sequence[Cue] | None) -> list[tuple[float, float, str]]:
+    """The named cues as (start, end, name)."""
+    return [(c.start, c.end, c.speaker) for c in cues or () if c.speaker and c.end > c.start]
+
+
+def _clip(
+    track: FrameTrack,
+    speakers: bool = True,
+    cepstra: ChunkCepstra | None = None,
+    spans: list[tuple[float, float, str]] | None = None,
+) -> _Clip:
     smap = speech_map(track)
     nuclei = syllable_nuclei(track, smap)
     turns = (
         speaker_turns(track, smap, cepstra) if speakers else [Turn("S1", r.start, r.end) for r in smap.runs]
     )
+    split_by = None
+    if spans and len({t.speaker for t in turns}) <= 1 and len({n for _, _, n in spans}) >= 2:
+        turns, split_by = turns_from_spans(spans), "transcript"  # one voice found, several people named
     # Sorted names: code order is name order, so ties in _majority resolve as they would on the names.
     names = sorted({t.speaker for t in turns})
     frame_speaker = np.full(track.n, -1, dtype=np.int8)
     for t in turns:
         frame_speaker[int(round(t.start / FRAME_S)) : int(round(t.end / FRAME_S))] = names.index(t.speaker)
     frame_speaker[~smap.speech] = -1
-    clip = _Clip(track, smap, nuclei, turns, frame_speaker, names)
+    clip = _Clip(track, smap, nuclei, turns, frame_speaker, names, split_by=split_by)
     clip.flags = quality_flags(track, smap, nuclei, snr_db(track, smap))
     return clip
 
@@ -324,6 +368,148 @@ def _lexical_vad(segs: list[TranscriptSegment], flags: list[str]) -> dict[str, s
     return dict(reports[0].engine.models) if reports else {}
 
 
+def _n_words(seg: TranscriptSegment) -> int:
+    """Words of a segment: recognised ones, else (a transcript's cue) the words of its text."""
+    return len(seg.words) or len(seg.text.split())
+
+
+def _word_confidence(clip: _Clip) -> float:
+    """Mean recogniser confidence; a meeting transcript's cues (no recogniser) count as 0.9."""
+    return float(np.mean([w.confidence for w in clip.words])) if clip.words else VENDOR_TRANSCRIPT_CONFIDENCE
+
+
+def _cue_segments(clip: _Clip, cues: Sequence[Cue]) -> list[TranscriptSegment]:
+    """Transcript segments from a meeting transcript's cues, each given the voice heard most within it."""
+    out = []
+    for c in cues:
+        if not c.text.strip() or c.end <= c.start:
+            continue
+        codes = clip.frame_speaker[int(c.start / FRAME_S) : int(np.ceil(c.end / FRAME_S))]
+        codes = codes[codes >= 0]
+        spk = clip.speaker_names[int(np.bincount(codes).argmax())] if codes.size else None
+        out.append(TranscriptSegment(start=c.start, end=c.end, text=c.text, speaker=spk))
+    return out
+
+
+# --- speakers -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Own:
+    """One speaker's share of the clip's hesitation and quality evidence."""
+
+    pauses: list[Any]
+    filled: list[FilledPause]
+    hscore: float
+    speech_s: float
+    flags: list[str]
+
+
+@dataclass(frozen=True)
+class _SpeakerView:
+    """What a speaker's summary is built from (the clip's figures and the speaker's own)."""
+
+    clip: _Clip
+    own: _Own
+    seconds: list[Segment]
+    segs: list[TranscriptSegment]
+    measures: dict[str, Any]
+    conf: dict[str, Any]
+
+
+def _speaker_own(clip: _Clip, speaker: str) -> _Own:
+    """Pauses between two stretches of this speaker's speech, their filled pauses, syllables, flags."""
+    code = clip.speaker_names.index(speaker)
+
+    def at(t: float) -> int:
+        return int(clip.frame_speaker[min(max(int(round(t / FRAME_S)), 0), clip.frame_speaker.size - 1)])
+
+    pauses = [p for p in clip.smap.pauses if at(p.start - 0.02) == code and at(p.end + 0.02) == code]
+    filled = [f for f in clip.filled if _speaker_at(clip, (f.start + f.end) / 2) == speaker]
+    frames = _frames_of(clip, speaker)
+    idx = np.clip((clip.nuclei / FRAME_S).astype(int), 0, max(0, frames.size - 1))
+    syllables = int(frames[idx].sum()) if clip.nuclei.size else 0
+    speech_s = float(frames.sum()) * FRAME_S
+    flags = [f for f in clip.flags if f not in ("too_short", "no_speech")]
+    if speech_s < TOO_SHORT_SPEECH_S:
+        flags.append("too_short")
+    return _Own(pauses, filled, hesitation(len(pauses), len(filled), syllables)[1], speech_s, flags)
+
+
+def _own_valence(segs: list[TranscriptSegment], speaker: str, default: float) -> float:
+    own = _text_vad(segs, speaker)
+    return own.valence if own is not None else default
+
+
+def _text_vad(segs: list[TranscriptSegment], speaker: str) -> VAD | None:
+    """Word-weighted mean lexical V/A/D of the speaker's own transcript segments."""
+    mine = [(s.vad, _n_words(s)) for s in segs if s.speaker == speaker and s.vad is not None]
+    if not mine:
+        return None
+    w = np.array([n for _, n in mine], dtype=float)
+    return VAD(
+        **{
+            d: round(float(np.average([getattr(v, d) for v, _ in mine], weights=w)), 4)
+            for d in ("valence", "arousal", "dominance")
+        }
+    )
+
+
+def _speaker_trust(summary: SpeakerSummary, view: _SpeakerView) -> Trust:
+    """The voice Trust Score's own components over this speaker's seconds, transcript and hesitations."""
+    s, own, clip = summary.id, view.own, view.clip
+    sub = replace(clip, smap=replace(clip.smap, pauses=own.pauses), filled=own.filled, flags=own.flags)
+    seconds = [x for x in view.seconds if x.speaker == s]
+    segs = [x for x in view.segs if x.speaker == s]
+    measures = {**view.measures, "speech_s": own.speech_s}
+    return _trust(sub, summary.vad, seconds, segs, own.hscore, measures, view.conf)[0]
+
+
+def _naming_evidence(naming: Naming, speaker: str, split_by: str | None) -> list[Evidence]:
+    voice = naming.voices.get(speaker)
+    if voice is None:
+        return []
+    how = (
+        "transcript cues of this name that split the one voice found"
+        if split_by
+        else ("seconds of this name's transcript cues overlapping this voice")
+    )
+    return [Evidence(kind="name_overlap", detail=how, text=n, value=v) for n, v in voice.overlaps.items()]
+
+
+def _speaker_summary(summary: SpeakerSummary, view: _SpeakerView, naming: Naming | None) -> SpeakerSummary:
+    """The summary with its lexical V/A/D, own Trust Score and flags, and its name from the transcript."""
+    trust = _speaker_trust(summary, view)
+    flags = [f for f in view.own.flags if f == "too_short"]
+    voice = naming.voices.get(summary.id) if naming else None
+    if voice is not None and voice.name:
+        flags += list(voice.flags) + (["split_by_transcript"] if view.clip.split_by else [])
+    return summary.model_copy(
+        update={
+            "text_vad": _text_vad(view.segs, summary.id),
+            "trust": trust,
+            "trust_score": trust.score,
+            "quality": Quality(flags=flags),
+            "name": voice.name if voice else None,
+            "named_by": "transcript" if voice and voice.name else None,
+            "naming": _naming_evidence(naming, summary.id, view.clip.split_by) if naming else [],
+        }
+    )
+
+
+def _naming_dict(clip: _Clip, naming: Naming) -> dict[str, Any]:
+    """How the transcript's names were placed on the voices (``voice.speaker_naming``)."""
+    return {
+        "source": "transcript",
+        "split_by": clip.split_by,
+        "voices": {
+            s: {"name": v.name, "overlap_s": v.overlap_s, "overlaps": v.overlaps, "flags": list(v.flags)}
+            for s, v in naming.voices.items()
+        },
+        "unplaced": naming.unplaced,
+    }
+
+
 # --- report -------------------------------------------------------------------------------------------
 
 
@@ -334,14 +520,21 @@ def _vad(a_logit: float, d_logit: float, valence: float) -> VAD:
 
 
 def _lexical_valence(segs: list[TranscriptSegment], start: float, end: float) -> float | None:
-    hits = [(s.vad.valence, len(s.words)) for s in segs if s.vad and s.start < end and start < s.end]
+    hits = [(s.vad.valence, _n_words(s)) for s in segs if s.vad and s.start < end and start < s.end]
     if not hits:
         return None
     return float(np.average([v for v, _ in hits], weights=[n for _, n in hits]))
 
 
-def _report(clip: _Clip, *, asr: bool, baseline: VoiceBaseline | None, timings: dict[str, float]) -> Report:
-    return _draft(clip, asr=asr, baseline=baseline, timings=timings)()
+def _report(
+    clip: _Clip,
+    *,
+    asr: bool,
+    baseline: VoiceBaseline | None,
+    timings: dict[str, float],
+    cues: Sequence[Cue] | None = None,
+) -> Report:
+    return _draft(clip, asr=asr, baseline=baseline, timings=timings, transcript_cues=cues)()
 
 
 def _draft(
@@ -351,6 +544,7 @@ def _draft(
     baseline: VoiceBaseline | None,
     timings: dict[str, float],
     release_frames: bool = False,
+    transcript_cues: Sequence[Cue] | None = None,
 ) -> Callable[[], Report]:
     """Every figure of the voice report that reads the frame tracks; the returned call builds the report
     (its per-second segments, Python objects of ~2 KB a second) from them. ``release_frames``: the clip's
@@ -367,12 +561,13 @@ def _draft(
     clip.filled = filled
     measures = clip_measures(track, smap, clip.nuclei)
     hi, hscore = hesitation(len(pauses), len(filled), int(clip.nuclei.size))
-    segs = _transcript(clip)
+    segs = _transcript(clip) if clip.words or not transcript_cues else _cue_segments(clip, transcript_cues)
     models: dict[str, str] = {"praat-parselmouth": _version("parselmouth"), "webrtcvad": "webrtcvad-wheels"}
     if asr:
         models["pocketsphinx"] = _version("pocketsphinx") + " en-us (topn=2, maxhmmpf=3000)"
         if clip.words and len(clip.words) / max(clip.nuclei.size, 1) < 0.1 and measures["speech_s"] >= 5:  # type: ignore[operator]
             clip.flags.append("language_unsupported")
+    if asr or (segs and not clip.words):  # recognised words, or the meeting transcript's own cues
         models.update({f"text:{k}": v for k, v in _lexical_vad(segs, clip.flags).items()})
     cues = _speaker_cues(clip) if not no_speech else {}
     spk_vad, conf = (
@@ -388,10 +583,7 @@ def _draft(
     valence = lex_val if lex_val is not None else 0.5
     if lex_val is not None:
         conf["valence"] = round(
-            min(0.4, 0.02 * sum(len(s.words) for s in segs))
-            * float(np.mean([w.confidence for w in clip.words]))
-            + 0.1,
-            3,
+            min(0.4, 0.02 * sum(_n_words(s) for s in segs)) * _word_confidence(clip) + 0.1, 3
         )
     clip_vad = None
     if spk_vad:
@@ -404,7 +596,12 @@ def _draft(
         clip_vad = VAD(valence=round(valence, 4), arousal=round(a, 4), dominance=round(d, 4))
     rows = _second_rows(clip, n_sec)
     f0_means = {s: _f0_mean(clip, s) for s in spk_vad}
+    own = {s: _speaker_own(clip, s) for s in spk_vad}
+    spans = _spans(transcript_cues)
+    naming = name_voices(clip.turns, spans) if spans else None
     voice = _voice_dict(clip, measures, pauses, filled, hi, hscore, cues, conf, timings, baseline)
+    if naming is not None:
+        voice["speaker_naming"] = _naming_dict(clip, naming)
     duration = track.duration
     if release_frames:
         del track
@@ -424,14 +621,18 @@ def _draft(
                 )
                 credibility.append(seg.credibility)
         speakers = [
-            SpeakerSummary(
-                id=s,
-                talk_time=round(talk[s], 2),
-                talk_share=round(talk[s] / total_talk, 3),
-                turns=sum(t.speaker == s for t in clip.turns),
-                f0_mean_hz=f0_means[s],
-                speech_rate=round(cues[s]["rate"], 2) if cues[s].get("rate") is not None else None,  # type: ignore[arg-type]
-                vad=_vad(spk_vad[s][0], spk_vad[s][1], valence),
+            _speaker_summary(
+                SpeakerSummary(
+                    id=s,
+                    talk_time=round(talk[s], 2),
+                    talk_share=round(talk[s] / total_talk, 3),
+                    turns=sum(t.speaker == s for t in clip.turns),
+                    f0_mean_hz=f0_means[s],
+                    speech_rate=round(cues[s]["rate"], 2) if cues[s].get("rate") is not None else None,  # type: ignore[arg-type]
+                    vad=_vad(spk_vad[s][0], spk_vad[s][1], _own_valence(segs, s, valence)),
+                ),
+                _SpeakerView(clip, own[s], seconds, segs, measures, conf),
+                naming,
             )
             for s in spk_vad
         ]

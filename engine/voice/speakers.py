@@ -17,7 +17,19 @@ import numpy as np
 from .frames import FRAME_S, N_CEP, FrameTrack, chunk_mean
 from .prosody import SpeechMap, semitones
 
-__all__ = ["Turn", "speaker_turns", "track_cepstra", "ChunkCepstra", "MAX_SPEAKERS"]
+__all__ = [
+    "Turn",
+    "speaker_turns",
+    "track_cepstra",
+    "ChunkCepstra",
+    "MAX_SPEAKERS",
+    "NamedVoice",
+    "Naming",
+    "name_voices",
+    "overlap_seconds",
+    "turns_from_spans",
+    "MIN_NAME_OVERLAP_S",
+]
 
 # (chunks as frame ranges, voiced flag per frame) → each chunk's mean mel-cepstrum over its voiced frames
 ChunkCepstra = Callable[[list[tuple[int, int]], np.ndarray], np.ndarray]
@@ -138,4 +150,97 @@ def speaker_turns(track: FrameTrack, smap: SpeechMap, cepstra: ChunkCepstra | No
             turns[-1] = Turn(name, turns[-1].start, b * FRAME_S)
         else:
             turns.append(Turn(name, a * FRAME_S, b * FRAME_S))
+    return turns
+
+
+# --- naming -------------------------------------------------------------------------------------------
+# A meeting vendor's transcript names who spoke when. Each name is matched to the diarized voice its cues
+# overlap most (in seconds of speech); a voice takes the name that overlaps it most. Disagreements between
+# the two are kept and reported (docs/engine.md, "Speakers"): two names on one voice (voices merged by the
+# clustering) and one name on two voices (one person split in two).
+
+MIN_NAME_OVERLAP_S = 0.5  # a name must cover this much of a voice's speech to name it
+
+
+@dataclass(frozen=True)
+class NamedVoice:
+    """A diarized voice's name, the seconds of overlap behind it, and every name heard on it."""
+
+    speaker: str
+    name: str | None
+    overlap_s: float
+    overlaps: dict[str, float]  # every name's seconds of overlap with this voice
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Names per diarized voice, and the transcript names that named no voice (with the reason)."""
+
+    voices: dict[str, NamedVoice]
+    unplaced: dict[str, str]
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def overlap_seconds(turns: list[Turn], spans: list[tuple[float, float, str]]) -> dict[str, dict[str, float]]:
+    """Seconds of overlap of each voice's turns with each name's spans: {speaker: {name: seconds}}."""
+    out: dict[str, dict[str, float]] = {t.speaker: {} for t in turns}
+    for t in turns:
+        row = out[t.speaker]
+        for a, b, name in spans:
+            if a < t.end and t.start < b:
+                row[name] = row.get(name, 0.0) + _overlap(t.start, t.end, a, b)
+    return out
+
+
+def _naming_flags(
+    name: str | None, voices_of: dict[str, list[str]], others: list[str]
+) -> list[tuple[str, bool]]:
+    return [
+        ("name_on_several_voices", bool(name) and len(voices_of.get(name or "", [])) > 1),
+        ("several_names_on_voice", bool(name) and bool(others)),
+    ]
+
+
+def name_voices(turns: list[Turn], spans: list[tuple[float, float, str]]) -> Naming:
+    """Each voice named after the name whose spans overlap it most (at least ``MIN_NAME_OVERLAP_S``).
+
+    A name that tops several voices names all of them (flag ``name_on_several_voices``); a voice that
+    other names also overlap by ``MIN_NAME_OVERLAP_S`` or more is flagged ``several_names_on_voice``;
+    a name that names no voice is listed in ``unplaced`` (``no_overlap`` or ``merged_into:<speaker>``)."""
+    ov = overlap_seconds(turns, spans)
+    best = {
+        s: max(row, key=row.__getitem__)
+        for s, row in ov.items()
+        if row and max(row.values()) >= MIN_NAME_OVERLAP_S
+    }
+    voices_of: dict[str, list[str]] = {}
+    for s, n in best.items():
+        voices_of.setdefault(n, []).append(s)
+    voices: dict[str, NamedVoice] = {}
+    for s, row in ov.items():
+        name = best.get(s)
+        others = [n for n, v in row.items() if n != name and v >= MIN_NAME_OVERLAP_S]
+        flags = [f for f, on in _naming_flags(name, voices_of, others) if on]
+        rounded = {n: round(v, 2) for n, v in sorted(row.items(), key=lambda kv: -kv[1])}
+        voices[s] = NamedVoice(s, name, round(row.get(name, 0.0), 2) if name else 0.0, rounded, tuple(flags))
+    unplaced = {}
+    for n in dict.fromkeys(n for _, _, n in spans):
+        if n in voices_of:
+            continue
+        heard = [(row.get(n, 0.0), s) for s, row in ov.items()]
+        top = max(heard, default=(0.0, ""))
+        unplaced[n] = f"merged_into:{top[1]}" if top[0] >= MIN_NAME_OVERLAP_S else "no_overlap"
+    return Naming(voices, unplaced)
+
+
+def turns_from_spans(spans: list[tuple[float, float, str]]) -> list[Turn]:
+    """Turns taken from named spans (ids S1, S2, ... by first appearance), for a recording with one voice."""
+    ids: dict[str, str] = {}
+    turns = []
+    for a, b, name in sorted(spans):
+        turns.append(Turn(ids.setdefault(name, f"S{len(ids) + 1}"), a, b))
     return turns
