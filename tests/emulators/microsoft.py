@@ -175,12 +175,12 @@ class MicrosoftEmulator(OAuthEmulator):
         return JSONResponse({"value": [{"id": self.admin_tenant, "displayName": "Contoso"}]})
 
     async def user(self, request: Request) -> Response:
-        """GET /users/{id}: what an app-only connection may read (User.Read.All)."""
+        """GET /users/{uid}: what an app-only connection may read (User.Read.All)."""
         if not self.access_ok(bearer(request)):
             return graph_error(
                 401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."
             )
-        return JSONResponse({"id": request.path_params["id"], "displayName": "Adele Vance"})
+        return JSONResponse({"id": request.path_params["uid"], "displayName": "Adele Vance"})
 
     # contract guard ---------------------------------------------------------------------------
 
@@ -201,7 +201,7 @@ class MicrosoftEmulator(OAuthEmulator):
 
     def graph_routes(self) -> list[Route]:
         """The Graph routes under ``/v1.0``."""
-        return [Route("/organization", self.organization), Route("/users/{id}", self.user)]
+        return [Route("/organization", self.organization), Route("/users/{uid}", self.user)]
 
     def app(self) -> Starlette:
         graph = Starlette(routes=self.graph_routes())

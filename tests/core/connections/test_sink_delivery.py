@@ -141,15 +141,18 @@ def test_setup_creates_the_timeline_template_once_and_deliveries_use_its_id(
     monkeypatch.setattr(settings, "hubspot_developer_api_key", SecretStr(hubspot.DEVELOPER_API_KEY))
     connection_id = hub.connect()["connection_id"]
     made = hub.client.post(f"/v1/connections/{connection_id}/setup", headers=hub.headers()).json()
-    [template_id] = hub.emulator.templates
+    # one template per object type (contacts, deals): a legacy v3 timeline app (docs/vendors.md, HubSpot)
+    kinds = {i: t["objectType"] for i, t in hub.emulator.templates.items()}  # those setup created
+    template_id = next(i for i, kind in kinds.items() if kind == "contacts")
+    assert sorted(kinds.values()) == ["contacts", "deals"]
     assert f"timeline event template {template_id}" in made["created"] and not made["manual"]
     stored = hub.client.get(f"/v1/connections/{connection_id}/mapping", headers=hub.headers()).json()
     assert stored["settings"]["event_template_id"] == template_id
     again = hub.client.post(f"/v1/connections/{connection_id}/setup", headers=hub.headers()).json()
-    assert f"timeline event template {template_id}" in again["present"] and len(hub.emulator.templates) == 1
+    assert f"timeline event template {template_id}" in again["present"] and len(hub.emulator.templates) == 2
     hub.emulator.add("contacts", email=EMAIL)
     _analyse(hub)
     done = _sink_delivery(hub)
     assert done["status"] == "delivered", done["last_error"]
-    [event] = hub.emulator.timeline.values()
+    [event] = hub.emulator.timeline.values()  # the contact has no open deal: one event, on the contact
     assert event["eventTemplateId"] == template_id
