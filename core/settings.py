@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     source_subscription_renew_ahead_hours: float = Field(default=24, gt=0)
     owner_summary_sla_hours: float = Field(default=24, gt=0)
     owner_summary_check_interval_seconds: float = Field(default=300, gt=0)
+    own_domains: str = Field(default="", pattern=r"^[\w.,\s-]*$")  # e.g. "ourco.example, ourco.co.uk"
     microsoft_client_id: str | None = None
     microsoft_client_secret: SecretStr | None = None
     salesforce_client_id: str | None = None
@@ -141,6 +142,11 @@ class Settings(BaseSettings):
     def webhook_retry_delays(self) -> list[float]:
         """Seconds to wait before each retry of a webhook delivery (the first attempt is immediate)."""
         return [float(part) for part in self.webhook_retry_schedule.split(",")]
+
+    @property
+    def own_domain_list(self) -> list[str]:
+        """The deployment's own e-mail domains, lower-cased (``own_domains``)."""
+        return [d.strip().lower() for d in self.own_domains.split(",") if d.strip()]
 
     @property
     def embedded_worker(self) -> bool:

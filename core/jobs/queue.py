@@ -20,7 +20,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from core import metrics
-from core.jobs.analysis import Context, MediaCharge, SourceFetch, run_analysis
+from core.jobs.analysis import Context, MediaCharge, SourceFetch, job_metadata, run_analysis
 from core.jobs.consumer import Consumer
 from core.media.spool import Spool
 from core.sdk.errors import EngineError
@@ -88,7 +88,7 @@ class JobQueue(Consumer):
         self.settings = settings
         self.store = store
         self.spool = spool
-        self._ctx = Context(settings, spool)
+        self._ctx = Context(settings, spool, job_metadata=job_metadata(store.db))  # participants → speakers
         self.broker.add_middleware(CurrentMessage())
         self.actor: Any = dramatiq.actor(
             actor_name=ACTOR_NAME,

@@ -1,6 +1,7 @@
 """The wire protocol of ``WS /v1/stream/video``: message parsing, error codes and close codes.
 
-Client → server: text ``{"type": "start", "fps", "audio", "metadata"}`` first, ``{"type": "end"}`` last;
+Client → server: text ``{"type": "start", "fps", "audio", "metadata", "participants"}`` first,
+``{"type": "speaker", "name", "start", "end"}`` (who spoke when, in ms) any time, ``{"type": "end"}`` last;
 binary ``kind (1 byte) + timestamp ms (8 bytes, big-endian) + payload``, kind ``0x01`` an image (JPEG, PNG,
 WebP), ``0x02`` 16 kHz mono s16le PCM. Every violation is a :class:`StreamClose`: an ``error`` message with
 its code, then the close code (RFC 6455 §7.4.1).
@@ -24,6 +25,9 @@ __all__ = [
     "Close",
     "StreamClose",
     "StartMessage",
+    "Participant",
+    "SpeakerMessage",
+    "parse_speaker",
     "Chunk",
     "parse_chunk",
     "parse_text",
@@ -54,6 +58,15 @@ class StreamClose(InputError):
         self.close = close
 
 
+class Participant(BaseModel):
+    """Someone on the stream, as the client knows them: the name speaker messages use, and an e-mail."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+
+
 class StartMessage(BaseModel):
     """The first message of a stream."""
 
@@ -63,6 +76,30 @@ class StartMessage(BaseModel):
     fps: float = Field(gt=0)
     audio: bool = False
     metadata: dict[str, Any] = Field(default_factory=dict)
+    participants: list[Participant] = Field(default_factory=list, max_length=100)
+
+
+class SpeakerMessage(BaseModel):
+    """Who spoke from ``start`` to ``end`` (ms, the media timestamps' clock): a meeting client's
+    active-speaker events. Their names name the summary's voices as a transcript's would."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["speaker"]
+    name: str = Field(min_length=1, max_length=200)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+def parse_speaker(msg: dict[str, Any]) -> SpeakerMessage:
+    """A validated speaker message (``end`` after ``start``); StreamClose ``invalid_message`` otherwise."""
+    try:
+        found = SpeakerMessage.model_validate(msg)
+    except ValidationError as exc:
+        raise StreamClose("invalid_message", exc.errors()[0]["msg"], Close.UNSUPPORTED_DATA) from exc
+    if found.end <= found.start:
+        raise StreamClose("invalid_message", "a speaker message ends after it starts", Close.UNSUPPORTED_DATA)
+    return found
 
 
 @dataclass(frozen=True)

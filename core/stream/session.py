@@ -37,20 +37,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from core import metrics
+from core.jobs.analysis import join_participants
 from core.runtime import Runtime
 from core.sdk.schema import SCHEMA_VERSION
 from core.stream.protocol import (
     KIND_FRAME,
     Chunk,
     Close,
+    SpeakerMessage,
     StartMessage,
     StreamClose,
     parse_chunk,
+    parse_speaker,
     parse_start,
     parse_text,
 )
 from engine.errors import MediaError
+from engine.report import Report
 from engine.stream import StreamAnalysis
+from engine.transcripts import Cue
 from engine.voice.asr import Word
 
 __all__ = ["StreamService", "StreamSession", "MAX_ASR_PENDING", "AUDIO_QUEUE"]
@@ -61,6 +66,7 @@ AUDIO_QUEUE = 100  # chunks waiting for the timeline thread (10 s of 100 ms chun
 MAX_ASR_PENDING = 8
 FLUSH_TIMEOUT_S = 2.0
 ASR_WAIT_S = 30.0
+MAX_SPEAKER_SPANS = 20_000  # speaker messages kept per stream (a turn every 2 s for 11 h)
 ASR_NICENESS = 10  # below the API process (0): a CFS weight of 110 against 1024 while both want the CPU
 
 
@@ -218,6 +224,7 @@ class StreamSession:
         self.tasks: list[asyncio.Task[None]] = []
         self.loading: asyncio.Future[StreamAnalysis] | None = None
         self.counts_end = ""
+        self.speaker_spans: list[SpeakerMessage] = []
 
     # lifecycle --------------------------------------------------------------------------------
 
@@ -283,6 +290,9 @@ class StreamSession:
             return False
         if msg["type"] == "end":
             return True
+        if msg["type"] == "speaker":
+            self._on_speaker(parse_speaker(msg))
+            return False
         raise StreamClose(
             "unexpected_message", f'"{msg["type"]}" is not expected here (send "end" last)', Close.POLICY
         )
@@ -302,6 +312,36 @@ class StreamSession:
         ]
         for task in self.tasks:
             task.add_done_callback(self._worker_ended)
+
+    def _on_speaker(self, msg: SpeakerMessage) -> None:
+        """Keep a named span (at most MAX_SPEAKER_SPANS; later ones are counted as dropped)."""
+        if len(self.speaker_spans) >= MAX_SPEAKER_SPANS:
+            self._drop("speaker_spans")
+            return
+        self.speaker_spans.append(msg)
+        self.counts["speaker_messages"] += 1
+
+    def _cues(self) -> list[Cue]:
+        """The speaker messages as named cues in stream seconds (stream time starts at the first media)."""
+        origin = self.origin_ms or 0
+        return [
+            Cue(max(0.0, (m.start - origin) / 1000), max(0.0, (m.end - origin) / 1000), m.name, "")
+            for m in self.speaker_spans
+        ]
+
+    def _metadata(self) -> dict[str, Any]:
+        """The start message's metadata, with its participants (read by CRM sinks) unless it has its own."""
+        assert self.start is not None
+        people = [p.model_dump(exclude_none=True) for p in self.start.participants]
+        if not people or "participants" in self.start.metadata:
+            return self.start.metadata
+        return {**self.start.metadata, "participants": people}
+
+    def _named(self, report: Report) -> Report:
+        """The summary's speakers joined to the stream's participants (e-mail, internal)."""
+        meta = self._metadata()
+        own = [*self.rt.settings.own_domain_list, *[str(d) for d in meta.get("own_domains") or []]]
+        return join_participants(report, list(meta.get("participants") or []), own)
 
     def _worker_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None or self.abort.done():
@@ -488,14 +528,16 @@ class StreamSession:
                     self._send(msg)
             if send:
                 self._flush_drops()
-            report = await loop.run_in_executor(self.timeline_exec, analysis.summary, self._stats())
+            report = await loop.run_in_executor(
+                self.timeline_exec, analysis.summary, self._stats(), self._cues()
+            )
             job = await run_in_threadpool(
                 self.rt.store.create_completed_job,
                 self.tenant_id,
                 "stream",
-                self.start.metadata,
+                self._metadata(),
                 SCHEMA_VERSION,
-                report.model_dump(mode="json"),
+                self._named(report).model_dump(mode="json"),
                 self.started_at,
             )
         except Exception:  # noqa: BLE001 - the stream's top-level boundary: log, close 1011

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.errors import MediaError
 from engine.report import Report
+from engine.transcripts import Cue
 
 from .fuse import fuse
 
@@ -24,21 +25,24 @@ def analyse_multimodal(
     fps: float = 5.0,
     max_seconds: float = 4 * 3600.0,
     asr: bool = True,
+    cues: Sequence[Cue] | None = None,
 ) -> Report:
-    """Analyse each given input with its engine and fuse them; raises MediaError if nothing is given."""
+    """Analyse each given input with its engine and fuse them; raises MediaError if nothing is given.
+
+    ``cues``: the meeting transcript's timed cues (``engine.transcripts``): their names name the voices."""
     parts: dict[str, Report] = {}
     extra_flags: list[str] = []
     if video is not None:
         from engine.video.analyse import video_parts
 
-        vparts, extra_flags, _ = video_parts(video, fps=fps, max_seconds=max_seconds, asr=asr)
+        vparts, extra_flags, _ = video_parts(video, fps=fps, max_seconds=max_seconds, asr=asr, cues=cues)
         parts.update({"video_face": vparts["face"]})
         if "voice" in vparts:
             parts["video_voice"] = vparts["voice"]
     if audio is not None:
         from engine.voice import analyse_audio
 
-        parts["audio"] = analyse_audio(audio, max_seconds=max_seconds, asr=asr)
+        parts["audio"] = analyse_audio(audio, max_seconds=max_seconds, asr=asr, cues=cues)
     if text is not None and text.strip():
         from engine.text import get_analyser
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -25,6 +26,7 @@ from engine.face.aus import AuTable, load_table
 from engine.fusion.fuse import fuse
 from engine.report import VAD, EngineInfo, Report, Segment, TranscriptSegment
 from engine.report import Word as WordModel
+from engine.transcripts import Cue
 from engine.video.timeline import FaceTimeline
 from engine.voice.asr import FILLER_WORDS, Word
 
@@ -236,12 +238,14 @@ class StreamAnalysis:
             linguistic={"word_count": sum(len(s.words) for s in segs)},
         )
 
-    def summary(self, stats: dict[str, Any]) -> Report:
-        """The whole stream fused (modality "stream"), with the session's counters under ``modalities``."""
+    def summary(self, stats: dict[str, Any], cues: Sequence[Cue] | None = None) -> Report:
+        """The whole stream fused (modality "stream"), with the session's counters under ``modalities``.
+
+        ``cues``: named spans of speech (the client's speaker messages) that name the voices."""
         parts: dict[str, Report] = {}
         speech = None
         if self.voice is not None and self.voice.seconds:
-            parts["voice"] = self.voice.report()
+            parts["voice"] = self.voice.report(cues)
             speech = [bool(s.speech) for s in parts["voice"].segments]
         with self._lock:
             face_t = self._face_t

@@ -5,11 +5,13 @@ the whole stream (engine.voice's own report code)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from engine.media import SAMPLE_RATE
 from engine.report import Report
+from engine.transcripts import Cue
 from engine.voice.analyse import report_from_track
 from engine.voice.asr import UtteranceCutter, Word
 from engine.voice.frames import FrameExtractor
@@ -77,6 +79,7 @@ class VoiceStream:
         last = self._cutter.flush()
         return [last] if last is not None else []
 
-    def report(self) -> Report:
-        """The whole-stream voice report with the transcript and its lexical V/A/D (after ``finish``)."""
-        return report_from_track(self._frames.finish(), self.words, asr=True)
+    def report(self, cues: Sequence[Cue] | None = None) -> Report:
+        """The whole-stream voice report with the transcript and its lexical V/A/D (after ``finish``);
+        ``cues`` name its voices (``engine.voice.analyse.report_from_track``)."""
+        return report_from_track(self._frames.finish(), self.words, asr=True, cues=cues)

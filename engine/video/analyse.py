@@ -5,7 +5,7 @@ thread beside the frame loop: both spend most of their time in native code), the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from engine.face.tracker import IouTracker
 from engine.fusion.fuse import fuse
 from engine.memory import trim
 from engine.report import Report
+from engine.transcripts import Cue
 
 from .frames import VideoInfo, iter_frames, open_video
 from .timeline import FaceTimeline
@@ -29,12 +30,12 @@ DEFAULT_MAX_SECONDS = 4 * 3600.0
 TRIM_EVERY_S = 60.0  # video time between two returns of the heap's free pages during the frame loop
 
 
-def _voice(path: Path, max_seconds: float, asr: bool) -> Callable[[], Report]:
+def _voice(path: Path, max_seconds: float, asr: bool, cues: Sequence[Cue] | None) -> Callable[[], Report]:
     from engine.voice.analyse import audio_draft
 
     # The voice is done long before the frame loop: its report is built after the loop, so the loop's
     # peak holds a few figures a second of it, not its per-second objects.
-    return audio_draft(path, max_seconds=max_seconds, asr=asr)
+    return audio_draft(path, max_seconds=max_seconds, asr=asr, cues=cues)
 
 
 def _faces(path: Path, info: VideoInfo, fps: float, max_seconds: float, table: AuTable) -> FaceTimeline:
@@ -71,8 +72,10 @@ def video_parts(
     audio: bool = True,
     asr: bool = True,
     table: AuTable | None = None,
+    cues: Sequence[Cue] | None = None,
 ) -> tuple[dict[str, Report], list[str], dict[str, float]]:
-    """The face and voice reports of one video, extra quality flags and timings."""
+    """The face and voice reports of one video, extra quality flags and timings (``cues``: a meeting
+    transcript's named cues, for the voice: ``engine.voice.analyse_audio``)."""
     path = Path(path)
     fps = min(MAX_FPS, max(0.5, fps))
     info = open_video(path, max_seconds)
@@ -80,7 +83,7 @@ def video_parts(
     table = table or load_table()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(_voice, path, max_seconds, asr) if audio and info.has_audio else None
+        future = pool.submit(_voice, path, max_seconds, asr, cues) if audio and info.has_audio else None
         if not info.has_audio:
             flags.append("no_audio")
         timeline = _faces(path, info, fps, max_seconds, table)
@@ -108,9 +111,12 @@ def analyse_video(
     max_seconds: float = DEFAULT_MAX_SECONDS,
     audio: bool = True,
     asr: bool = True,
+    cues: Sequence[Cue] | None = None,
 ) -> Report:
     """Video → Report (modality "video"): per-second face/voice/text/fused V/A/D, AUs, credibility, Trust."""
-    parts, flags, timings = video_parts(path, fps=fps, max_seconds=max_seconds, audio=audio, asr=asr)
+    parts, flags, timings = video_parts(
+        path, fps=fps, max_seconds=max_seconds, audio=audio, asr=asr, cues=cues
+    )
     report = fuse(parts, modality="video")
     report.quality.flags = list(dict.fromkeys(report.quality.flags + flags))
     report.modalities["timings"] = timings
