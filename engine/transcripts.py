@@ -22,9 +22,9 @@ __all__ = ["Cue", "parse_vtt", "cue_text", "speaker_names"]
 _TIMING = re.compile(r"^\s*(?P<a>[\d:.,]+)\s*-->\s*(?P<b>[\d:.,]+)")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+(?P<name>[^>]+)>")
 _TAG = re.compile(r"<[^>]+>")
-# "Name: words"; a name is short, starts with a letter and holds no sentence punctuation (a clock time such
-# as "at 10: we" or a label like "Note:" in a long line is not mistaken for one: see _zoom_name).
-_ZOOM = re.compile(r"^(?P<name>[^\W\d_][^:.!?\n]{0,79}?):\s+(?P<text>\S.*)$")
+# "Name: words"; a name is short (see _zoom_name) and holds no digits or sentence punctuation, so a
+# clock time or a price ("at 10: we") is not mistaken for one.
+_ZOOM = re.compile(r"^(?P<name>[^\W\d_][^:.!?\d\n]{0,79}?):\s+(?P<text>\S.*)$")
 MAX_NAME_WORDS = 6
 
 
