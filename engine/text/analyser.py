@@ -19,7 +19,7 @@ from engine import __version__
 from engine.report import VAD, EngineInfo, Evidence, Quality, Report, Segment, Trust, TrustComponent
 
 from .emotions import EmotionMapper
-from .encoder import MiniLMEncoder
+from .encoder import MiniLMEncoder, renormalise_blocks
 from .features import VadHead, surface_features, vader_features
 from .markers import Marker, find_markers
 from .segment import Span, split_sentences, word_count, words
@@ -284,7 +284,7 @@ class TextAnalyser:
                 vader_doc[i] = vader_s[d.rows[0]]
         if multi:
             e = np.stack([(emb[docs[i].rows] * wc_s[docs[i].rows, None]).sum(0) for i in multi])
-            e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-9)
+            e = renormalise_blocks(e)
             doc_texts = [docs[i].text.strip() for i in multi]
             # VADER's cost grows quadratically with length: on long texts use the word-weighted mean of the
             # sentence scores instead of scoring the whole text at once

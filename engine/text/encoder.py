@@ -1,5 +1,7 @@
 """MiniLM sentence encoder: int8 ONNX graph (mean pooling + L2 norm inside) tokenised with ``tokenizers``.
 
+The graph's one output is a row of 384-d blocks, each L2-normalised: the final-layer sentence embedding first,
+then the mean-pooled states of some intermediate layers (``scripts/train_text_model.py``, ``EXTRA_LAYERS``).
 No torch at run time. Inputs are sorted by token length and batched to cut padding.
 """
 
@@ -11,7 +13,14 @@ from pathlib import Path
 import numpy as np
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
-EMBEDDING_DIM = 384
+EMBEDDING_DIM = 384  # one block: the sentence embedding of all-MiniLM-L6-v2
+
+
+def renormalise_blocks(x: np.ndarray) -> np.ndarray:
+    """L2-normalise each 384-d block of each row (e.g. after averaging sentence rows into a text row)."""
+    blocks = x.reshape(x.shape[0], -1, EMBEDDING_DIM)
+    norms = np.maximum(np.linalg.norm(blocks, axis=2, keepdims=True), 1e-9)
+    return (blocks / norms).reshape(x.shape).astype(x.dtype)
 
 
 def _default_threads() -> int:
@@ -52,11 +61,23 @@ class MiniLMEncoder:
         opts.log_severity_level = 3
         self._sess = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
         self._input_names = {i.name for i in self._sess.get_inputs()}
+        self.dim = self._output_dim()
+
+    def _output_dim(self) -> int:
+        """Width of the output row (384 × number of blocks), from the graph or from one probe run."""
+        width = self._sess.get_outputs()[0].shape[-1]
+        if isinstance(width, int):
+            return width
+        ones = np.ones((1, 2), dtype=np.int64)
+        feeds = {"input_ids": ones, "attention_mask": ones}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros((1, 2), dtype=np.int64)
+        return int(self._sess.run(None, feeds)[0].shape[-1])
 
     def encode(self, texts: list[str]) -> tuple[np.ndarray, list[bool]]:
-        """Return (embeddings [n, 384] float32, truncated flags) for ``texts``."""
+        """Return (embeddings [n, dim] float32, truncated flags) for ``texts``."""
         n = len(texts)
-        out = np.zeros((n, EMBEDDING_DIM), dtype=np.float32)
+        out = np.zeros((n, self.dim), dtype=np.float32)
         if n == 0:
             return out, []
         encs = self._tok.encode_batch([t if t.strip() else "." for t in texts])
@@ -80,4 +101,5 @@ class MiniLMEncoder:
         return out, truncated
 
     def token_counts(self, texts: list[str]) -> list[int]:
+        """Number of tokens (after truncation) of each text."""
         return [len(e.ids) for e in self._tok.encode_batch(texts)]

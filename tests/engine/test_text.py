@@ -264,3 +264,35 @@ def test_hedge_false_positives_avoided():
     assert hedge_terms("The idea kind of works.") == ["kind of"]
     assert hedge_terms("Could you send it? It could fail.") == ["could"]
     assert hedge_terms("May I ask? In May we may go.") == ["may"]
+
+
+# -- encoder blocks ------------------------------------------------------------------------------------
+def test_encoder_rows_are_unit_norm_blocks_led_by_the_sentence_embedding(analyser):
+    from engine.text.encoder import EMBEDDING_DIM
+
+    enc = analyser.resources.encoder
+    emb, truncated = enc.encode(["I love this!", "The meeting is at 3 pm on Tuesday.", ""])
+    assert truncated == [False, False, False]
+    assert emb.shape == (3, enc.dim) and enc.dim % EMBEDDING_DIM == 0 and enc.dim > EMBEDDING_DIM
+    norms = np.linalg.norm(emb.reshape(3, -1, EMBEDDING_DIM), axis=2)
+    assert np.allclose(norms, 1.0, atol=1e-3)
+    # the head reads every block: its embedding weights match the encoder's row width
+    assert analyser.resources.head.w_emb.shape == (enc.dim, 3)
+
+
+def test_renormalise_blocks_normalises_each_block_alone():
+    from engine.text.encoder import EMBEDDING_DIM, renormalise_blocks
+
+    x = np.concatenate([np.full((2, EMBEDDING_DIM), 3.0), np.full((2, EMBEDDING_DIM), 0.01)], axis=1)
+    out = renormalise_blocks(x.astype(np.float32))
+    assert out.dtype == np.float32 and out.shape == x.shape
+    assert np.allclose(np.linalg.norm(out.reshape(2, 2, EMBEDDING_DIM), axis=2), 1.0, atol=1e-5)
+    assert np.allclose(out[:, :EMBEDDING_DIM], out[:, EMBEDDING_DIM:])  # direction kept, scale dropped
+
+
+def test_multi_sentence_text_scores_between_its_sentences(analyser):
+    pos = "The launch was a wonderful success and we are delighted."
+    neg = "The outage was a horrible disaster."
+    both = analyser.analyse(f"{pos} {neg}").vad
+    lo, hi = sorted([_v(analyser, neg), _v(analyser, pos)])
+    assert both is not None and lo - 0.05 < both.valence < hi + 0.05
