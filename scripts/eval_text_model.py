@@ -6,7 +6,7 @@
 CSV defaults to ../shared/data/text/emobank_train_dev.csv (relative to the repository root); only rows with
 split == "dev" are scored. Each text goes through ``TextAnalyser.analyse_batch`` and ``Report.vad`` is
 compared with the EmoBank ratings mapped to 0–1 by (x − 1) / 4 (Pearson r is unaffected by that mapping).
-Exits 1 if any r is below its target (V ≥ 0.66, A ≥ 0.48, D ≥ 0.33).
+Exits 1 if any r is below its target (V ≥ 0.67, A ≥ 0.52, D ≥ 0.345).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-TARGETS = {"valence": 0.66, "arousal": 0.48, "dominance": 0.33}
+# floors below which the build fails (the [11] goals .70/.50/.40 are reported by make eval)
+TARGETS = {"valence": 0.67, "arousal": 0.52, "dominance": 0.345}
 
 
 def main() -> int:
