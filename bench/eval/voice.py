@@ -21,7 +21,7 @@ import tempfile
 import wave
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,15 @@ import numpy as np
 from bench.eval import Row
 from engine.media import SAMPLE_RATE, iter_audio
 from engine.voice import GENERIC_BASELINE, VoiceBaseline, analyse_audio
-from engine.voice.affect import AROUSAL_WEIGHTS, EFFORT_AROUSAL_WEIGHTS, arousal_logit
+from engine.voice.affect import (
+    AROUSAL_WEIGHTS,
+    EFFORT_AROUSAL_WEIGHTS,
+    F0_SD_GIVEN_SPACING_ST,
+    SPACING_NORM_ST,
+    arousal_logit,
+)
 
-__all__ = ["evaluate", "auc", "strong_over_normal", "CANDIDATES"]
+__all__ = ["evaluate", "auc", "strong_over_normal", "CANDIDATES", "F0_REFERENCES"]
 
 HIGH = {"angry", "fearful", "happy", "surprised"}
 LOW = {"neutral", "calm", "sad"}
@@ -45,6 +51,16 @@ CANDIDATES: dict[str, Mapping[str, float]] = {
     "F0 level + effort": {"f0_mean_st": 0.5, "alpha_db": 0.5},
     "F0 only (mean, SD)": {"f0_mean_st": 0.6, "f0_sd_st": 0.4},
     "effort only": {"alpha_db": 1.0},
+}
+# A-priori generic F0 references (engine weights). The first is the engine's (midpoint of the sexes); the
+# others compare F0 with the F0 the clip's formant spacing predicts (``engine.voice.affect.f0_reference``).
+MIDPOINT = "midpoint of the sexes, SD 4.5 st (engine)"
+F0_REFERENCES: dict[str, VoiceBaseline] = {
+    MIDPOINT: GENERIC_BASELINE,
+    f"vocal tract, SD {F0_SD_GIVEN_SPACING_ST:g} st": replace(
+        GENERIC_BASELINE, vocal_tract_f0_sd=F0_SD_GIVEN_SPACING_ST
+    ),
+    "vocal tract, SD 4.5 st": replace(GENERIC_BASELINE, vocal_tract_f0_sd=4.5),
 }
 
 
@@ -148,17 +164,30 @@ def _one_recording(clips: Sequence[Clip]) -> tuple[dict[Clip, float], set[str]]:
     return out, split
 
 
-def _loao_choice(
+def _weightings(
     clips: Sequence[Clip], cues: Mapping[Clip, Mapping[str, Any]]
-) -> tuple[dict[Clip, float], Counter[str]]:
-    """Leave-one-actor-out choice among ``CANDIDATES``: each actor is scored by the best on the others."""
+) -> dict[str, dict[Clip, float]]:
+    """Each of ``CANDIDATES``' arousal logits over the clips (engine's generic reference)."""
     z = {c: GENERIC_BASELINE.z(cues[c]) for c in clips}
-    scored = {n: {c: arousal_logit(z[c], w)[0] for c in clips} for n, w in CANDIDATES.items()}
+    return {n: {c: arousal_logit(z[c], w)[0] for c in clips} for n, w in CANDIDATES.items()}
+
+
+def _references(
+    clips: Sequence[Clip], cues: Mapping[Clip, Mapping[str, Any]]
+) -> dict[str, dict[Clip, float]]:
+    """Each of ``F0_REFERENCES``' arousal logits over the clips (engine weights)."""
+    return {n: {c: arousal_logit(b.z(cues[c]))[0] for c in clips} for n, b in F0_REFERENCES.items()}
+
+
+def _loao_choice(
+    clips: Sequence[Clip], scored: Mapping[str, Mapping[Clip, float]]
+) -> tuple[dict[Clip, float], Counter[str]]:
+    """Leave-one-actor-out choice among candidates: each actor is scored by the best on the other actors."""
     out: dict[Clip, float] = {}
     chosen: Counter[str] = Counter()
     for actor in sorted({c.actor for c in clips}):
         train = [c for c in clips if c.actor != actor]
-        best = max(CANDIDATES, key=lambda n: auc({c: scored[n][c] for c in train}))
+        best = max(scored, key=lambda n: auc({c: scored[n][c] for c in train}))
         chosen[best] += 1
         out.update({c: scored[best][c] for c in clips if c.actor == actor})
     return out, chosen
@@ -172,6 +201,14 @@ def _by_sex(scores: Mapping[Clip, float]) -> str:
     return ", ".join(parts)
 
 
+def _sex_from_formants(clips: Sequence[Clip], cues: Mapping[Clip, Mapping[str, Any]]) -> str:
+    """How often the formant spacing falls on the speaker's own sex's side of the norms' midpoint."""
+    mid = sum(SPACING_NORM_ST) / 2
+    known = [c for c in clips if cues[c].get("formant_spacing_st") is not None]
+    right = sum((cues[c]["formant_spacing_st"] > mid) == (c.sex == "female") for c in known)
+    return f"{100 * right / max(1, len(known)):.0f} % of {len(known)} clips"
+
+
 def evaluate(data: Path) -> list[Row]:
     """The voice rows of the validation table."""
     clips = _clips(data / "speech" / "ravdess_dev")
@@ -181,11 +218,18 @@ def evaluate(data: Path) -> list[Row]:
     own = _own_baseline(clips, cues)
     ref = _reference(clips, cues)
     recording, split = _one_recording(clips)
-    choice, chosen = _loao_choice(clips, cues)
+    choice, chosen = _loao_choice(clips, _weightings(clips, cues))
+    refs = _references(clips, cues)
+    ref_choice, ref_chosen = _loao_choice(clips, refs)
+    vt = {n: s for n, s in refs.items() if n != MIDPOINT}
+    vt_note = "; ".join(
+        f"{n}: AUC {auc(s):.3f}, strong > normal {strong_over_normal(s):.1f} %" for n, s in vt.items()
+    )
     actors = len({c.actor for c in clips})
     held = f"{actors} actors, nothing fitted"
     base = "z F0 mean + F0 SD + intensity, actor's other clips"
     picks = ", ".join(f"{n} ×{k}" for n, k in chosen.most_common())
+    ref_picks = ", ".join(f"{n} ×{k}" for n, k in ref_chosen.most_common())
     rows: list[tuple[str, str, Callable[[Mapping[Clip, float]], float], dict[Clip, float], float | None, str]]
     rows = [
         (
@@ -194,10 +238,14 @@ def evaluate(data: Path) -> list[Row]:
             auc,
             single,
             0.90,
-            f"no speaker information, loudness not compared; by sex: {_by_sex(single)}; the baseline uses "
-            f"the actor's other clips (information a single clip does not have). Leave-one-actor-out choice "
-            f"among {len(CANDIDATES)} a-priori weightings picked {picks}; held-out AUC of that choice "
-            f"{auc(choice):.3f}",
+            f"no speaker information, loudness not compared, F0 against the midpoint of the sexes; "
+            f"by sex: {_by_sex(single)}; the baseline uses the actor's other clips (information a single "
+            f"clip does not have). Formant spacing on the speaker's sex's side of the norms: "
+            f"{_sex_from_formants(clips, cues)}. Leave-one-actor-out choice of the F0 reference among "
+            f"{len(F0_REFERENCES)} a-priori ones picked {ref_picks}; held-out AUC of that choice "
+            f"{auc(ref_choice):.3f} (strong > normal {strong_over_normal(ref_choice):.1f} %); {vt_note}. "
+            f"Leave-one-actor-out choice among {len(CANDIDATES)} a-priori weightings picked {picks}; "
+            f"held-out AUC of that choice {auc(choice):.3f}",
         ),
         ("same clips: strong > normal take, single clip", "%", strong_over_normal, single, 85.0, ""),
         (

@@ -42,7 +42,9 @@ from .frames import FRAME_S, FrameTrack, chunk_cepstra, extract_frames
 from .measures import (
     TOO_SHORT_SPEECH_S,
     FilledPause,
+    FormantSpacing,
     clip_measures,
+    formant_spacing,
     hesitation,
     merge_filled_pauses,
     quality_flags,
@@ -79,6 +81,7 @@ class _Clip:
     filled: list[FilledPause] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     split_by: str | None = None  # "transcript" when the transcript's names split one diarized voice
+    spacing: FormantSpacing | None = None  # vocal-tract scale (files only): the generic F0 reference
 
 
 def analyse_audio(
@@ -177,7 +180,9 @@ def _prosody(path: str | Path, max_seconds: float, spans: list[tuple[float, floa
         trim()
         return means
 
-    return _clip(track, cepstra=cepstra, spans=spans)
+    clip = _clip(track, cepstra=cepstra, spans=spans)
+    clip.spacing = formant_spacing(iter_audio(path, max_seconds=max_seconds), track.f0)
+    return clip
 
 
 def report_from_track(
@@ -234,7 +239,7 @@ def _clip(
 
 def _speaker_cues(clip: _Clip) -> dict[str, dict[str, float | None]]:
     return {
-        s: cues_for(clip.track, _frames_of(clip, s), clip.nuclei)
+        s: cues_for(clip.track, _frames_of(clip, s), clip.nuclei, clip.spacing)
         for s in dict.fromkeys(t.speaker for t in clip.turns)
     }
 
@@ -900,7 +905,7 @@ def _voice_dict(
 
     total = sum(p.duration for p in pauses)
     speech_frames = clip.smap.speech
-    all_cues = cues_for(clip.track, speech_frames, clip.nuclei) if speech_frames.any() else {}
+    all_cues = cues_for(clip.track, speech_frames, clip.nuclei, clip.spacing) if speech_frames.any() else {}
     voice: dict[str, Any] = {k: r(v) for k, v in measures.items()}
     voice.update(
         pauses={

@@ -5,15 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from .frames import FRAME_S, FrameTrack
+from .measures import FormantSpacing
 from .prosody import semitones
 
 __all__ = ["cues_for"]
 
 MIN_VOICED_FRAMES = 10
+MIN_FORMANT_FRAMES = 5  # 50 ms apart: a quarter-second of voicing
 
 
-def cues_for(track: FrameTrack, mask: np.ndarray, nuclei: np.ndarray) -> dict[str, float | None]:
-    """F0 mean/SD (semitones re 100 Hz), mean intensity (dB), alpha ratio (dB) and articulation rate."""
+def cues_for(
+    track: FrameTrack, mask: np.ndarray, nuclei: np.ndarray, spacing: FormantSpacing | None = None
+) -> dict[str, float | None]:
+    """F0 mean/SD (semitones re 100 Hz), mean intensity (dB), alpha ratio (dB) and articulation rate; with
+    a formant track, also the median formant spacing (semitones re 100 Hz: the vocal tract's scale)."""
     voiced = mask & np.isfinite(track.f0)
     speech_s = float(mask.sum()) * FRAME_S
     out: dict[str, float | None] = dict.fromkeys(
@@ -29,4 +34,7 @@ def cues_for(track: FrameTrack, mask: np.ndarray, nuclei: np.ndarray) -> dict[st
     if speech_s >= 0.5:
         idx = np.clip((nuclei / FRAME_S).astype(int), 0, max(0, mask.size - 1))
         out["rate"] = float(mask[idx].sum()) / speech_s if nuclei.size else 0.0
+    if spacing is not None:
+        vals = spacing.at(voiced)
+        out["formant_spacing_st"] = float(np.median(vals)) if vals.size >= MIN_FORMANT_FRAMES else None
     return out

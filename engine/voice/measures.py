@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import parselmouth
+
+from engine.media import SAMPLE_RATE
 
 from .asr import FILLER_WORDS, Word
 from .frames import FRAME_S, FrameTrack
 from .prosody import Interval, SpeechMap, pitch_stats
 
-__all__ = ["FilledPause", "merge_filled_pauses", "clip_measures", "hesitation", "quality_flags", "snr_db"]
+__all__ = [
+    "FilledPause",
+    "FormantSpacing",
+    "formant_spacing",
+    "merge_filled_pauses",
+    "clip_measures",
+    "hesitation",
+    "quality_flags",
+    "snr_db",
+]
 
 ISOLATION_S = 0.15  # an ASR filler token needs this much silence on one side (or prosodic agreement)
 HESITATION_SCALE = 10.0  # hesitation score = 1 − exp(−HI / 10): 10 hesitations per 100 syllables → 0.63
@@ -21,6 +34,10 @@ CLIPPING_RATIO = 0.001
 LOW_SNR_DB = 15.0
 ACTIVE_DB = 35.0  # ≈ −59 dBFS: quieter frames are silence whatever the clip's level
 MIN_NUCLEI_RATE = 1.0  # syllables per second of "speech" below which it is unlikely to be speech
+# Formant pass (vocal-tract scale): Praat's Burg analysis, 5 formants below 5 kHz (one ceiling for every
+# voice, so the scale is not presupposed), 25 ms window, every 50 ms: 1 frame in 5 of the pitch grid.
+FORMANT_STEP_S, FORMANT_CEILING_HZ, FORMANT_WINDOW_S = 0.05, 5000.0, 0.025
+HOP = int(FRAME_S * SAMPLE_RATE)
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,62 @@ class FilledPause:
     end: float
     source: str
     token: str | None = None
+
+
+@dataclass(frozen=True)
+class FormantSpacing:
+    """Sparse vocal-tract scale track: 10 ms frame indices (voiced frames, every 50 ms) and, for each, the
+    formant spacing in semitones re 100 Hz (the mean of F3/5 and F4/7: a uniform tube's odd resonances)."""
+
+    frames: np.ndarray  # int32 frame indices
+    st: np.ndarray  # float32 semitones
+
+    def at(self, mask: np.ndarray) -> np.ndarray:
+        """The spacing values at the frames where ``mask`` is true."""
+        ok = self.frames < mask.size
+        return self.st[ok][mask[self.frames[ok]]]
+
+
+def _resampled(block: np.ndarray, rate: float) -> np.ndarray:
+    """Band-limited FFT resampling to ``rate`` Hz: Praat resamples to twice the ceiling itself, but with a
+    sinc interpolation that costs five times the formant analysis."""
+    n = int(round(block.size * rate / SAMPLE_RATE))
+    spectrum = np.fft.rfft(block.astype(np.float64))[: n // 2 + 1]
+    return np.fft.irfft(spectrum, n) * (n / block.size)
+
+
+def _block_spacing(block: np.ndarray, start: int, f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frame indices, spacing st) of one block's voiced formant frames."""
+    rate = 2 * FORMANT_CEILING_HZ
+    formant = parselmouth.Sound(_resampled(block, rate), rate).to_formant_burg(
+        FORMANT_STEP_S, 5, FORMANT_CEILING_HZ, FORMANT_WINDOW_S, 50.0
+    )
+    frames, vals = [], []
+    for i in range(1, formant.get_number_of_frames() + 1):
+        t = formant.get_time_from_frame_number(i)
+        k = start + int(t / FRAME_S)
+        if k >= f0.size or not np.isfinite(f0[k]):
+            continue
+        f3, f4 = formant.get_value_at_time(3, t), formant.get_value_at_time(4, t)
+        if math.isfinite(f3) and math.isfinite(f4) and 0 < f3 < f4:
+            frames.append(k)
+            vals.append(6.0 * (math.log2(f3 / 500.0) + math.log2(f4 / 700.0)))  # mean st of F3/5, F4/7
+    return np.array(frames, dtype=np.int32), np.array(vals, dtype=np.float32)
+
+
+def formant_spacing(blocks: Iterable[np.ndarray], f0: np.ndarray) -> FormantSpacing:
+    """The formant spacing of the voiced frames (``f0`` finite) of 16 kHz audio blocks."""
+    frames, vals, start = [], [], 0
+    for block in blocks:
+        n = block.size // HOP
+        if block.size >= 2 * FORMANT_WINDOW_S * SAMPLE_RATE and np.isfinite(f0[start : start + n]).any():
+            k, v = _block_spacing(block, start, f0)
+            frames.append(k)
+            vals.append(v)
+        start += n
+    if not frames:
+        return FormantSpacing(np.zeros(0, np.int32), np.zeros(0, np.float32))
+    return FormantSpacing(np.concatenate(frames), np.concatenate(vals))
 
 
 def _isolated(word: Word, speech: np.ndarray) -> bool:
