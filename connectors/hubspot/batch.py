@@ -7,7 +7,8 @@ associations read per 1,000 contacts and one deal search per 100 of their deals 
 newest one's values; HubSpot refuses duplicate ids in one batch), and one events batch call per 100
 timeline activities (one per contact and per deal; ``connectors.hubspot.events`` says which API). A refused
 object fails only the analyses that wrote it; an event id HubSpot already has (an earlier attempt made it)
-counts as done, so a replay never makes a second timeline event.
+counts as done, so a replay never makes a second timeline event. A contact gets its own person's figures
+when the analysis names speakers (batch update carries each input's own properties: no extra call).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from connectors.hubspot import client, events
 from connectors.hubspot.models import Mapping_, deal_ids, property_value
 from core.sdk import BatchOutcome, DeliveryReceipt, HttpSession, OutboundMessage, PermanentError, ProviderSpec
 from core.sdk.batching import chunks, isolate_refusals
-from core.sdk.results import ResultView
+from core.sdk.participants import Attribution, PersonView, person_view
 
 if TYPE_CHECKING:
     from connectors.hubspot.sink import HubSpotSink
@@ -57,16 +58,24 @@ class _Item:
     """One analysis of the batch and what was matched for it."""
 
     message: OutboundMessage
-    view: ResultView
-    emails: list[str]
+    view: PersonView  # the meeting's figures, prospect speakers named
+    attribution: Attribution
+    people: dict[str, PersonView]  # each participant's own figures (else the meeting's), by e-mail
     data: Mapping[str, Any]
+    record_views: dict[str, PersonView] = field(default_factory=dict)  # by matched contact id
     contacts: list[str] = field(default_factory=list)
     deals: list[str] = field(default_factory=list)
     failed: PermanentError | None = None
 
+    @property
+    def emails(self) -> list[str]:
+        """The participants to match (prospect speakers first)."""
+        return self.attribution.emails
+
     def receipt(self) -> DeliveryReceipt:
         """What the delivery log records for this analysis."""
-        return DeliveryReceipt(200, f"{len(self.contacts)} of {len(self.emails)} participants matched")
+        matched = f"{len(self.contacts)} of {len(self.emails)} participants matched"
+        return DeliveryReceipt(200, f"{matched}; {self.attribution.note()}")
 
 
 def _match(sink: HubSpotSink, api: HubSpot, items: list[_Item]) -> None:
@@ -76,6 +85,7 @@ def _match(sink: HubSpotSink, api: HubSpot, items: list[_Item]) -> None:
         contacts.update(sink._contacts(api, list(part)))
     for it in items:
         it.contacts = list(dict.fromkeys(contacts[e] for e in it.emails if e in contacts))
+        it.record_views = {contacts[e]: it.people[e] for e in it.emails if e in contacts}
         for email in [e for e in it.emails if e not in contacts]:
             log.info(
                 "hubspot: no contact for a participant of %s (domain %s)",
@@ -139,7 +149,8 @@ def _update(api: HubSpot, kind: str, rules: Mapping[str, Any], owners: dict[str,
     model = BatchInputSimplePublicObjectBatchInput if kind == "contacts" else DealBatch
     inputs: list[dict[str, Any]] = []
     for object_id, mine in owners.items():
-        view = max(mine, key=lambda it: it.view.analysed_at or "").view
+        newest = max(mine, key=lambda it: it.view.analysed_at or "")
+        view = newest.record_views.get(object_id, newest.view)  # a contact's own person, a deal the call's
         props = {k: v for k, r in rules.items() if (v := property_value(view, r)) is not None}
         inputs.append({"id": object_id, "properties": props})
 
@@ -173,7 +184,9 @@ def _events(
         a
         for n, it in enumerate(items)
         if it.failed is None
-        for a in events.occurrences(it.message.id, it.view, n, it.contacts, it.deals, kinds)
+        for a in events.occurrences(
+            it.message.id, it.view, n, it.contacts, it.deals, kinds, dict(it.record_views)
+        )
     ]
     for owner, exc in events.send(api, session, spec, mapping, planned).items():
         items[owner].failed = items[owner].failed or exc
@@ -191,7 +204,11 @@ def deliver_batch(
     items = []
     for message in messages:
         data: Mapping[str, Any] = message.payload.get("data") or {}
-        items.append(_Item(message, ResultView.of(data, link), sink._emails(spec, data), data))
+        attribution = sink._attribution(spec, data)
+        view = PersonView.of(data, link)
+        meeting = person_view(view, None, prospects=attribution.speakers.values())
+        people = sink._views(mapping, view, attribution)
+        items.append(_Item(message, meeting, attribution, people, data))
     writing = [it for it in items if it.emails or deal_ids(it.data)]
     if writing:
         api = client.connect(session, spec.api_base_url or "https://api.hubapi.com", spec.timeout_seconds)

@@ -11,6 +11,9 @@ So: with the mapping's ``app_events`` names, occurrences go to the v4 batch endp
 (``event_template_id`` / ``deal_event_template_id``), v3 ``events/batch/create`` through the SDK; else
 nothing, and the properties are written either way.
 
+Who said what: a contact's occurrence carries that contact's own figures when the analysis names
+speakers (``views``), and every occurrence the ``speakers`` token (the prospect speakers and their scores).
+
 Idempotency: the occurrence id is ``<event id>-<contact id>`` (contacts) or ``<event id>-deal-<deal id>``;
 an id HubSpot already has is answered as a CONFLICT error of the batch and counts as done.
 """
@@ -70,10 +73,15 @@ def occurrences(
     contacts: Sequence[str],
     deals: Sequence[str],
     kinds: set[str],
+    views: Mapping[str, ResultView] | None = None,
 ) -> list[Activity]:
-    """The activities of one analysis: one per contact and one per deal whose type is configured."""
+    """The activities of one analysis: one per contact and one per deal whose type is configured; a
+    contact's from its own view in ``views`` (its person's figures) when there is one."""
+    own = views or {}
     made = [
-        Activity(f"{message_id}-{c}", "contacts", c, view, owner) for c in contacts if "contacts" in kinds
+        Activity(f"{message_id}-{c}", "contacts", c, own.get(c, view), owner)
+        for c in contacts
+        if "contacts" in kinds
     ]
     made += [Activity(f"{message_id}-deal-{d}", "deals", d, view, owner) for d in deals if "deals" in kinds]
     return made

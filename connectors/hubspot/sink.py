@@ -9,6 +9,12 @@ Idempotency: property writes set the same values again; each activity has the id
 (or ``<event id>-deal-<deal id>``) and an id HubSpot already has counts as done.
 With the connection setting ``create_unmatched``, a participant no contact has gets one (email, name,
 company from the mail domain) through batch create; consumer and own domains are still skipped.
+Who said what: when the result names speakers with e-mails, each prospect's contact gets that person's own
+figures (``speaker_fields`` of the mapping) in its properties and its timeline event, internal speakers
+(the tenant's own domains) are never written, and every event names the prospect speakers with their
+scores (token ``speakers``); with none named, every participant gets the meeting's figures and the
+receipt says so (``core.sdk.participants.attribute``). The same calls either way: batch update carries each
+contact's own values.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from core.sdk import (
     ProviderSpec,
 )
 from core.sdk.batching import chunks, deliver_each
-from core.sdk.participants import matchable_emails, new_person
+from core.sdk.participants import Attribution, PersonView, attribute, new_person, person_view
 from core.sdk.results import ResultView
 
 __all__ = ["HubSpotSink", "mapping_of", "BATCH_SIZE"]
@@ -77,9 +83,22 @@ class HubSpotSink:
     events = frozenset({"analysis.completed"})
     max_batch = hubspot_batch.DELIVERIES_PER_BATCH  # deliveries handed over together (core.sdk.BatchSink)
 
-    def _emails(self, spec: ProviderSpec, data: Mapping[str, Any]) -> list[str]:
+    def _attribution(self, spec: ProviderSpec, data: Mapping[str, Any]) -> Attribution:
+        """The participants to match and whose figures each gets (prospect speakers first)."""
         skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
-        return matchable_emails(data, skip, BATCH_SIZE)
+        meeting = spec.settings.get("unattributed") == "meeting"
+        return attribute(data, skip, BATCH_SIZE, "meeting" if meeting else "skip")
+
+    def _views(self, mapping: Mapping_, view: ResultView, who: Attribution) -> dict[str, PersonView]:
+        """Each participant's view: a prospect speaker's own figures, else the meeting's."""
+        prospects = list(who.speakers.values())
+        meeting = person_view(view, None, prospects=prospects)
+        return {
+            e: person_view(view, who.speakers[e], mapping.speaker_paths(), prospects)
+            if e in who.speakers
+            else meeting
+            for e in who.emails
+        }
 
     def _contacts(self, api: HubSpot, emails: list[str]) -> dict[str, str]:
         """Contact id by email, found with one search (``IN`` takes up to 100 values)."""
@@ -133,13 +152,13 @@ class HubSpotSink:
         associated = hubspot_batch.associated_deals(api, contacts)
         return sorted(hubspot_batch.open_deals(api, sorted({d for ds in associated.values() for d in ds})))
 
-    def _update(self, api: HubSpot, kind: str, ids: list[str], props: dict[str, str]) -> int:
-        """Set ``props`` on every object through batch update, 100 per call; returns the calls made."""
+    def _update(self, api: HubSpot, kind: str, props: Mapping[str, dict[str, str]]) -> int:
+        """Set each object's ``props`` (by id) through batch update, 100 per call; returns the calls made."""
         batch_api = api.crm.contacts.batch_api if kind == "contacts" else api.crm.deals.batch_api
         model = BatchInputSimplePublicObjectBatchInput if kind == "contacts" else DealBatch
         calls = 0
-        for chunk in chunks(ids, BATCH_SIZE):
-            body = model(inputs=[{"id": i, "properties": props} for i in chunk])
+        for chunk in chunks(sorted(props), BATCH_SIZE):
+            body = model(inputs=[{"id": i, "properties": props[i]} for i in chunk])
             client.call(partial(batch_api.update, batch_input_simple_public_object_batch_input=body))
             calls += 1
         return calls
@@ -154,6 +173,7 @@ class HubSpotSink:
         view: ResultView,
         contacts: list[str],
         deals: list[str],
+        views: Mapping[str, ResultView],
     ) -> None:
         """The analysis's timeline activities; a refused one fails the delivery (a retry skips the others)."""
         kinds = events.configured(spec, mapping)
@@ -161,7 +181,7 @@ class HubSpotSink:
             if contacts:
                 log.warning("hubspot: no app event types or timeline templates configured; properties only")
             return
-        planned = events.occurrences(message.id, view, 0, contacts, deals, kinds)
+        planned = events.occurrences(message.id, view, 0, contacts, deals, kinds, views)
         for exc in events.send(api, session, spec, mapping, planned).values():
             raise exc
 
@@ -178,12 +198,13 @@ class HubSpotSink:
         return hubspot_setup.setup(session, spec, mapping_of(spec), create)
 
     def deliver(self, session: HttpSession, spec: ProviderSpec, message: OutboundMessage) -> DeliveryReceipt:
-        """Match participants to contacts, set their (and named deals') properties, add timeline events."""
+        """Match participants to contacts, set each one's (and the deals') properties, add timeline events."""
         data: Mapping[str, Any] = message.payload.get("data") or {}
         mapping = mapping_of(spec)
-        view = ResultView.of(data, str(spec.settings.get("result_url") or ""))
+        view = PersonView.of(data, str(spec.settings.get("result_url") or ""))
         api = client.connect(session, spec.api_base_url or "https://api.hubapi.com", spec.timeout_seconds)
-        emails = self._emails(spec, data)
+        attribution = self._attribution(spec, data)
+        emails = attribution.emails
         contacts = self._contacts(api, emails)
         unmatched = [e for e in emails if e not in contacts]
         if unmatched and spec.settings.get("create_unmatched"):
@@ -194,9 +215,13 @@ class HubSpotSink:
                 view.job_id,
                 email.rsplit("@", 1)[-1],
             )
-        contact_props, deal_props = _props(mapping.contacts, view), _props(mapping.deals, view)
-        self._update(api, "contacts", sorted(contacts.values()), contact_props)
+        people = self._views(mapping, view, attribution)
+        own = {contacts[e]: people[e] for e in emails if e in contacts}
+        self._update(api, "contacts", {c: _props(mapping.contacts, v) for c, v in own.items()})
+        meeting = person_view(view, None, prospects=attribution.speakers.values())
         deals = deal_ids(data) or self._open_deals(api, sorted(contacts.values()))
-        self._update(api, "deals", deals, deal_props)
-        self._activities(api, session, spec, mapping, message, view, sorted(contacts.values()), deals)
-        return DeliveryReceipt(200, f"{len(contacts)} of {len(emails)} participants matched")
+        self._update(api, "deals", dict.fromkeys(deals, _props(mapping.deals, meeting)))
+        ids = sorted(contacts.values())
+        self._activities(api, session, spec, mapping, message, meeting, ids, deals, dict(own))
+        note = attribution.note()
+        return DeliveryReceipt(200, f"{len(contacts)} of {len(emails)} participants matched; {note}")

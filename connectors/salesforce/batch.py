@@ -6,7 +6,8 @@ request URI needs), one OpportunityContactRole query, the mapped fields of every
 most 10; a record several analyses touch gets the newest one's values), one query for the Tasks that already
 exist and one upsert on the External ID for the others. A Task whose WhoId is a Lead carries no WhatId
 (Salesforce refuses it: FIELD_INTEGRITY_EXCEPTION). Each record's result says which analyses it fails: the
-others are delivered.
+others are delivered. A Contact or Lead gets its own person's figures when the analysis names speakers
+(the same calls: sObject Collections carry each record's own values).
 https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections.htm
 """
 
@@ -25,7 +26,7 @@ from connectors.salesforce import client, soql
 from connectors.salesforce.models import SalesforceMapping, opportunity_id
 from core.sdk import BatchOutcome, DeliveryReceipt, HttpSession, OutboundMessage, PermanentError, ProviderSpec
 from core.sdk.batching import chunks
-from core.sdk.results import ResultView
+from core.sdk.participants import Attribution, PersonView, person_view
 
 if TYPE_CHECKING:
     from connectors.salesforce.sink import SalesforceSink
@@ -50,9 +51,11 @@ class _Item:
     """One analysis of the batch and what was matched for it."""
 
     message: OutboundMessage
-    view: ResultView
-    emails: list[str]
+    view: PersonView  # the meeting's figures, prospect speakers named
+    attribution: Attribution
+    people: dict[str, PersonView]  # each participant's own figures (else the meeting's), by e-mail
     data: Mapping[str, Any]
+    record_views: dict[str, PersonView] = field(default_factory=dict)  # by matched record id
     contacts: list[str] = field(default_factory=list)
     leads: list[str] = field(default_factory=list)
     opportunity: str | None = None
@@ -68,10 +71,16 @@ class _Item:
         """The Task's WhatId: the Opportunity, only with a Contact WhoId (a Lead's Task has none)."""
         return self.opportunity if self.contacts else None
 
+    @property
+    def emails(self) -> list[str]:
+        """The participants to match (prospect speakers first)."""
+        return self.attribution.emails
+
     def receipt(self) -> DeliveryReceipt:
         """What the delivery log records for this analysis."""
         matched = len(self.contacts) + len(self.leads)
-        return DeliveryReceipt(200, f"{matched} of {len(self.emails)} participants matched")
+        detail = f"{matched} of {len(self.emails)} participants matched; {self.attribution.note()}"
+        return DeliveryReceipt(200, detail)
 
 
 def _ids_by_email(sf: Salesforce, adapter: Any, template: str, emails: list[str]) -> dict[str, str]:
@@ -85,6 +94,9 @@ def _match(sf: Salesforce, adapter: Any, items: list[_Item]) -> None:
     for it in items:
         it.contacts = [contacts[e] for e in it.emails if e in contacts]
         it.leads = [leads[e] for e in it.emails if e not in contacts and e in leads]
+        for email in it.emails:
+            if (record := contacts.get(email) or leads.get(email)) is not None:
+                it.record_views[record] = it.people[email]
         for email in [e for e in it.emails if e not in contacts and e not in leads]:
             log.info(
                 "salesforce: no contact or lead for a participant of %s (domain %s)",
@@ -151,7 +163,8 @@ def _write_fields(
     records = []
     for (sobject, record_id), mine in owners.items():
         newest = max(mine, key=lambda it: it.view.analysed_at or "")
-        records += sink._records(mapping, newest.view, [(sobject, record_id)])
+        view = newest.record_views.get(record_id, newest.view)  # a person's own, an Opportunity the call's
+        records += sink._records(mapping, view, [(sobject, record_id)])
     # one chunk per type: a request of mixed types runs as chunks of contiguous type, at most 10
     # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm
     records.sort(key=lambda r: str(r["attributes"]["type"]))
@@ -177,7 +190,7 @@ def _write_tasks(
     by_key: dict[str, tuple[dict[str, Any], list[_Item]]] = {}
     for it in items:
         if it.failed is None and it.who is not None:
-            task = sink._task(it.view, key_field, it.who, it.what)
+            task = sink._task(it.view, key_field, it.who, it.what, it.attribution)
             by_key.setdefault(task[key_field], (task, []))[1].append(it)
     if not by_key:
         return
@@ -212,7 +225,11 @@ def deliver_batch(
     items = []
     for message in messages:
         data: Mapping[str, Any] = message.payload.get("data") or {}
-        items.append(_Item(message, ResultView.of(data, link), sink._emails(spec, data), data))
+        attribution = sink._attribution(spec, data)
+        view = PersonView.of(data, link)
+        meeting = person_view(view, None, prospects=attribution.speakers.values())
+        people = sink._views(mapping, view, attribution)
+        items.append(_Item(message, meeting, attribution, people, data))
     if any(it.emails for it in items):
         sf, adapter = client.connect(
             session, spec.timeout_seconds, str(spec.settings.get("api_version", "62.0"))

@@ -8,6 +8,10 @@ killed mid-delivery never makes a second Task. ``TaskSubtype`` can be set on cre
 With the connection setting ``create_unmatched``, a participant with no Contact and no open Lead gets a
 Lead (LastName, Email, Company from the mail domain, LeadSource ``EchoDepth``); consumer and own domains
 are still skipped.
+Who said what: when the result names speakers with e-mails, each prospect's Contact/Lead gets that
+person's own figures (``speaker_fields`` of the mapping), internal speakers (the tenant's own domains) are
+never written, and the Task names the prospect speakers with their scores; with none named, every
+participant gets the meeting's figures and the receipt says so (``core.sdk.participants.attribute``).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from core.sdk import (
     TransientError,
 )
 from core.sdk.batching import deliver_each
-from core.sdk.participants import matchable_emails, new_person
+from core.sdk.participants import Attribution, PersonView, Speaker, attribute, new_person, person_view
 from core.sdk.results import ResultView
 
 __all__ = ["SalesforceSink", "mapping_of", "COLLECTION_SIZE"]
@@ -60,6 +64,17 @@ def mapping_of(spec: ProviderSpec) -> SalesforceMapping:
         raise ConfigError(f"salesforce mapping is invalid: {exc}") from exc
 
 
+def _subject(meeting_score: str, prospects: list[Speaker]) -> str:
+    """``EchoDepth call analysis: Jane Buyer Trust Score 64`` (the meeting's score without prospects)."""
+    if not prospects:
+        return f"EchoDepth call analysis: Trust Score {meeting_score}"
+    named = ", ".join(
+        f"{p.label} Trust Score {'n/a' if p.trust_score is None else f'{p.trust_score:.0f}'}"
+        for p in prospects
+    )
+    return f"EchoDepth call analysis: {named}"[:255]  # Task.Subject holds 255 characters
+
+
 def _chunks(items: list[Any], size: int = COLLECTION_SIZE) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -74,9 +89,22 @@ class SalesforceSink:
     events = frozenset({"analysis.completed"})
     max_batch = COLLECTION_SIZE  # deliveries handed over together (core.sdk.BatchSink)
 
-    def _emails(self, spec: ProviderSpec, data: Mapping[str, Any]) -> list[str]:
+    def _attribution(self, spec: ProviderSpec, data: Mapping[str, Any]) -> Attribution:
+        """The participants to match and whose figures each gets (prospect speakers first)."""
         skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
-        return matchable_emails(data, skip, COLLECTION_SIZE)
+        meeting = spec.settings.get("unattributed") == "meeting"
+        return attribute(data, skip, COLLECTION_SIZE, "meeting" if meeting else "skip")
+
+    def _views(self, mapping: SalesforceMapping, view: ResultView, who: Attribution) -> dict[str, PersonView]:
+        """Each participant's view: a prospect speaker's own figures, else the meeting's."""
+        prospects = list(who.speakers.values())
+        meeting = person_view(view, None, prospects=prospects)
+        return {
+            e: person_view(view, who.speakers[e], mapping.speaker_paths(), prospects)
+            if e in who.speakers
+            else meeting
+            for e in who.emails
+        }
 
     def _ids_by_email(self, sf: Salesforce, adapter: Any, template: str, emails: list[str]) -> dict[str, str]:
         found = soql.rows(sf, adapter, template, emails)
@@ -97,7 +125,7 @@ class SalesforceSink:
         return str(rows[0]["OpportunityId"]) if rows else None
 
     def _records(
-        self, mapping: SalesforceMapping, view: ResultView, targets: list[tuple[str, str]]
+        self, mapping: SalesforceMapping, view: PersonView, targets: list[tuple[str, str]]
     ) -> list[dict[str, Any]]:
         records = []
         for sobject, record_id in targets:
@@ -151,13 +179,23 @@ class SalesforceSink:
         ids = self._write(sf, adapter, "composite/sobjects", records, method="POST")
         return dict(zip(emails, ids, strict=True))
 
-    def _task(self, view: ResultView, key_field: str, who: str, what: str | None) -> dict[str, Any]:
+    def _task(
+        self, view: PersonView, key_field: str, who: str, what: str | None, attribution: Attribution
+    ) -> dict[str, Any]:
+        """The call's Task: the meeting's score and, when speakers are named, the prospects' own."""
         score = "n/a" if view.trust_score is None else f"{view.trust_score:.0f}"
-        lines = [view.title, f"Trust Score {score} ({view.modality})", view.link or ""]
+        prospects = list(attribution.speakers.values())
+        lines = [
+            view.title,
+            f"Trust Score {score} ({view.modality}{', whole meeting' if prospects else ''})",
+            f"Prospect speakers: {view.speakers}" if view.speakers else "",
+            f"Figures on the records: {attribution.note()}",
+            view.link or "",
+        ]
         task: dict[str, Any] = {
             "attributes": {"type": "Task"},
             key_field: f"echodepth-{view.job_id}",
-            "Subject": f"EchoDepth call analysis: Trust Score {score}",
+            "Subject": _subject(score, prospects),
             "Description": "\n".join(line for line in lines if line),
             "TaskSubtype": "Call",
             "Status": "Completed",
@@ -197,20 +235,26 @@ class SalesforceSink:
         return salesforce_setup.setup(session, spec, mapping_of(spec), create)
 
     def deliver(self, session: HttpSession, spec: ProviderSpec, message: OutboundMessage) -> DeliveryReceipt:
-        """Match participants, write mapped fields, and log one call Task per analysis."""
+        """Match participants, write each one's figures, and log one call Task per analysis."""
         data: Mapping[str, Any] = message.payload.get("data") or {}
-        mapping, view = mapping_of(spec), ResultView.of(data, str(spec.settings.get("result_url") or ""))
+        mapping = mapping_of(spec)
+        view = PersonView.of(data, str(spec.settings.get("result_url") or ""))
+        attribution = self._attribution(spec, data)
+        emails = attribution.emails
+        if not emails:
+            return _receipt(0, 0, attribution)
         sf, adapter = client.connect(
             session, spec.timeout_seconds, str(spec.settings.get("api_version", "62.0"))
         )
-        emails = self._emails(spec, data)
-        contacts = self._ids_by_email(
+        found = self._ids_by_email(
             sf, adapter, "SELECT Id, Email FROM Contact WHERE Email IN {values}", emails
         )
+        contacts = {e: found[e] for e in emails if e in found}  # prospects (most talk) first
         rest = [e for e in emails if e not in contacts]
-        leads = self._ids_by_email(
+        found = self._ids_by_email(
             sf, adapter, "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {values}", rest
         )
+        leads = {e: found[e] for e in rest if e in found}
         unmatched = [e for e in rest if e not in leads]
         create = bool(unmatched and spec.settings.get("create_unmatched"))
         for email in [] if create else unmatched:
@@ -220,18 +264,25 @@ class SalesforceSink:
                 email.rsplit("@", 1)[-1],
             )
         if not contacts and not leads and not create:
-            return DeliveryReceipt(200, f"0 of {len(emails)} participants matched")
+            return _receipt(0, len(emails), attribution)
         self._check_usage(sf, spec)
         if create:
             leads.update(self._create_leads(sf, adapter, data, unmatched))
         opp = self._opportunity(sf, adapter, data, sorted(contacts.values()))
-        targets = [("Contact", i) for i in contacts.values()] + [("Lead", i) for i in leads.values()]
-        targets += [("Opportunity", opp)] if opp else []
-        self._write(sf, adapter, "composite/sobjects", self._records(mapping, view, targets))
+        views = self._views(mapping, view, attribution)
+        records = [
+            record
+            for sobject, ids in (("Contact", contacts), ("Lead", leads))
+            for email, record_id in ids.items()
+            for record in self._records(mapping, views[email], [(sobject, record_id)])
+        ]
+        meeting = person_view(view, None, prospects=attribution.speakers.values())
+        records += self._records(mapping, meeting, [("Opportunity", opp)]) if opp else []
+        self._write(sf, adapter, "composite/sobjects", records)
         key_field = mapping.task.get("external_id_field", "EchoDepth_Key__c")
         who = next(iter(contacts.values()), None) or next(iter(leads.values()))
-        task = self._task(view, key_field, who, opp if contacts else None)  # a Lead's Task has no WhatId
-        if not self._task_exists(sf, adapter, key_field, task[key_field]):
+        task = self._task(meeting, key_field, who, opp if contacts else None, attribution)
+        if not self._task_exists(sf, adapter, key_field, task[key_field]):  # a Lead's Task has no WhatId
             try:
                 self._write(sf, adapter, f"composite/sobjects/Task/{key_field}", [task])
             except PermanentError as exc:
@@ -241,4 +292,9 @@ class SalesforceSink:
                     sf, adapter, key_field, task[key_field]
                 ):
                     raise
-        return DeliveryReceipt(200, f"{len(contacts) + len(leads)} of {len(emails)} participants matched")
+        return _receipt(len(contacts) + len(leads), len(emails), attribution)
+
+
+def _receipt(matched: int, wanted: int, attribution: Attribution) -> DeliveryReceipt:
+    """``1 of 1 participants matched; own figures for 1 prospect speaker(s), …`` for the delivery log."""
+    return DeliveryReceipt(200, f"{matched} of {wanted} participants matched; {attribution.note()}")

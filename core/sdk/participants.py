@@ -1,12 +1,18 @@
-"""Who an analysis is about, as CRM sinks match them: participant emails from a result's metadata, and the
-recovery of e-mails a meeting vendor withheld (``fill_emails``)."""
+"""Who an analysis is about, as CRM sinks match them: participant emails from a result's metadata, the
+recovery of e-mails a meeting vendor withheld (``fill_emails``), and each named speaker's own figures
+(``speakers_of``, ``attribute``, ``person_view``) so a sink writes a person's record with that person's
+scores, never the rep's (``internal`` speakers) onto a prospect."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.sdk.results import ResultView
 
 __all__ = [
     "participant_emails",
@@ -17,6 +23,20 @@ __all__ = [
     "domain_hints",
     "fill_emails",
     "unmatched_participants",
+    "Speaker",
+    "speakers_of",
+    "named_speakers",
+    "prospect_speakers",
+    "speaker_for",
+    "own_domains",
+    "Attribution",
+    "attribute",
+    "PersonView",
+    "person_view",
+    "speakers_line",
+    "DEFAULT_SPEAKER_FIELDS",
+    "SpeakerField",
+    "speaker_fields",
 ]
 
 
@@ -180,3 +200,259 @@ def unmatched_participants(data: Mapping[str, Any]) -> list[dict[str, Any]]:
         for p in metadata.get("participants") or []
         if not p.get("email")
     ]
+
+
+# Who said what -----------------------------------------------------------------------------------------
+# A result names its voices (``speakers[]``: name, email, internal, trust_score, vad, talk_share…). A CRM
+# sink then writes each prospect's record with that prospect's own figures, never a rep's (``internal``:
+# the e-mail is one of the tenant's own domains), and names the prospects in the call's activity.
+
+# Which view fields a speaker's own figures replace (view field -> path in ``speakers[]``); the others
+# (dominant emotion, low-credibility seconds, link, date) stay the meeting's. A mapping's
+# ``speaker_fields`` overrides these.
+DEFAULT_SPEAKER_FIELDS: dict[str, str] = {
+    "trust_score": "trust_score",
+    "valence": "vad.valence",
+    "arousal": "vad.arousal",
+    "dominance": "vad.dominance",
+    "talk_share": "talk_share",
+    "talk_time": "talk_time",
+}
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """One person's voice(s) in a result: who (``name``, ``email``, ``internal``) and their own figures."""
+
+    id: str
+    name: str | None
+    email: str | None
+    internal: bool | None
+    named_by: str | None
+    trust_score: float | None
+    valence: float | None
+    arousal: float | None
+    dominance: float | None
+    talk_share: float
+    talk_time: float
+    flags: tuple[str, ...] = ()
+    voices: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The speaker's name, else the voice id (``S1``)."""
+        return self.name or self.id
+
+    def figure(self, path: str) -> Any:
+        """The value at ``path`` (``trust_score``, ``vad.valence``, ``talk_share``…; None when absent)."""
+        return getattr(self, path.rsplit(".", 1)[-1], None)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _speaker(raw: Mapping[str, Any]) -> Speaker:
+    vad: Mapping[str, Any] = raw.get("vad") or {}
+    quality: Mapping[str, Any] = raw.get("quality") or {}
+    email = str(raw["email"]).strip().lower() if raw.get("email") else None
+    internal = raw.get("internal")
+    return Speaker(
+        id=str(raw.get("id") or ""),
+        name=str(raw["name"]) if raw.get("name") else None,
+        email=email if email and "@" in email else None,
+        internal=internal if isinstance(internal, bool) else None,
+        named_by=str(raw["named_by"]) if raw.get("named_by") else None,
+        trust_score=_number(raw.get("trust_score")),
+        valence=_number(vad.get("valence")),
+        arousal=_number(vad.get("arousal")),
+        dominance=_number(vad.get("dominance")),
+        talk_share=_number(raw.get("talk_share")) or 0.0,
+        talk_time=_number(raw.get("talk_time")) or 0.0,
+        flags=tuple(str(f) for f in quality.get("flags") or []),
+        voices=(str(raw.get("id") or ""),),
+    )
+
+
+def _weighted(values: list[tuple[float | None, float]]) -> float | None:
+    known = [(v, max(w, 1e-9)) for v, w in values if v is not None]
+    if not known:
+        return None
+    return sum(v * w for v, w in known) / sum(w for _, w in known)
+
+
+def _merge(voices: list[Speaker]) -> Speaker:
+    """One person split over several voices (``name_on_several_voices``): talk summed, scores weighted."""
+    if len(voices) == 1:
+        return voices[0]
+    first = max(voices, key=lambda s: s.talk_time)
+
+    def mean(key: str) -> float | None:
+        return _weighted([(getattr(s, key), s.talk_time) for s in voices])
+
+    return replace(
+        first,
+        trust_score=mean("trust_score"),
+        valence=mean("valence"),
+        arousal=mean("arousal"),
+        dominance=mean("dominance"),
+        talk_share=min(1.0, sum(s.talk_share for s in voices)),
+        talk_time=sum(s.talk_time for s in voices),
+        flags=tuple(dict.fromkeys(f for s in voices for f in s.flags)),
+        voices=tuple(v for s in voices for v in s.voices),
+    )
+
+
+def speakers_of(data: Mapping[str, Any]) -> list[Speaker]:
+    """The result's speakers, one per person (voices sharing an e-mail merged), most talk first."""
+    raw = [_speaker(s) for s in data.get("speakers") or [] if isinstance(s, Mapping)]
+    by_email: dict[str, list[Speaker]] = {}
+    people: list[Speaker] = []
+    for spk in raw:
+        if spk.email is None:
+            people.append(spk)
+        else:
+            by_email.setdefault(spk.email, []).append(spk)
+    people += [_merge(voices) for voices in by_email.values()]
+    return sorted(people, key=lambda s: -s.talk_time)
+
+
+def named_speakers(data: Mapping[str, Any]) -> list[Speaker]:
+    """The speakers the result ties to an e-mail (a participant), most talk first."""
+    return [s for s in speakers_of(data) if s.email]
+
+
+def own_domains(data: Mapping[str, Any]) -> set[str]:
+    """The tenant's own mail domains a result's job carried (``metadata.own_domains``), lower-cased."""
+    metadata: Mapping[str, Any] = data.get("metadata") or {}
+    return {str(d).strip().lower() for d in metadata.get("own_domains") or [] if str(d).strip()}
+
+
+def _domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1]
+
+
+def prospect_speakers(data: Mapping[str, Any], skip_domains: Iterable[str] = ()) -> list[Speaker]:
+    """Named speakers from another organisation (``internal`` false), outside ``skip_domains`` and the
+    job's own domains: the people a CRM record is about."""
+    skip = {d.lower() for d in skip_domains} | own_domains(data)
+    return [
+        s
+        for s in named_speakers(data)
+        if s.internal is False and s.email is not None and _domain(s.email) not in skip
+    ]
+
+
+def speaker_for(data: Mapping[str, Any], email: str) -> Speaker | None:
+    """The speaker whose e-mail is ``email`` (case-insensitive), voices merged; None when none is."""
+    wanted = email.strip().lower()
+    return next((s for s in named_speakers(data) if s.email == wanted), None)
+
+
+Unattributed = Literal["skip", "meeting"]
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Whose figures a CRM sink writes to which participant's record, and why."""
+
+    by_speaker: bool  # the result names speakers with e-mails: each record gets its own person's figures
+    emails: list[str]  # the participants to match, prospects (most talk first) then the rest
+    speakers: dict[str, Speaker]  # e-mail -> that prospect's own figures
+    internal: list[str]  # e-mails of the tenant's own speakers: never written as a prospect
+    left_out: list[str]  # participants with no voice of their own while others are named
+
+    def note(self) -> str:
+        """What the delivery receipt says about whose figures were written."""
+        if not self.by_speaker:
+            return "meeting-level figures: no speaker named with an e-mail"
+        parts = [f"own figures for {len(self.speakers)} prospect speaker(s)"]
+        if self.internal:
+            parts.append(f"{len(self.internal)} internal speaker(s) not written")
+        if self.left_out:
+            parts.append(f"{len(self.left_out)} participant(s) without a voice of their own left out")
+        return ", ".join(parts)
+
+
+def attribute(
+    data: Mapping[str, Any], skip_domains: Iterable[str], limit: int, unattributed: Unattributed = "skip"
+) -> Attribution:
+    """Which participants a CRM sink writes, each with whose figures (see ``Attribution``).
+
+    No speaker named with an e-mail: every matchable participant gets the meeting's figures (as before
+    speakers were named). Otherwise the prospect speakers get their own; internal speakers are never
+    written; other participants (no voice of their own) are left out, or get the meeting's figures with
+    ``unattributed="meeting"``."""
+    skip = [*skip_domains, *own_domains(data)]
+    named = named_speakers(data)
+    internal = [s.email for s in named if s.email and s.internal is True]
+    others = [e for e in matchable_emails(data, skip, limit) if e not in internal]
+    if not named:
+        return Attribution(False, others, {}, [], [])
+    prospects = {s.email: s for s in prospect_speakers(data, skip) if s.email}
+    rest = [e for e in others if e not in prospects]
+    emails = [*prospects, *(rest if unattributed == "meeting" else [])][:limit]
+    left_out = [] if unattributed == "meeting" else rest
+    return Attribution(True, emails, prospects, internal, left_out)
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def _two(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def speakers_line(speakers: Iterable[Speaker]) -> str:
+    """``Jane Buyer: Trust Score 64, V/A/D 0.61/0.55/0.48, talk 42%; …`` (the activity text)."""
+    lines = []
+    for s in speakers:
+        score = "n/a" if s.trust_score is None else f"{s.trust_score:.0f}"
+        vad = "/".join(_two(v) for v in (s.valence, s.arousal, s.dominance))
+        lines.append(f"{s.label}: Trust Score {score}, V/A/D {vad}, talk {_pct(s.talk_share)}")
+    return "; ".join(lines)
+
+
+class PersonView(ResultView):
+    """A result view for one CRM record: the person's own figures (``figures`` = ``speaker``) or the
+    meeting's (``meeting``), with the prospect speakers named (``speakers``) for the call's activity."""
+
+    figures: Literal["speaker", "meeting"] = "meeting"
+    speaker: str | None = None  # whose figures these are (their name)
+    talk_share: float | None = None
+    talk_time: float | None = None
+    speakers: str | None = None  # the prospect speakers and their scores (``speakers_line``)
+
+
+def person_view(
+    view: ResultView,
+    speaker: Speaker | None,
+    fields: Mapping[str, str] = DEFAULT_SPEAKER_FIELDS,
+    prospects: Iterable[Speaker] = (),
+) -> PersonView:
+    """``view`` with ``speaker``'s own figures in the ``fields`` they replace (the meeting's without one)."""
+    line = speakers_line(prospects) or None
+    base = PersonView.model_validate({**view.model_dump(), "speakers": line})
+    if speaker is None:
+        return base
+    own = {name: speaker.figure(path) for name, path in fields.items() if name in PersonView.model_fields}
+    return base.model_copy(update={**own, "figures": "speaker", "speaker": speaker.label})
+
+
+class SpeakerField(BaseModel):
+    """A mapping's ``speaker_fields`` entry: the path in a ``speakers[]`` entry a view field comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(
+        alias="from", pattern=r"^(vad\.)?(trust_score|valence|arousal|dominance|talk_share|talk_time)$"
+    )
+
+
+def speaker_fields(rules: Mapping[str, SpeakerField]) -> dict[str, str]:
+    """View field -> speaker path; ValueError when a name is not a view field."""
+    unknown = sorted(set(rules) - set(PersonView.model_fields))
+    if unknown:
+        raise ValueError(f"speaker_fields names unknown view fields: {', '.join(unknown)}")
+    return {name: rule.source for name, rule in rules.items()}

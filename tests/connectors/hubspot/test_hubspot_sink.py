@@ -148,7 +148,11 @@ def test_the_contacts_open_deals_are_found_through_associations(emulator: HubSpo
 
 def test_unmatched_participants_get_no_contact_by_default(emulator: HubSpotEmulator) -> None:
     receipt = CONNECTOR.deliver(_session(emulator), _spec(emulator), _message(["dana.scully@initech.com"]))
-    assert receipt.detail == "0 of 1 participants matched" and emulator.objects["contacts"] == {}
+    assert (
+        receipt.detail
+        == "0 of 1 participants matched; meeting-level figures: no speaker named with an e-mail"
+        and emulator.objects["contacts"] == {}
+    )
 
 
 def test_create_unmatched_makes_one_contact_and_a_replay_makes_none(emulator: HubSpotEmulator) -> None:
@@ -156,7 +160,10 @@ def test_create_unmatched_makes_one_contact_and_a_replay_makes_none(emulator: Hu
     emails = ["dana.scully@initech.com", "joe@gmail.com", "me@ourco.io"]
     for msg_id in ("msg_1", "msg_1", "msg_replayed"):
         receipt = CONNECTOR.deliver(session, spec, _message(emails, msg_id=msg_id))
-        assert receipt.detail == "1 of 1 participants matched"
+        assert (
+            receipt.detail
+            == "1 of 1 participants matched; meeting-level figures: no speaker named with an e-mail"
+        )
     [(contact_id, contact)] = emulator.objects["contacts"].items()
     assert contact["email"] == "dana.scully@initech.com"
     assert (contact["firstname"], contact["lastname"], contact["company"]) == ("Dana", "Scully", "Initech")
@@ -169,7 +176,10 @@ def test_a_contact_created_concurrently_is_found_after_the_conflict(emulator: Hu
     emulator.after_next_search = {"contacts": {"email": "dana.scully@initech.com"}}
     spec = _spec(emulator, create_unmatched=True)
     receipt = CONNECTOR.deliver(_session(emulator), spec, _message(["dana.scully@initech.com"]))
-    assert receipt.detail == "1 of 1 participants matched"
+    assert (
+        receipt.detail
+        == "1 of 1 participants matched; meeting-level figures: no speaker named with an e-mail"
+    )
     [contact] = emulator.objects["contacts"].values()
     assert contact["echodepth_trust_score"] == "63.5"
 

@@ -100,7 +100,11 @@ def test_a_refused_record_fails_only_the_analyses_that_wrote_it(emulator: Salesf
     emulator.missing_fields["Lead"] = {"EchoDepth_Valence__c"}  # the org lacks a mapped Lead field
     good, bad = _message(1, ["ana@acme.io"]), _message(2, ["bo@newco.io"])
     outcomes = CONNECTOR.deliver_batch(_session(emulator), _spec(), [good, bad])
-    assert isinstance(outcomes[0], DeliveryReceipt) and outcomes[0].detail == "1 of 1 participants matched"
+    assert (
+        isinstance(outcomes[0], DeliveryReceipt)
+        and outcomes[0].detail
+        == "1 of 1 participants matched; meeting-level figures: no speaker named with an e-mail"
+    )
     assert isinstance(outcomes[1], PermanentError) and outcomes[1].code == "INVALID_FIELD"
     [task] = _tasks(emulator)
     assert task["WhoId"] == ana and task["EchoDepth_Key__c"] == "echodepth-job-1"
@@ -118,7 +122,11 @@ def test_a_record_two_analyses_touch_gets_the_newest_values_once(emulator: Sales
 
 def test_analyses_without_matchable_participants_cost_no_call(emulator: SalesforceEmulator) -> None:
     outcomes = CONNECTOR.deliver_batch(_session(emulator), _spec(), [_message(1, ["joe@gmail.com"])])
-    assert outcomes == [DeliveryReceipt(200, "0 of 0 participants matched")]
+    assert outcomes == [
+        DeliveryReceipt(
+            200, "0 of 0 participants matched; meeting-level figures: no speaker named with an e-mail"
+        )
+    ]
     assert emulator.api_calls == []
 
 

@@ -97,7 +97,11 @@ def test_consumer_and_own_domains_are_skipped(emulator: SalesforceEmulator) -> N
     emulator.add("Contact", Email="joe@gmail.com")
     emulator.add("Contact", Email="me@ourco.io")
     receipt = CONNECTOR.deliver(_session(emulator), _spec(), _message(["joe@gmail.com", "me@ourco.io"]))
-    assert receipt.detail == "0 of 0 participants matched" and emulator.api_calls == []
+    assert (
+        receipt.detail
+        == "0 of 0 participants matched; meeting-level figures: no speaker named with an e-mail"
+        and emulator.api_calls == []
+    )
 
 
 def test_mapping_overrides_apply(emulator: SalesforceEmulator) -> None:
@@ -161,7 +165,10 @@ def test_a_task_created_by_a_concurrent_attempt_is_not_an_error(emulator: Salesf
 
 def test_unmatched_participants_are_only_logged_by_default(emulator: SalesforceEmulator) -> None:
     receipt = CONNECTOR.deliver(_session(emulator), _spec(), _message(["new.person@initech.com"]))
-    assert receipt.detail == "0 of 1 participants matched"
+    assert (
+        receipt.detail
+        == "0 of 1 participants matched; meeting-level figures: no speaker named with an e-mail"
+    )
     assert "Lead" not in emulator.records and _tasks(emulator) == []
 
 
@@ -172,7 +179,10 @@ def test_create_unmatched_makes_one_lead_per_participant_and_a_replay_makes_none
     emails = ["dana.scully@initech.com", "joe@gmail.com", "me@ourco.io"]
     for msg_id in ("msg_1", "msg_1", "msg_replayed"):
         receipt = CONNECTOR.deliver(session, spec, _message(emails, msg_id=msg_id))
-        assert receipt.detail == "1 of 1 participants matched"
+        assert (
+            receipt.detail
+            == "1 of 1 participants matched; meeting-level figures: no speaker named with an e-mail"
+        )
     [lead] = emulator.records["Lead"].values()
     assert lead["Email"] == "dana.scully@initech.com" and lead["LeadSource"] == "EchoDepth"
     assert (lead["FirstName"], lead["LastName"], lead["Company"]) == ("Dana", "Scully", "Initech")
@@ -204,20 +214,20 @@ def test_setup_grants_field_level_security_through_a_permission_set_once(
     assert ps["Name"] == "EchoDepth_Fields"
     grants = _grants(emulator, ps_id)
     wanted = {f"Contact.{n}" for n in emulator.custom_fields["Contact"]} | {"Task.EchoDepth_Key__c"}
-    assert wanted <= set(grants) and len(grants) == 8 + 8 + 3 + 1
+    assert wanted <= set(grants) and len(grants) == 10 + 10 + 3 + 1
     assert all(g["PermissionsRead"] and g["PermissionsEdit"] for g in grants.values())
     assert grants["Task.EchoDepth_Key__c"]["SobjectType"] == "Task"
     assert (
-        "field-level security (read, edit) on 20 fields in permission set EchoDepth_Fields"
+        "field-level security (read, edit) on 24 fields in permission set EchoDepth_Fields"
         in report["created"]
     )
     [assign] = report["manual"]  # nothing is assigned: the admin chooses who gets the permission set
     assert "assign permission set EchoDepth_Fields" in assign
     assert "PermissionSetAssignment" not in emulator.records
     again = CONNECTOR.setup(_session(emulator), _spec())
-    assert again["manual"] == [] and len(emulator.records["FieldPermissions"]) == 20
+    assert again["manual"] == [] and len(emulator.records["FieldPermissions"]) == 24
     assert (
-        "field-level security (read, edit) on 20 fields in permission set EchoDepth_Fields"
+        "field-level security (read, edit) on 24 fields in permission set EchoDepth_Fields"
         in again["present"]
     )
 
@@ -227,7 +237,7 @@ def test_setup_grants_configured_profiles_and_names_unknown_ones(emulator: Sales
     owned = emulator.add("PermissionSet", Name="X00ex000001", IsOwnedByProfile=True, ProfileId=profile)
     settings = {"permission_set": "EchoDepth_Fields", "profiles": ["Sales User", "Nobody"]}
     report = CONNECTOR.setup(_session(emulator), _spec(field_permissions=settings))
-    assert len(_grants(emulator, owned)) == 20
+    assert len(_grants(emulator, owned)) == 24
     assert "profile Nobody (for field-level security)" in report["missing"]
 
 
