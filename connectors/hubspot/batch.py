@@ -207,7 +207,7 @@ def deliver_batch(
         attribution = sink._attribution(spec, data)
         view = PersonView.of(data, link)
         meeting = person_view(view, None, prospects=attribution.speakers.values())
-        people = sink._views(mapping, view, attribution)
+        people = sink._views(spec, view, attribution)
         items.append(_Item(message, meeting, attribution, people, data))
     writing = [it for it in items if it.emails or deal_ids(it.data)]
     if writing:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from core.sdk.participants import DEFAULT_SPEAKER_FIELDS, SpeakerField, speaker_fields
 from core.sdk.results import MappedField, ResultView
 
 __all__ = ["PropertyRule", "Mapping_", "property_value", "deal_ids"]
@@ -30,21 +29,6 @@ class Mapping_(BaseModel):
     deals: dict[str, PropertyRule] = Field(default_factory=dict)
     timeline_tokens: list[str] = Field(default_factory=list)
     app_events: dict[str, str] = Field(default_factory=dict)  # object type -> app event type name (v4)
-    # view field -> path in a speakers[] entry: what a named speaker's own figures replace on their contact
-    # view field -> path in a speakers[] entry: what a named speaker's own figures replace on their contact
-    speaker_fields: dict[str, SpeakerField] = Field(
-        default_factory=lambda: {k: SpeakerField(**{"from": v}) for k, v in DEFAULT_SPEAKER_FIELDS.items()}
-    )
-
-    @field_validator("speaker_fields")
-    @classmethod
-    def _known_fields(cls, value: dict[str, SpeakerField]) -> dict[str, SpeakerField]:
-        speaker_fields(value)
-        return value
-
-    def speaker_paths(self) -> dict[str, str]:
-        """View field -> the path in a speakers[] entry it takes a speaker's own value from."""
-        return speaker_fields(self.speaker_fields)
 
 
 def property_value(view: ResultView, rule: PropertyRule) -> str | None:

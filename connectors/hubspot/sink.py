@@ -49,23 +49,38 @@ from core.sdk import (
     ProviderSpec,
 )
 from core.sdk.batching import chunks, deliver_each
-from core.sdk.participants import Attribution, PersonView, attribute, new_person, person_view
+from core.sdk.participants import Attribution, PersonView, attribute, new_person, person_view, speaker_fields
 from core.sdk.results import ResultView
 
-__all__ = ["HubSpotSink", "mapping_of", "BATCH_SIZE"]
+__all__ = ["HubSpotSink", "mapping_of", "speaker_paths_of", "BATCH_SIZE"]
 
 log = logging.getLogger("echodepth.connectors.hubspot")
 MAPPING_FILE = CONFIG_DIR / "mappings" / "hubspot.yaml"
 
 
-def mapping_of(spec: ProviderSpec) -> Mapping_:
-    """The default mapping with the connection's ``mapping`` overrides (per object, per property)."""
+def _mapping_data(spec: ProviderSpec) -> dict[str, Any]:
+    """The default mapping file with the connection's ``mapping`` overrides applied (per section, per key)."""
     base: dict[str, Any] = yaml.safe_load(MAPPING_FILE.read_text())
     for section, value in (spec.settings.get("mapping") or {}).items():
         base[section] = {**base.get(section, {}), **value} if isinstance(value, dict) else value
+    return base
+
+
+def mapping_of(spec: ProviderSpec) -> Mapping_:
+    """The default mapping with the connection's ``mapping`` overrides (per object, per field)."""
+    base = _mapping_data(spec)
+    base.pop("speaker_fields", None)  # read by ``speaker_paths_of``
     try:
         return Mapping_.model_validate(base)
     except ValidationError as exc:
+        raise ConfigError(f"hubspot mapping is invalid: {exc}") from exc
+
+
+def speaker_paths_of(spec: ProviderSpec) -> dict[str, str]:
+    """The mapping's ``speaker_fields``: which view fields a named speaker's own figures replace."""
+    try:
+        return speaker_fields(_mapping_data(spec).get("speaker_fields"))
+    except ValueError as exc:
         raise ConfigError(f"hubspot mapping is invalid: {exc}") from exc
 
 
@@ -89,14 +104,12 @@ class HubSpotSink:
         meeting = spec.settings.get("unattributed") == "meeting"
         return attribute(data, skip, BATCH_SIZE, "meeting" if meeting else "skip")
 
-    def _views(self, mapping: Mapping_, view: ResultView, who: Attribution) -> dict[str, PersonView]:
+    def _views(self, spec: ProviderSpec, view: ResultView, who: Attribution) -> dict[str, PersonView]:
         """Each participant's view: a prospect speaker's own figures, else the meeting's."""
-        prospects = list(who.speakers.values())
+        prospects, paths = list(who.speakers.values()), speaker_paths_of(spec)
         meeting = person_view(view, None, prospects=prospects)
         return {
-            e: person_view(view, who.speakers[e], mapping.speaker_paths(), prospects)
-            if e in who.speakers
-            else meeting
+            e: person_view(view, who.speakers[e], paths, prospects) if e in who.speakers else meeting
             for e in who.emails
         }
 
@@ -215,7 +228,7 @@ class HubSpotSink:
                 view.job_id,
                 email.rsplit("@", 1)[-1],
             )
-        people = self._views(mapping, view, attribution)
+        people = self._views(spec, view, attribution)
         own = {contacts[e]: people[e] for e in emails if e in contacts}
         self._update(api, "contacts", {c: _props(mapping.contacts, v) for c, v in own.items()})
         meeting = person_view(view, None, prospects=attribution.speakers.values())

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from core.sdk.participants import DEFAULT_SPEAKER_FIELDS, SpeakerField, speaker_fields
 from core.sdk.results import MappedField, ResultView
 
 __all__ = ["FieldRule", "SalesforceMapping", "field_value", "opportunity_id"]
@@ -28,21 +27,6 @@ class SalesforceMapping(BaseModel):
     lead: dict[str, FieldRule] = Field(default_factory=dict, alias="Lead")
     opportunity: dict[str, FieldRule] = Field(default_factory=dict, alias="Opportunity")
     task: dict[str, str] = Field(default_factory=dict, alias="Task")
-    # view field -> path in a speakers[] entry: what a named speaker's own figures replace on their record
-    # view field -> path in a speakers[] entry: what a named speaker's own figures replace on their record
-    speaker_fields: dict[str, SpeakerField] = Field(
-        default_factory=lambda: {k: SpeakerField(**{"from": v}) for k, v in DEFAULT_SPEAKER_FIELDS.items()}
-    )
-
-    @field_validator("speaker_fields")
-    @classmethod
-    def _known_fields(cls, value: dict[str, SpeakerField]) -> dict[str, SpeakerField]:
-        speaker_fields(value)
-        return value
-
-    def speaker_paths(self) -> dict[str, str]:
-        """View field -> the path in a speakers[] entry it takes a speaker's own value from."""
-        return speaker_fields(self.speaker_fields)
 
     def fields(self, sobject: str) -> dict[str, FieldRule]:
         """The rules of one object type."""

@@ -41,10 +41,18 @@ from core.sdk import (
     TransientError,
 )
 from core.sdk.batching import deliver_each
-from core.sdk.participants import Attribution, PersonView, Speaker, attribute, new_person, person_view
+from core.sdk.participants import (
+    Attribution,
+    PersonView,
+    Speaker,
+    attribute,
+    new_person,
+    person_view,
+    speaker_fields,
+)
 from core.sdk.results import ResultView
 
-__all__ = ["SalesforceSink", "mapping_of", "COLLECTION_SIZE"]
+__all__ = ["SalesforceSink", "mapping_of", "speaker_paths_of", "COLLECTION_SIZE"]
 
 log = logging.getLogger("echodepth.connectors.salesforce")
 COLLECTION_SIZE = 200  # sObject Collections take at most 200 records per call
@@ -53,14 +61,29 @@ LEAD_SOURCE = "EchoDepth"  # the LeadSource of Leads created for unmatched parti
 _THROTTLE_WAIT = 3600.0  # near the daily limit: try again in an hour (the 24 h window rolls)
 
 
-def mapping_of(spec: ProviderSpec) -> SalesforceMapping:
-    """The default mapping with the connection's ``mapping`` overrides (per object, per field)."""
+def _mapping_data(spec: ProviderSpec) -> dict[str, Any]:
+    """The default mapping file with the connection's ``mapping`` overrides applied (per section, per key)."""
     base: dict[str, Any] = yaml.safe_load(MAPPING_FILE.read_text())
     for section, value in (spec.settings.get("mapping") or {}).items():
         base[section] = {**base.get(section, {}), **value} if isinstance(value, dict) else value
+    return base
+
+
+def mapping_of(spec: ProviderSpec) -> SalesforceMapping:
+    """The default mapping with the connection's ``mapping`` overrides (per object, per field)."""
+    base = _mapping_data(spec)
+    base.pop("speaker_fields", None)  # read by ``speaker_paths_of``
     try:
         return SalesforceMapping.model_validate(base)
     except ValidationError as exc:
+        raise ConfigError(f"salesforce mapping is invalid: {exc}") from exc
+
+
+def speaker_paths_of(spec: ProviderSpec) -> dict[str, str]:
+    """The mapping's ``speaker_fields``: which view fields a named speaker's own figures replace."""
+    try:
+        return speaker_fields(_mapping_data(spec).get("speaker_fields"))
+    except ValueError as exc:
         raise ConfigError(f"salesforce mapping is invalid: {exc}") from exc
 
 
@@ -95,14 +118,12 @@ class SalesforceSink:
         meeting = spec.settings.get("unattributed") == "meeting"
         return attribute(data, skip, COLLECTION_SIZE, "meeting" if meeting else "skip")
 
-    def _views(self, mapping: SalesforceMapping, view: ResultView, who: Attribution) -> dict[str, PersonView]:
+    def _views(self, spec: ProviderSpec, view: ResultView, who: Attribution) -> dict[str, PersonView]:
         """Each participant's view: a prospect speaker's own figures, else the meeting's."""
-        prospects = list(who.speakers.values())
+        prospects, paths = list(who.speakers.values()), speaker_paths_of(spec)
         meeting = person_view(view, None, prospects=prospects)
         return {
-            e: person_view(view, who.speakers[e], mapping.speaker_paths(), prospects)
-            if e in who.speakers
-            else meeting
+            e: person_view(view, who.speakers[e], paths, prospects) if e in who.speakers else meeting
             for e in who.emails
         }
 
@@ -269,7 +290,7 @@ class SalesforceSink:
         if create:
             leads.update(self._create_leads(sf, adapter, data, unmatched))
         opp = self._opportunity(sf, adapter, data, sorted(contacts.values()))
-        views = self._views(mapping, view, attribution)
+        views = self._views(spec, view, attribution)
         records = [
             record
             for sobject, ids in (("Contact", contacts), ("Lead", leads))

@@ -450,9 +450,12 @@ class SpeakerField(BaseModel):
     )
 
 
-def speaker_fields(rules: Mapping[str, SpeakerField]) -> dict[str, str]:
-    """View field -> speaker path; ValueError when a name is not a view field."""
+def speaker_fields(rules: Mapping[str, Any] | None) -> dict[str, str]:
+    """A mapping's ``speaker_fields`` as view field -> speaker path (the defaults when absent);
+    ValueError when a name is not a view field or a path is not a speaker figure."""
+    if rules is None:
+        return dict(DEFAULT_SPEAKER_FIELDS)
     unknown = sorted(set(rules) - set(PersonView.model_fields))
     if unknown:
         raise ValueError(f"speaker_fields names unknown view fields: {', '.join(unknown)}")
-    return {name: rule.source for name, rule in rules.items()}
+    return {name: SpeakerField.model_validate(rule).source for name, rule in rules.items()}
