@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["AlertRule", "QuietHours", "ResultView", "period_of", "zone"]
+from core.sdk.participants import speakers_of
+
+__all__ = ["AlertRule", "QuietHours", "ResultView", "SpeakerRow", "period_of", "zone"]
 
 
 def zone(name: str) -> ZoneInfo:
@@ -62,8 +64,25 @@ def period_of(kind: str, now: datetime, tz: str) -> tuple[datetime, datetime]:
     return monday - timedelta(days=7), monday
 
 
+class SpeakerRow(BaseModel):
+    """One person who spoke, as an alert names them (``internal``: one of the tenant's own domains)."""
+
+    label: str  # the name, else the voice id (S1)
+    named: bool = False  # the result names this voice
+    internal: bool | None = None
+    trust_score: float | None = None
+    valence: float | None = None
+    arousal: float | None = None
+    dominance: float | None = None
+    talk_share: float = 0.0
+
+
 class AlertRule(BaseModel):
-    """Post to ``channel`` when an analysis matches every condition given (absent: any)."""
+    """Post to ``channel`` when an analysis matches every condition given (absent: any).
+
+    ``speaker``: ``any`` (default) tests the meeting's Trust Score; ``external`` (another organisation's
+    speakers, the prospect) or ``internal`` (the tenant's own) tests each such named speaker's own Trust
+    Score, and the rule matches when one of them passes (no such speaker: no match)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -77,6 +96,7 @@ class AlertRule(BaseModel):
     quiet_hours: QuietHours | None = None
     summary: Literal["daily", "weekly"] | None = None
     summary_lowest: int = Field(default=5, ge=0, le=20)  # how many lowest Trust Scores a summary lists
+    speaker: Literal["any", "external", "internal"] = "any"
 
     def matches(self, event_type: str, view: ResultView) -> bool:
         """Whether an event of ``event_type`` about ``view`` is alerted by this rule."""
@@ -86,7 +106,16 @@ class AlertRule(BaseModel):
             return False
         if self.sources and view.source not in self.sources:
             return False
-        return self._trust_ok(view.trust_score)
+        if self.speaker == "any":
+            return self._trust_ok(view.trust_score)
+        return bool(self.targets(view))
+
+    def targets(self, view: ResultView) -> list[SpeakerRow]:
+        """The speakers a speaker rule is about that pass its Trust Score conditions ([] for ``any``)."""
+        if self.speaker == "any":
+            return []
+        wanted = self.speaker == "internal"
+        return [s for s in view.speakers if s.internal is wanted and self._trust_ok(s.trust_score)]
 
     def _trust_ok(self, score: float | None) -> bool:
         if self.trust_below is None and self.trust_above is None:
@@ -111,6 +140,7 @@ class ResultView(BaseModel):
     dominant_emotion: str | None = None
     evidence: list[str] = Field(default_factory=list)
     link: str | None = None
+    speakers: list[SpeakerRow] = Field(default_factory=list)  # named or not, most talk first
 
     @classmethod
     def of(cls, data: Mapping[str, Any], link_template: str) -> ResultView:
@@ -130,6 +160,19 @@ class ResultView(BaseModel):
             dominant_emotion=max(emotions, key=lambda k: emotions[k]) if emotions else None,
             evidence=_evidence(trust),
             link=link_template.format(job_id=job_id) if link_template else None,
+            speakers=[
+                SpeakerRow(
+                    label=s.label,
+                    named=s.name is not None,
+                    internal=s.internal,
+                    trust_score=s.trust_score,
+                    valence=s.valence,
+                    arousal=s.arousal,
+                    dominance=s.dominance,
+                    talk_share=s.talk_share,
+                )
+                for s in speakers_of(data)
+            ],
         )
 
 

@@ -4,23 +4,27 @@ Idempotency: each message carries Slack message metadata naming the event id
 (https://docs.slack.dev/messaging/message-metadata); before posting, the channel's recent history is read
 with ``include_all_metadata`` and a message already carrying this event id is not posted again, so a retry,
 a replay or a worker killed after the post never makes a second message.
+
+Who said what: a rule with ``speaker: external|internal`` tests each such speaker's own Trust Score; its
+alert names the speakers it matched with their scores. An alert of ``any`` rules lists the named
+speakers the result has (none: as before).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from connectors.slack import client, summary
-from connectors.slack.models import AlertRule, ResultView
+from connectors.slack.models import AlertRule, ResultView, SpeakerRow
 from core.sdk import ConfigError, DeliveryReceipt, HttpSession, OutboundMessage, ProviderSpec, TransientError
 from core.sdk.summaries import SUMMARY_EVENT, SummaryPeriod
 
-__all__ = ["SlackSink", "blocks_for", "rules_of", "METADATA_EVENT", "SUMMARY_METADATA_EVENT"]
+__all__ = ["SlackSink", "blocks_for", "named_for", "rules_of", "METADATA_EVENT", "SUMMARY_METADATA_EVENT"]
 
 log = logging.getLogger("echodepth.connectors.slack")
 METADATA_EVENT = "echodepth_analysis"
@@ -40,8 +44,39 @@ def _score(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def blocks_for(view: ResultView) -> list[dict[str, Any]]:
-    """The Block Kit layout of one alert: header, scores, top evidence and a link to the result."""
+_SIDE = {True: "internal", False: "external", None: "unknown"}
+MAX_SPEAKERS = 5  # speakers listed in one alert
+
+
+def _speaker_lines(speakers: list[SpeakerRow]) -> str:
+    """``• *Jane Buyer* (external): Trust Score 38, V/A/D 0.31/0.72/0.40, talk 42%`` per speaker."""
+    lines = []
+    for s in speakers[:MAX_SPEAKERS]:
+        vad = " / ".join(_score(v, 2) for v in (s.valence, s.arousal, s.dominance))
+        lines.append(
+            f"• *{s.label}* ({_SIDE[s.internal]}): Trust Score {_score(s.trust_score)}, "
+            f"V/A/D {vad}, talk {100 * s.talk_share:.0f}%"
+        )
+    more = len(speakers) - MAX_SPEAKERS
+    return "\n".join(lines + ([f"… and {more} more"] if more > 0 else []))
+
+
+def named_for(view: ResultView, rules: list[AlertRule]) -> tuple[str, list[SpeakerRow]]:
+    """Which speakers a channel's alert names, and the heading: those its speaker rules matched, else
+    every named speaker of the result."""
+    matched: list[SpeakerRow] = []
+    for rule in rules:
+        matched += [s for s in rule.targets(view) if s not in matched]
+    if matched:
+        sides = sorted({_SIDE[s.internal] for s in matched})
+        return f"{' and '.join(sides).capitalize()} speaker(s) the rule matched", matched
+    return "Speakers", [s for s in view.speakers if s.named]
+
+
+def blocks_for(
+    view: ResultView, speakers: tuple[str, list[SpeakerRow]] = ("Speakers", [])
+) -> list[dict[str, Any]]:
+    """The Block Kit layout of one alert: header, scores, the speakers named, top evidence and a link."""
     fields = [
         f"*Trust Score*\n{_score(view.trust_score)} ({view.trust_band or 'n/a'})",
         f"*Modality*\n{view.modality}",
@@ -53,6 +88,10 @@ def blocks_for(view: ResultView) -> list[dict[str, Any]]:
         {"type": "header", "text": {"type": "plain_text", "text": "EchoDepth analysis"}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
     ]
+    heading, named = speakers
+    if named:
+        text = f"*{heading}*\n{_speaker_lines(named)}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     if view.evidence:
         top = "\n".join(f"• {e}" for e in view.evidence[:3])
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Top evidence*\n{top}"}})
@@ -72,7 +111,11 @@ def blocks_for(view: ResultView) -> list[dict[str, Any]]:
     return blocks
 
 
-def _summary(view: ResultView) -> str:
+def _summary(view: ResultView, named: Sequence[SpeakerRow] = ()) -> str:
+    """The notification text: the meeting's score, or the matched speakers' own."""
+    if named:
+        who = ", ".join(f"{s.label} Trust Score {_score(s.trust_score)}" for s in named[:MAX_SPEAKERS])
+        return f"EchoDepth analysis {view.job_id}: {who} ({view.modality})"
     return f"EchoDepth analysis {view.job_id}: Trust Score {_score(view.trust_score)} ({view.modality})"
 
 
@@ -191,9 +234,11 @@ class SlackSink:
         for rule in rules_of(spec):
             if rule.matches(message.type, view):
                 by_channel.setdefault(rule.channel, []).append(rule)
-        content = (_summary(view), blocks_for(view))
 
         def post(web: client.SessionWebClient, channel: str) -> None:
+            heading, named = named_for(view, by_channel[channel])
+            targeted = named if any(r.speaker != "any" for r in by_channel[channel]) else []
+            content = (_summary(view, targeted), blocks_for(view, (heading, named)))
             self._post(web, channel, message, content, METADATA_EVENT, {"job_id": view.job_id})
 
         return self._send(session, spec, message, by_channel, post, METADATA_EVENT)
