@@ -138,3 +138,10 @@ def test_guard_takes_the_most_specific_row_and_leaves_control_routes_alone(guard
     assert contract.MADE[("demo", "items.all")] == before + 1
     assert guarded.post("/_control/reset").json() == {"ok": True}
     assert guarded.post("/mount/v1/ping").json() == {"ok": True}
+
+
+def test_guard_takes_an_encoded_slash_in_an_id_as_one_segment(guarded: httpx.Client) -> None:
+    before = contract.MADE[("demo", "items.get")]
+    answer = guarded.get("/mount/v1/items/ab%2Fcd==", headers={"authorization": "read"})
+    assert answer.json() == {"ok": True}  # Zoom meeting UUIDs may hold "/", sent encoded
+    assert contract.MADE[("demo", "items.get")] == before + 1
