@@ -450,12 +450,13 @@ def _tenant_json(policy: object, default_days: int) -> str:
         "retention_days": policy.retention_days,
         "effective_retention_days": policy.effective_retention_days(default_days),
         "analyses_permitted": refusal(policy.region, policy.purposes) is None,
+        "own_domains": list(policy.own_domains),
     }, indent=2)
 
 
 @tenants_app.command("show")
 def tenants_show(tenant: Annotated[str, typer.Option(help="Tenant name.")]) -> None:
-    """Print the tenant's region, purposes, lawful basis and retention as JSON."""
+    """Print the tenant's region, purposes, lawful basis, retention and own domains as JSON."""
     from core.runtime import Runtime
     from core.sdk.errors import InputError
 
@@ -485,8 +486,12 @@ def tenants_set(
     rate_tier: Annotated[
         str | None, typer.Option(help="Rate tier of config/tiers.yaml; '' = the default tier.")
     ] = None,
+    own_domains: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated own mail domains (speakers there are internal); '' clears."),
+    ] = None,
 ) -> None:
-    """Change a tenant's governance settings and rate tier (each change is audited as actor 'cli')."""
+    """Change a tenant's governance settings, own domains and rate tier (each change audited as 'cli')."""
     from core.governance.audit import CLI
     from core.governance.policy import REGIONS
     from core.runtime import Runtime
@@ -513,6 +518,8 @@ def tenants_set(
             )
         if retention_days is not None:
             policies.set_retention(tenant_id, retention_days or None, CLI)
+        if own_domains is not None:
+            policies.set_own_domains(tenant_id, own_domains.split(","), CLI)
         if rate_tier is not None:
             _check_tier(settings, rate_tier)
             rt.store.set_rate_tier(tenant, rate_tier or None)  # the directory holds the tenant's tier

@@ -1,4 +1,5 @@
-"""Tenant policy: region, declared purposes, lawful basis, retention; and the EU AI Act Art. 5(1)(f) guard.
+"""Tenant policy: region, declared purposes, lawful basis, retention, own mail domains; and the EU AI Act
+Art. 5(1)(f) guard.
 
 Since 2 February 2025 the EU AI Act prohibits inferring the emotions of a natural person in the areas of
 workplace and education institutions, except where the system is meant for medical or safety reasons
@@ -9,6 +10,7 @@ See docs/compliance.md for what it does not do.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +57,8 @@ CONSENT_BASES = (
 # Purposes in "the areas of workplace and education institutions" (Art. 5(1)(f)).
 PROHIBITED_IN_EU = frozenset({"recruitment", "workplace_monitoring", "education"})
 COMPLIANCE_DOCS = "https://echodepth.dev/docs/compliance.md"
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+MAX_OWN_DOMAINS = 50
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class TenantPolicy:
     purposes: tuple[str, ...]
     consent_basis: str | None
     retention_days: int | None
+    own_domains: tuple[str, ...] = ()  # the organisation's own mail domains: a speaker at one is internal
 
     def effective_retention_days(self, default: int) -> int:
         """The tenant's own retention, or the deployment's default."""
@@ -100,6 +105,7 @@ def _policy(t: Tenant) -> TenantPolicy:
         purposes=tuple(t.purposes or ()),
         consent_basis=t.consent_basis,
         retention_days=t.retention_days,
+        own_domains=tuple(t.own_domains or ()),
     )
 
 
@@ -168,6 +174,16 @@ class PolicyStore:
         if days is not None and not 1 <= days <= 3650:
             raise InputError("invalid_input", "retention days must be between 1 and 3650", 422)
         return self._update(tenant_id, actor, "tenant.retention.set", {"days": days}, retention_days=days)
+
+    def set_own_domains(self, tenant_id: str, domains: list[str], actor: str) -> TenantPolicy:
+        """Replace the tenant's own mail domains (``[]`` clears them); each must be a domain name."""
+        unique = list(dict.fromkeys(d.strip().lower() for d in domains if d.strip()))
+        bad = [d for d in unique if not _DOMAIN.match(d)]
+        if bad or len(unique) > MAX_OWN_DOMAINS:
+            why = f"not domain names: {', '.join(bad)}" if bad else f"at most {MAX_OWN_DOMAINS} domains"
+            raise InputError("invalid_input", f"own domains: {why}", 422)
+        detail = {"own_domains": unique}
+        return self._update(tenant_id, actor, "tenant.own_domains.set", detail, own_domains=unique or None)
 
     def set_region(self, tenant_id: str, region: str, actor: str) -> TenantPolicy:
         """Set the tenant's region (an operator action: residency will move data with it)."""

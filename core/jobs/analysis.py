@@ -14,7 +14,7 @@ from core.media.spool import Spool
 from core.sdk.errors import EngineError, InputError
 from core.settings import Settings
 from core.storage.db import Database
-from core.storage.models import Job
+from core.storage.models import Job, Tenant
 from core.storage.store import Claim, MediaItem
 from engine.report import Evidence, Report, SpeakerSummary
 from engine.transcripts import parse_vtt
@@ -62,7 +62,13 @@ def job_metadata(db: Database) -> JobMetadata:
     def read(job_id: str) -> Mapping[str, Any]:
         with db.session() as s:
             job = s.get(Job, job_id)
-            return dict(job.metadata_ or {}) if job is not None else {}
+            if job is None:
+                return {}
+            meta = dict(job.metadata_ or {})
+            tenant = s.get(Tenant, job.tenant_id)  # the tenant's own domains join the job's
+            if tenant is not None and tenant.own_domains:
+                meta["own_domains"] = [*(meta.get("own_domains") or []), *tenant.own_domains]
+            return meta
 
     return read
 

@@ -54,6 +54,8 @@ class Tenant(Base):
     purposes: Mapped[list[str] | None] = mapped_column(JSON)
     consent_basis: Mapped[str | None] = mapped_column(String(40))
     rate_tier: Mapped[str | None] = mapped_column(String(40))  # config/tiers.yaml; None = the default tier
+    # the organisation's own mail domains (core.governance.policy): a speaker at one is internal (the rep)
+    own_domains: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class ApiKey(Base):
