@@ -162,7 +162,7 @@ class _Guard:
         await self.app(scope, receive, send)
 
     def _check(self, request: Request, path: str) -> Response | None:
-        call = self.contract.match(request.method, path) or self._match_raw(request)
+        call = self._match_raw(request) or self.contract.match(request.method, path)
         if call is None:
             UNLISTED.append((self.contract.vendor, request.method, path))
             return self.refuse(request, None, "unlisted")
