@@ -49,7 +49,15 @@ from core.sdk import (
     ProviderSpec,
 )
 from core.sdk.batching import chunks, deliver_each
-from core.sdk.participants import Attribution, PersonView, attribute, new_person, person_view, speaker_fields
+from core.sdk.participants import (
+    Attribution,
+    PersonView,
+    attribution_for,
+    new_person,
+    person_view,
+    person_views,
+    speaker_fields,
+)
 from core.sdk.results import ResultView
 
 __all__ = ["HubSpotSink", "mapping_of", "speaker_paths_of", "BATCH_SIZE"]
@@ -100,18 +108,11 @@ class HubSpotSink:
 
     def _attribution(self, spec: ProviderSpec, data: Mapping[str, Any]) -> Attribution:
         """The participants to match and whose figures each gets (prospect speakers first)."""
-        skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
-        meeting = spec.settings.get("unattributed") == "meeting"
-        return attribute(data, skip, BATCH_SIZE, "meeting" if meeting else "skip")
+        return attribution_for(spec.settings, data, BATCH_SIZE)
 
     def _views(self, spec: ProviderSpec, view: ResultView, who: Attribution) -> dict[str, PersonView]:
         """Each participant's view: a prospect speaker's own figures, else the meeting's."""
-        prospects, paths = list(who.speakers.values()), speaker_paths_of(spec)
-        meeting = person_view(view, None, prospects=prospects)
-        return {
-            e: person_view(view, who.speakers[e], paths, prospects) if e in who.speakers else meeting
-            for e in who.emails
-        }
+        return person_views(view, who, speaker_paths_of(spec))
 
     def _contacts(self, api: HubSpot, emails: list[str]) -> dict[str, str]:
         """Contact id by email, found with one search (``IN`` takes up to 100 values)."""

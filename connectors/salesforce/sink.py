@@ -45,9 +45,10 @@ from core.sdk.participants import (
     Attribution,
     PersonView,
     Speaker,
-    attribute,
+    attribution_for,
     new_person,
     person_view,
+    person_views,
     speaker_fields,
 )
 from core.sdk.results import ResultView
@@ -114,18 +115,11 @@ class SalesforceSink:
 
     def _attribution(self, spec: ProviderSpec, data: Mapping[str, Any]) -> Attribution:
         """The participants to match and whose figures each gets (prospect speakers first)."""
-        skip = [*spec.settings.get("consumer_domains", []), *spec.settings.get("skip_domains", [])]
-        meeting = spec.settings.get("unattributed") == "meeting"
-        return attribute(data, skip, COLLECTION_SIZE, "meeting" if meeting else "skip")
+        return attribution_for(spec.settings, data, COLLECTION_SIZE)
 
     def _views(self, spec: ProviderSpec, view: ResultView, who: Attribution) -> dict[str, PersonView]:
         """Each participant's view: a prospect speaker's own figures, else the meeting's."""
-        prospects, paths = list(who.speakers.values()), speaker_paths_of(spec)
-        meeting = person_view(view, None, prospects=prospects)
-        return {
-            e: person_view(view, who.speakers[e], paths, prospects) if e in who.speakers else meeting
-            for e in who.emails
-        }
+        return person_views(view, who, speaker_paths_of(spec))
 
     def _ids_by_email(self, sf: Salesforce, adapter: Any, template: str, emails: list[str]) -> dict[str, str]:
         found = soql.rows(sf, adapter, template, emails)

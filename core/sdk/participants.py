@@ -31,8 +31,10 @@ __all__ = [
     "own_domains",
     "Attribution",
     "attribute",
+    "attribution_for",
     "PersonView",
     "person_view",
+    "person_views",
     "speakers_line",
     "DEFAULT_SPEAKER_FIELDS",
     "SpeakerField",
@@ -396,6 +398,13 @@ def attribute(
     return Attribution(True, emails, prospects, internal, left_out)
 
 
+def attribution_for(settings: Mapping[str, Any], data: Mapping[str, Any], limit: int) -> Attribution:
+    """A CRM sink's ``attribute`` from its provider settings: consumer and own mail domains skipped, and its
+    ``unattributed`` choice (``meeting``, else ``skip``)."""
+    skip = [*settings.get("consumer_domains", []), *settings.get("skip_domains", [])]
+    return attribute(data, skip, limit, "meeting" if settings.get("unattributed") == "meeting" else "skip")
+
+
 def _pct(share: float) -> str:
     return f"{100 * share:.0f}%"
 
@@ -438,6 +447,16 @@ def person_view(
         return base
     own = {name: speaker.figure(path) for name, path in fields.items() if name in PersonView.model_fields}
     return base.model_copy(update={**own, "figures": "speaker", "speaker": speaker.label})
+
+
+def person_views(view: ResultView, who: Attribution, fields: Mapping[str, str]) -> dict[str, PersonView]:
+    """Each participant's view (by e-mail): a prospect speaker's own figures, else the meeting's."""
+    prospects = list(who.speakers.values())
+    meeting = person_view(view, None, prospects=prospects)
+    return {
+        e: person_view(view, who.speakers[e], fields, prospects) if e in who.speakers else meeting
+        for e in who.emails
+    }
 
 
 class SpeakerField(BaseModel):
