@@ -22,8 +22,10 @@ $(VENV)/.dev-installed: pyproject.toml sdk/python/pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	@$(BIN)/echodepth db upgrade
 	@KEY=$$($(BIN)/echodepth keys create --tenant local --name make-run) && \
+	PASSWORD=$$($(BIN)/echodepth users create --tenant local --email admin@localhost --admin --reset) && \
 	echo "" && \
 	echo "EchoDepth API on http://127.0.0.1:8000  (docs: http://127.0.0.1:8000/docs)" && \
+	echo "Console: http://127.0.0.1:8000/console  (sign in as admin@localhost, password $$PASSWORD; new each run)" && \
 	echo "API key for tenant 'local' (shown once): $$KEY" && \
 	echo "Try it:" && \
 	echo "  curl -s -H 'Authorization: Bearer $$KEY' -H 'Content-Type: application/json' -d '{\"text\": \"I am really pleased with how the demo went.\"}' http://127.0.0.1:8000/v1/analyse/text" && \
