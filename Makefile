@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.dev-installed: pyproject.toml sdk/python/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e sdk/python  # the SDK (distribution "echodepth") first: it replaces the server's old name
 	$(BIN)/pip install -q -e '.[dev]'
+	@scripts/install_chromium.sh  # tests/console (Debian's chromium; guarded, never fails the install)
 	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
