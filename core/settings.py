@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -174,6 +175,13 @@ class Settings(BaseSettings):
     """Concurrent streams per API process."""
     stream_asr: bool = True
     """Transcribe streamed audio (pocketsphinx in a separate process)."""
+    asr_model: Literal["pocketsphinx", "whisper-tiny.en"] = Field(
+        default="pocketsphinx",
+        description="Speech recogniser of jobs and streams: `pocketsphinx` (light, the default) or "
+        "`whisper-tiny.en` (fewer word errors, more memory; needs `pip install 'echodepth-server[asr]'`; "
+        "WER, RTF and RSS of both in [validation.md](validation.md)); a server whose recogniser cannot "
+        "load refuses to start (`asr_model_missing`).",
+    )
     rate_limit_per_minute: int = Field(default=0, ge=0)
     """Requests per minute per key or token that has no rate tier (burst = the limit, every route costs 1);
     `429 rate_limited` with `Retry-After` beyond; `0` = unlimited."""
