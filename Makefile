@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
+.PHONY: run test lint typecheck docs bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check core engine connectors tests bench scripts sdk/python
 	$(BIN)/mypy
 	$(BIN)/mypy --strict sdk/python/src/echodepth
+
+docs: $(VENV)/.dev-installed  # regenerate the generated parts of docs/ (a test fails when one is stale)
+	$(BIN)/python scripts/settings_table.py
+	$(BIN)/python scripts/vendor_table.py
 
 sdk-sync: $(VENV)/.dev-installed  # the SDK's blocking half from its asyncio half (a test checks it)
 	$(BIN)/python sdk/python/scripts/generate_sync.py
