@@ -3,6 +3,7 @@ a tenant with users of different scopes, and headless Debian chromium driven by 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -115,6 +116,13 @@ def watched(browser: Any) -> Iterator[Watched]:
     yield Watched(page, errors)
     context.close()
     assert not errors, errors
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save the whole page as ``<name>.png`` in ``$ECHODEPTH_CONSOLE_SCREENSHOTS`` (docs/console), if set."""
+    folder = os.environ.get("ECHODEPTH_CONSOLE_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def sign_in(page: Any, site: ConsoleSite, email: str = ADMIN, password: str = PASSWORD) -> None:

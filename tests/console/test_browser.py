@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from core.storage.models import utcnow
-from tests.console.conftest import ADMIN, READER, ConsoleSite, Watched, sign_in
+from tests.console.conftest import ADMIN, READER, ConsoleSite, Watched, screenshot, sign_in
 from tests.engine.media_factory import talking_head
 
 pytestmark = pytest.mark.browser
@@ -38,6 +38,7 @@ def _upload_and_wait(page: Any, clip: Path) -> tuple[str, list[str]]:
     page.get_by_role("button", name="Upload and analyse").click()
     page.wait_for_selector("#upload-progress[value='100']")
     card = page.wait_for_selector(".progress-card")
+    screenshot(page, "analyse")
     job_id = str(card.get_attribute("data-job"))
     seen: list[str] = []
     for _ in range(240):
@@ -49,6 +50,7 @@ def _upload_and_wait(page: Any, clip: Path) -> tuple[str, list[str]]:
         page.wait_for_timeout(250)
     page.wait_for_url(f"**/console/result/{job_id}")
     page.wait_for_selector("[data-result][data-drawn='true']")
+    screenshot(page, "result")
     return job_id, seen
 
 
@@ -128,6 +130,7 @@ def test_jobs_filter_page_and_erase_after_confirmation(
     page = watched.page
     sign_in(page, site)
     page.goto(f"{site.url}/console/jobs")
+    screenshot(page, "jobs")
     assert page.locator("tbody tr[data-job]").count() == 20
     page.get_by_role("link", name="Next page").click()
     page.wait_for_url(re.compile("cursor="))
