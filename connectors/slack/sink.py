@@ -137,9 +137,8 @@ class SlackSink:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def _client(self, session: HttpSession, spec: ProviderSpec) -> client.SessionWebClient:
-        base = spec.api_base_url or "https://slack.com/api"
         wait = float(spec.settings.get("inline_retry_after_max_seconds", 1))
-        return client.SessionWebClient(session, base, spec.timeout_seconds, wait)
+        return client.SessionWebClient(session, spec, wait)
 
     def _already_posted(
         self, web: client.SessionWebClient, channel: str, message_id: str, depth: int, kind: str
