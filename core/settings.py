@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -66,10 +67,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     providers_dir: Path | None = None
     oauth_refresh_ahead_seconds: float = Field(default=600, ge=0)
-    zoom_client_id: str | None = None
-    zoom_client_secret: SecretStr | None = None
-    zoom_webhook_secret_token: SecretStr | None = None
-    zoom_chatbot_jid: str | None = None
+    # each connector's own settings (``core.sdk.settings``: ``ECHODEPTH_<KEY>_*`` from the environment),
+    # overridden here by connector key: {"<key>": {"<name>": value}}
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source_catch_up_interval_seconds: float = Field(default=3600, gt=0)
     source_catch_up_lookback_hours: float = Field(default=48, gt=0)
     source_subscription_interval_seconds: float = Field(default=600, gt=0)
@@ -77,16 +77,6 @@ class Settings(BaseSettings):
     owner_summary_sla_hours: float = Field(default=24, gt=0)
     owner_summary_check_interval_seconds: float = Field(default=300, gt=0)
     own_domains: str = Field(default="", pattern=r"^[\w.,\s-]*$")  # e.g. "ourco.example, ourco.co.uk"
-    microsoft_client_id: str | None = None
-    microsoft_client_secret: SecretStr | None = None
-    salesforce_client_id: str | None = None
-    salesforce_client_secret: SecretStr | None = None
-    hubspot_client_id: str | None = None
-    hubspot_client_secret: SecretStr | None = None
-    hubspot_app_id: str | None = None
-    hubspot_developer_api_key: SecretStr | None = None
-    slack_client_id: str | None = None
-    slack_client_secret: SecretStr | None = None
     stream_max_frame_bytes: int = Field(default=2_097_152, ge=1024)
     stream_max_fps: float = Field(default=30, gt=0, le=60)
     stream_idle_timeout_seconds: float = Field(default=10, gt=0)

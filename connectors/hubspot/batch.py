@@ -81,7 +81,7 @@ def _search(api: HubSpot, spec: ProviderSpec, emails: Sequence[str]) -> dict[str
         )
         page = client.call(
             spec,
-            lambda q=query: api.crm.contacts.search_api.do_search(public_object_search_request=q),
+            partial(api.crm.contacts.search_api.do_search, public_object_search_request=query),
             patience=RATE_LIMIT_PATIENCE,
         )
         found.update(_by_email(getattr(page, "results", None)))

@@ -24,6 +24,7 @@ from config import CONFIG_DIR
 from connectors.hubspot import batch, client, events
 from connectors.hubspot import setup as hubspot_setup
 from connectors.hubspot.models import Mapping_, deal_ids
+from connectors.hubspot.settings import HubSpotConnectionSettings, HubSpotSettings
 from core.sdk import HttpSession, ProviderSpec
 from core.sdk.crm import CrmSink
 
@@ -42,6 +43,8 @@ class HubSpotSink(CrmSink[Mapping_, batch.Item]):
     participants_per_analysis = batch.BATCH_SIZE
     mapping_model = Mapping_
     item_type = batch.Item
+    settings_model = HubSpotSettings
+    connection_settings = HubSpotConnectionSettings
 
     def __init__(self) -> None:
         super().__init__(MAPPING_FILE)

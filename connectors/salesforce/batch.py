@@ -141,10 +141,10 @@ def create_leads(sf: Salesforce, conn: client.Connection, items: list[Item], ema
 
     Only emails no Contact or open Lead has reach here, so a replay finds the Lead made the first time."""
     owners = {e: [it for it in items if e in it.emails] for e in emails}
-    records = []
+    records: list[dict[str, Any]] = []
     for email in emails:
         p = new_person(owners[email][0].data, email)
-        record = {
+        lead: dict[str, Any] = {
             "attributes": {"type": "Lead"},
             "Email": p.email,
             "FirstName": p.first_name or None,
@@ -152,7 +152,7 @@ def create_leads(sf: Salesforce, conn: client.Connection, items: list[Item], ema
             "Company": p.company,
             "LeadSource": LEAD_SOURCE,
         }
-        records.append({k: v for k, v in record.items() if v is not None})
+        records.append({k: v for k, v in lead.items() if v is not None})
 
     def refused(rows: list[dict[str, Any]], exc: PermanentError) -> None:
         for row in rows:

@@ -23,6 +23,7 @@ from config import CONFIG_DIR
 from connectors.salesforce import batch, client
 from connectors.salesforce import setup as salesforce_setup
 from connectors.salesforce.models import SalesforceMapping
+from connectors.salesforce.settings import SalesforceConnectionSettings, SalesforceSettings
 from core.sdk import HttpSession, ProviderSpec, TransientError
 from core.sdk.crm import CrmSink
 
@@ -54,6 +55,8 @@ class SalesforceSink(CrmSink[SalesforceMapping, batch.Item]):
     participants_per_analysis = COLLECTION_SIZE
     mapping_model = SalesforceMapping
     item_type = batch.Item
+    settings_model = SalesforceSettings
+    connection_settings = SalesforceConnectionSettings
 
     def __init__(self) -> None:
         super().__init__(MAPPING_FILE)

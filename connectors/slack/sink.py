@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from connectors.slack import client, summary
 from connectors.slack.models import AlertRule, ResultView, SpeakerRow
+from connectors.slack.settings import SlackConnectionSettings, SlackSettings
 from core.sdk import ConfigError, DeliveryReceipt, HttpSession, OutboundMessage, ProviderSpec, TransientError
 from core.sdk.summaries import SUMMARY_EVENT, SummaryPeriod
 
@@ -132,6 +133,8 @@ class SlackSink:
     kind: Literal["sink"] = "sink"
     display_name = "Slack"
     events = frozenset({"analysis.completed", "analysis.failed"})
+    settings_model = SlackSettings
+    connection_settings = SlackConnectionSettings
 
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))

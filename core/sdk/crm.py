@@ -18,18 +18,33 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.sdk.contracts import BatchOutcome, DeliveryReceipt, HttpSession, OutboundMessage, ProviderSpec
 from core.sdk.errors import ConfigError, PermanentError
 from core.sdk.participants import Attribution, PersonView, attribution_for, person_view, person_views
 from core.sdk.participants import speaker_fields as read_speaker_fields
 
-__all__ = ["CrmItem", "CrmSink", "merged_mapping"]
+__all__ = ["CrmItem", "CrmSink", "CrmConnectionSettings", "merged_mapping"]
 
 M = TypeVar("M", bound=BaseModel)
 I = TypeVar("I", bound="CrmItem")  # noqa: E741
 _CACHED_OVERRIDES = 256  # distinct connection overrides kept validated
+
+
+class CrmConnectionSettings(BaseModel):
+    """What a tenant may set on a CRM connection (absent: keep); a Sink adds its own fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mapping: dict[str, Any] | None = Field(
+        default=None, description="overrides of config/mappings/<key>.yaml"
+    )
+    result_url: str | None = None
+    skip_domains: list[str] | None = None
+    create_unmatched: bool | None = Field(
+        default=None, description="create a record for participants no record matches"
+    )
 
 
 @dataclass
@@ -80,6 +95,7 @@ class CrmSink(ABC, Generic[M, I]):
     participants_per_analysis: ClassVar[int]  # the most participants one analysis matches
     mapping_model: ClassVar[type[BaseModel]]
     item_type: ClassVar[type[CrmItem]] = CrmItem
+    connection_settings: ClassVar[type[BaseModel]] = CrmConnectionSettings
 
     def __init__(self, mapping_file: Path) -> None:
         try:

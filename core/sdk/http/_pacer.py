@@ -84,11 +84,7 @@ class PacedSession:
 
     def __init__(self, session: HttpSession, vendor: str, limit: RateLimitSpec, pacer: Pacer) -> None:
         self.session, self.vendor, self.limit, self.pacer = session, vendor, limit, pacer
-
-    @property
-    def credentials(self) -> Credentials:
-        """The wrapped session's credentials."""
-        return self.session.credentials
+        self.credentials: Credentials = session.credentials
 
     def _key(self, url: str, content: bytes | None) -> tuple[tuple[str, ...], Budget] | None:
         """The window a call to ``url`` spends and its budget; None when the budget does not count it."""

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.hubspot import CONNECTOR, client
+from connectors.hubspot import CONNECTOR
 from core.delivery.session import GuardedSession
 from core.registry import load_provider_spec
 from core.sdk import AuthError, Credentials, OutboundMessage, PermanentError, ProviderSpec, TransientError
