@@ -197,7 +197,7 @@ class SinkDeliveries:
         report: dict[str, list[str]] = self._with_token(
             conn, lambda session, spec: run(session, spec, create), self._app_credentials(conn.provider)
         )
-        # "settings": what setup made that deliveries need (HubSpot's event_template_id), as name=value
+        # "settings": what setup made that deliveries need (a template id), as name=value
         keep = dict(line.split("=", 1) for line in report.pop("settings", []) if "=" in line)
         if keep:
             self._merge(conn.id, keep)

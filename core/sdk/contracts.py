@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 import httpx
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -212,6 +220,14 @@ class OAuthSpec(BaseModel):
         return self
 
 
+def _compiled(pattern: str) -> str:
+    re.compile(pattern)
+    return pattern
+
+
+Pattern = Annotated[str, AfterValidator(_compiled)]  # a regular expression, checked when the spec loads
+
+
 def _as_list(value: Any) -> Any:
     """A single value where a list is expected becomes a list of one (``status: 403``)."""
     return value if isinstance(value, list) else [value]
@@ -259,13 +275,7 @@ class RateLimitBucket(BaseModel):
 
     requests: int = Field(ge=1)
     per_seconds: float = Field(gt=0)
-    path: str  # regular expression searched in the URL path
-
-    @field_validator("path")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        re.compile(value)
-        return value
+    path: Pattern  # searched in the URL path
 
 
 class LearnedLimit(BaseModel):
@@ -284,17 +294,10 @@ class RateLimitSpec(BaseModel):
 
     requests: int = Field(ge=1)
     per_seconds: float = Field(gt=0)
-    paths: list[str] = Field(default_factory=list)  # regular expressions of the paths it counts; empty: all
+    paths: list[Pattern] = Field(default_factory=list)  # the paths it counts (searched); empty: all
     per_field: str | None = None  # a JSON body field whose every value has a budget of its own
     buckets: dict[str, RateLimitBucket] = Field(default_factory=dict)
     learn: LearnedLimit | None = None
-
-    @field_validator("paths")
-    @classmethod
-    def _all_compile(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            re.compile(pattern)
-        return value
 
 
 class AdminStep(BaseModel):

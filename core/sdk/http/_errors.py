@@ -19,6 +19,7 @@ from core.sdk.errors import AuthError, ConnectorError, PermanentError, SkipItem,
 __all__ = [
     "Answer",
     "answer_of",
+    "dig",
     "retry_after",
     "classify",
     "raise_for",
@@ -113,18 +114,22 @@ def _parsed(body: Any) -> Any:
     return body
 
 
-def _at(data: Any, path: str | None) -> str | None:
-    """The value at dotted ``path`` (list indexes as numbers) as text, None when absent."""
-    if not path:
-        return None
-    for part in path.split("."):
+def dig(data: Any, path: str) -> Any:
+    """The value at a dotted path (``team.id``, ``value.0.id``); None when any step is missing."""
+    for step in path.split("."):
         if isinstance(data, Mapping):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
+            data = data.get(step)
+        elif isinstance(data, list) and step.isdigit() and int(step) < len(data):
+            data = data[int(step)]
         else:
             return None
-    return None if data is None or isinstance(data, Mapping | list) else str(data)
+    return data
+
+
+def _at(data: Any, path: str | None) -> str | None:
+    """The value at dotted ``path`` as text, None when absent or not a single value."""
+    found = dig(data, path) if path else None
+    return None if found is None or isinstance(found, Mapping | list) else str(found)
 
 
 def _matches(rule: ErrorRule, errors: ErrorMap, status: int, data: Any, message: str) -> bool:
