@@ -69,7 +69,6 @@ TRUST_TABLE: dict[str, TrustRules] = {
         weights={"signal_congruence": 0.35, "stress_markers": 0.35, "signal_quality": 0.30},
         stress={"hesitation": 0.5, "arousal": 0.3, "jitter": 0.2},
         moment_stress={"hesitation": 0.5, "arousal": 0.5},
-        amount={"speech": 1.0},
         penalties={
             "clipping": 0.3,
             "low_snr": 0.3,
