@@ -1,6 +1,6 @@
 """The Trust Score, its band, confidence and components, and the per-second credibility, pinned on fixed
 inputs to the values the engine gave before the three Trust computations became one composer
-(engine/fusion/trust_table.py): text-only, voice-only (whole clip and per speaker) and multimodal."""
+(engine/fusion/trust.py): text-only, voice-only (whole clip and per speaker) and multimodal."""
 
 from __future__ import annotations
 
