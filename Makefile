@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean
+.PHONY: run test lint typecheck bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml sdk/python/pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e sdk/python  # the SDK (distribution "echodepth") first: it replaces the server's old name
+	$(BIN)/pip install -q -e 'sdk/python[dev]'  # the SDK (distribution "echodepth") first: it replaces the server's old name
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(VENV)/.installed $@
 
@@ -38,6 +38,9 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check core engine connectors tests bench scripts sdk/python
 	$(BIN)/mypy
 	$(BIN)/mypy --strict sdk/python/src/echodepth
+
+sdk-sync: $(VENV)/.dev-installed  # the SDK's blocking half from its asyncio half (a test checks it)
+	$(BIN)/python sdk/python/scripts/generate_sync.py
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench

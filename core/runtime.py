@@ -24,6 +24,7 @@ from core.storage.db import Database
 from core.storage.residency import WrongRegion
 from core.storage.store import Store
 from core.vault import KeyRing, TokenVault, load_key_ring
+from engine.voice import asr
 
 __all__ = ["Runtime"]
 
@@ -44,6 +45,7 @@ class Runtime:
         ring: KeyRing | None = None,
     ) -> None:
         self.settings = settings or get_settings()
+        asr.use(self.settings.asr_model)  # this process's recogniser and its workers' (engine.voice.asr)
         self.region = self.settings.region
         self.home: Runtime = self  # the runtime holding the directory (tenants' tiers and regions)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -94,6 +95,10 @@ class Settings(BaseSettings):
     stream_send_queue: int = Field(default=64, ge=4)
     stream_max_sessions: int = Field(default=8, ge=1)
     stream_asr: bool = True
+    asr_model: Literal["pocketsphinx", "whisper-tiny.en"] = Field(
+        default="pocketsphinx",
+        description="speech recogniser of jobs and streams (whisper-tiny.en needs the 'asr' extra)",
+    )
     rate_limit_per_minute: int = Field(default=0, ge=0)
     rate_tiers_file: Path | None = None
     default_rate_tier: str | None = None
