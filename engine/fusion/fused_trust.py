@@ -49,33 +49,20 @@ def _second_markers(seg: Segment, f0_median: float | None) -> tuple[dict[str, fl
     """Each stress marker of one second (1 seen, 0 not) and the evidence of those seen."""
     markers = {"pitch_rise": 0.0, "blink_rate": 0.0, "hesitation": 0.0}
     evidence = []
-    if f0_median and seg.f0_hz:
-        rise = 12 * math.log2(seg.f0_hz / f0_median)
-        if rise > PITCH_RISE_ST:
-            markers["pitch_rise"] = 1.0
-            evidence.append(
-                Evidence(
-                    kind="pitch_rise",
-                    detail="F0 above the clip median (semitones)",
-                    start=seg.start,
-                    end=seg.end,
-                    value=round(rise, 2),
-                )
-            )
+    rise = 12 * math.log2(seg.f0_hz / f0_median) if f0_median and seg.f0_hz else 0.0
+    if rise > PITCH_RISE_ST:
+        markers["pitch_rise"] = 1.0
+        evidence.append(_in_second(seg, "pitch_rise", "F0 above the clip median (semitones)", round(rise, 2)))
     if seg.blinks and seg.blinks >= 2:
         markers["blink_rate"] = 1.0
-        evidence.append(
-            Evidence(
-                kind="blink_burst",
-                detail="two or more blinks in one second",
-                start=seg.start,
-                end=seg.end,
-                value=float(seg.blinks),
-            )
-        )
+        evidence.append(_in_second(seg, "blink_burst", "two or more blinks in one second", float(seg.blinks)))
     if any(e.kind in ("pause", "filled_pause") for e in seg.evidence):
         markers["hesitation"] = 1.0
     return markers, evidence
+
+
+def _in_second(seg: Segment, kind: str, detail: str, value: float) -> Evidence:
+    return Evidence(kind=kind, detail=detail, start=seg.start, end=seg.end, value=value)
 
 
 def _congruence(parts: dict[str, Report], seconds: list[Segment]) -> TrustComponent | None:
