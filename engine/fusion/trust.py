@@ -52,7 +52,7 @@ class TrustRules:
     amount: dict[str, float] = field(default_factory=dict)  # measure of how much signal → weight in quality
     penalties: dict[str, float] = field(default_factory=dict)  # quality flag → share of signal_quality lost
     confidence_floor: float = 0.0  # confidence kept (× quality) when no weight beyond quality is measured
-    confidence_digits: int = 3
+    confidence_digits: int = 3  # text keeps the 4 places its reports have always had
     cross_check_floor: float = 0.0  # fused: signal_quality kept with one usable modality of the two needed
 
 
