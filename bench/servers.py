@@ -26,7 +26,8 @@ ECHODEPTH_BIN = str(Path(sys.executable).with_name("echodepth"))
 LOG_LEVEL = "warning"  # every server logs at the same level, so access logging costs all of them alike
 BENCH_TEXT = "I am really pleased with how the demo went."
 DUMMY_KEY = "edk_" + "0" * 40
-ROOT = Path(__file__).resolve().parent.parent
+# the tree under test (bench.trees sets it for a baseline commit): servers start there and read its config/
+ROOT = Path(os.environ.get("BENCH_TREE_ROOT") or Path(__file__).resolve().parent.parent)
 START_TIMEOUT_S = 60.0
 
 
@@ -37,6 +38,7 @@ class Deployment:
     name: str
     url: str
     headers: dict[str, str]
+    pid: int = 0  # the API process (profiled and measured by bench.probes)
 
 
 def free_port() -> int:
@@ -120,8 +122,8 @@ def _echodepth_api(name: str, env: dict[str, str], workdir: Path) -> Iterator[De
     port = free_port()
     base = f"http://{HOST}:{port}"
     cmd = [ECHODEPTH_BIN, "serve", "--host", HOST, "--port", str(port)]
-    with process(cmd, env, workdir / "serve.log", http_ok(f"{base}/readyz")):
-        yield Deployment(name, f"{base}/v1/analyse/text", {"Authorization": f"Bearer {key}"})
+    with process(cmd, env, workdir / "serve.log", http_ok(f"{base}/readyz")) as proc:
+        yield Deployment(name, f"{base}/v1/analyse/text", {"Authorization": f"Bearer {key}"}, proc.pid)
 
 
 @contextmanager
@@ -186,6 +188,7 @@ def noop_baseline(workdir: Path) -> Iterator[Deployment]:
     base = f"http://{HOST}:{port}"
     cmd = [sys.executable, "-m", "uvicorn", "bench.noop_app:app", "--host", HOST, "--port", str(port),
            "--log-level", LOG_LEVEL]
-    with process(cmd, clean_env(), workdir / "noop.log", http_ok(f"{base}/healthz")):
+    with process(cmd, clean_env(), workdir / "noop.log", http_ok(f"{base}/healthz")) as proc:
         # A key-shaped header, so the baseline receives requests of the same size as the API.
-        yield Deployment("baseline no-op FastAPI", f"{base}/noop", {"Authorization": f"Bearer {DUMMY_KEY}"})
+        headers = {"Authorization": f"Bearer {DUMMY_KEY}"}
+        yield Deployment("baseline no-op FastAPI", f"{base}/noop", headers, proc.pid)
