@@ -83,10 +83,12 @@ def _probe(tree: Tree, name: str, *args: str) -> dict[str, Any] | None:
 
 
 def _median_of(trees: list[Tree], name: str, args: list[str], key: str, repeats: int) -> list[float | None]:
-    """``key`` of probe ``name`` per tree: the median over ``repeats`` rounds, the trees taking turns."""
+    """``key`` of probe ``name`` per tree: the median over ``repeats`` rounds, the trees taking turns (in
+    alternating order: A B, B A, A B…, so neither always runs on the machine the other has just warmed)."""
     values: list[list[float]] = [[] for _ in trees]
-    for _ in range(repeats):
-        for i, tree in enumerate(trees):
+    for r in range(repeats):
+        order = list(enumerate(trees))
+        for i, tree in order if r % 2 == 0 else order[::-1]:
             res = _probe(tree, name, *args)
             if res is not None:
                 values[i].append(float(res[key]))

@@ -23,7 +23,7 @@ __all__ = ["Frame", "profiled", "py_spy", "summarise"]
 
 RATE_HZ = 97  # not a multiple of common timer frequencies
 _LINE = re.compile(r":\d+\)$")
-WRAPPER_SHARE = 0.9  # frames on nearly every stack (thread bootstrap, the event loop) say nothing
+OUR_CODE = re.compile(r"\((core|engine|connectors)/")  # the inclusive list: our functions, not the frameworks
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ def _stacks(raw: Path) -> Iterator[tuple[list[str], int]]:
 
 
 def summarise(raw: Path, top: int = 12) -> tuple[int, list[Frame], list[Frame]]:
-    """Samples, the ``top`` functions by self share and the ``top`` by inclusive share."""
+    """Samples, the ``top`` functions by self share and the ``top`` of our own (core, engine, connectors)
+    by inclusive share."""
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     total = 0
@@ -86,11 +87,11 @@ def summarise(raw: Path, top: int = 12) -> tuple[int, list[Frame], list[Frame]]:
     if not total:
         return 0, [], []
 
-    def ranked(counter: Counter[str]) -> list[Frame]:
-        names = [n for n, c in counter.most_common() if c < WRAPPER_SHARE * total or counter is own]
+    def ranked(names: list[str]) -> list[Frame]:
         return [Frame(n, own[n] / total, anywhere[n] / total) for n in names[:top]]
 
-    return total, ranked(own), ranked(anywhere)
+    ours = [n for n, _ in anywhere.most_common() if n.endswith(")") and OUR_CODE.search(n)]
+    return total, ranked([n for n, _ in own.most_common()]), ranked(ours)
 
 
 def as_text(title: str, raw: Path, top: int = 12) -> str:
@@ -100,6 +101,6 @@ def as_text(title: str, raw: Path, top: int = 12) -> str:
         return f"{title}: no samples"
     lines = [f"{title}: {total} samples at {RATE_HZ} Hz", "  self  incl  function (file)"]
     lines += [f"{f.self_share:6.1%} {f.inclusive_share:5.0%}  {f.name[:100]}" for f in by_self]
-    lines += ["  -- by inclusive share --"]
+    lines += ["  -- core/engine/connectors functions by inclusive share --"]
     lines += [f"{f.self_share:6.1%} {f.inclusive_share:5.0%}  {f.name[:100]}" for f in by_inclusive]
     return "\n".join(lines)
