@@ -177,5 +177,42 @@ def api(
            "api_peak_rss_mb": peak, "profiled": profiling})
 
 
+def _finished(database_url: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as c:
+            done = c.exec_driver_sql("SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed')")
+            return int(done.scalar_one())
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def scaleout(
+    workers: Annotated[int, typer.Option()] = 1,
+    jobs: Annotated[int, typer.Option()] = 2000,
+    timeout: Annotated[float, typer.Option()] = 900.0,
+) -> None:
+    """Scaled mode with ``workers`` worker processes: ``jobs`` text jobs submitted by 50 clients, timed
+    from the first submit until every one is completed."""
+    from bench.__main__ import BODY
+    from bench.load import Target, run_load
+    from bench.servers import redis_api
+
+    with tempfile.TemporaryDirectory() as tmp, redis_api(Path(tmp) / "d", workers) as dep:
+        target = Target(dep.name, dep.url, {**dep.headers, "Content-Type": "application/json"}, BODY)
+        t0 = time.perf_counter()
+        res = run_load(target, 50, 0, jobs)
+        submitted = time.perf_counter() - t0
+        deadline = t0 + timeout
+        while _finished(dep.database_url) < jobs and time.perf_counter() < deadline:
+            time.sleep(0.5)
+        took, done = time.perf_counter() - t0, _finished(dep.database_url)
+    _emit({"workers": workers, "jobs": jobs, "done": done, "jobs_per_s": done / took,
+           "submit_s": submitted, "submit_p99_ms": res.percentile_ms(0.99), "errors": res.errors})
+
+
 if __name__ == "__main__":
     sys.exit(app())

@@ -9,8 +9,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -39,6 +39,7 @@ class Deployment:
     url: str
     headers: dict[str, str]
     pid: int = 0  # the API process (profiled and measured by bench.probes)
+    database_url: str = ""  # scaled deployments: where a probe counts finished jobs
 
 
 def free_port() -> int:
@@ -168,16 +169,18 @@ def redis_namespace() -> Iterator[str]:
 
 
 @contextmanager
-def redis_api(workdir: Path) -> Iterator[Deployment]:
-    """``echodepth serve`` plus one ``echodepth worker`` on a temporary PostgreSQL database and Redis."""
+def redis_api(workdir: Path, workers: int = 1) -> Iterator[Deployment]:
+    """``echodepth serve`` plus ``workers`` × ``echodepth worker`` on a temporary PostgreSQL database and
+    Redis; the deployment's ``database_url`` lets a probe count finished jobs."""
     workdir.mkdir(parents=True)
-    with temp_pg_database() as db_url, redis_namespace() as ns:
+    with temp_pg_database() as db_url, redis_namespace() as ns, ExitStack() as stack:
         env = clean_env(data_dir=str(workdir / "var"), database_url=db_url, broker_url=REDIS_URL,
                         broker_namespace=ns, log_level=LOG_LEVEL)
-        worker_log = workdir / "worker.log"
-        with (process([ECHODEPTH_BIN, "worker"], env, worker_log, log_says(worker_log, b"worker ready")),
-              _echodepth_api("API Redis + PostgreSQL", env, workdir) as deployment):
-            yield deployment
+        for i in range(workers):
+            log = workdir / f"worker{i}.log"
+            stack.enter_context(process([ECHODEPTH_BIN, "worker"], env, log, log_says(log, b"worker ready")))
+        deployment = stack.enter_context(_echodepth_api("API Redis + PostgreSQL", env, workdir))
+        yield replace(deployment, database_url=db_url)
 
 
 @contextmanager
