@@ -98,11 +98,7 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    for served in rt.serving():  # only the queues of the regions this worker serves (core.regions)
-        served.queue.start_worker(threads)
-        served.queue.start_sweeper()
-        served.queue.sweep_once()
-        served.deliveries.start()
+    rt.start_workers(threads)  # only the queues of the regions this worker serves (core.regions)
     regions = ", ".join(sorted(rt.served))
     err.print(f"worker ready ({threads or settings.worker_threads} threads; regions {regions})")
     stop.wait()
@@ -166,7 +162,7 @@ def _checked_scopes(scope: list[str] | None) -> list[str] | None:
 
 
 def _check_tier(settings: Settings, tier: str | None) -> None:
-    from core.api.tiers import load_tiers
+    from core.tiers import load_tiers
 
     if tier and tier not in load_tiers(settings).tiers:
         raise typer.BadParameter(f"no rate tier {tier!r} in the tiers file")
