@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 import engine
 from core import metrics
 from core.api.connections import router as connections_router
+from core.api.deps import HomeRuntime
 from core.api.governance import install_governance
 from core.api.oauth import install_oauth
 from core.api.problems import install_problem_handlers, problem
@@ -19,6 +20,7 @@ from core.api.ratelimit import install_rate_limits
 from core.api.routes import router
 from core.api.sources import router as sources_router
 from core.api.stream import router as stream_router
+from core.api.usage import router as usage_router
 from core.api.webhooks import router as webhooks_router
 from core.runtime import Runtime
 from core.settings import Settings, get_settings
@@ -64,7 +66,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.include_router(sources_router)  # POST /v1/hooks/{source}, /v1/sources/{source}/settings
     _add_ops_routes(app)
     limits = runtime.settings if runtime is not None else (settings or get_settings())
-    install_rate_limits(app, limits)  # tiers (config/tiers.yaml), 429s, RateLimit-* headers, /v1/usage
+    install_rate_limits(app, limits)  # tiers (config/tiers.yaml), 429s, RateLimit-* headers
+    app.include_router(usage_router)  # GET /v1/usage
     install_oauth(app)  # the OAuth 2.0 authorization server (/oauth/*, /v1/oauth/clients)
     app.middleware("http")(_count_requests)
     install_governance(app, limits)  # tenants/me, audit, compliance guard errors, HTTPS (outermost)
@@ -86,9 +89,8 @@ def _add_ops_routes(app: FastAPI) -> None:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["ops"], response_model=None)
-    def readyz(request: Request) -> dict[str, str] | Response:
+    def readyz(rt: HomeRuntime) -> dict[str, str] | Response:
         """The database and the broker answer."""
-        rt: Runtime = request.app.state.runtime
         checks = {"database": rt.db.ping, "broker": rt.queue.ping}
         for name, check in checks.items():
             try:
@@ -99,8 +101,8 @@ def _add_ops_routes(app: FastAPI) -> None:
         return {"status": "ready", "database": "ok", "broker": "ok"}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    def prometheus(request: Request) -> Response:
+    def prometheus(rt: HomeRuntime) -> Response:
         """Prometheus text format."""
-        if not request.app.state.runtime.settings.metrics_enabled:
+        if not rt.settings.metrics_enabled:
             return problem(404, "not_found", "metrics are disabled")
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
