@@ -38,6 +38,7 @@ from core.storage.store import Store
 from core.stream import StreamStores
 from core.tiers import TierBook, load_tiers
 from core.vault import KeyRing, TokenVault, load_key_ring
+from engine.voice import asr
 
 __all__ = ["Runtime"]
 
@@ -67,6 +68,7 @@ class Runtime:
         directory: Store | None = None,
     ) -> None:
         self.settings = settings or get_settings()
+        asr.use(self.settings.asr_model)  # this process's recogniser and its workers' (engine.voice.asr)
         self.region = self.settings.region
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = _open_database(self.settings, hosts or hosted_regions(self.settings))
@@ -140,7 +142,7 @@ class Runtime:
     @property
     def stream_stores(self) -> StreamStores:
         """What a live stream of this region's tenants stores its summary job with."""
-        return StreamStores(self.settings, self.store, self.messages)
+        return StreamStores(self.settings, self.store, self.policies, self.messages)
 
     def for_region(self, region: str) -> Runtime:
         """The runtime holding ``region``'s tenants; ``421 wrong_region`` if not served here."""

@@ -1,9 +1,10 @@
-"""The FastAPI application: routes, problem handlers, health, readiness and metrics."""
+"""The API application: routes, problem handlers, health, readiness and metrics (``core.app`` adds the
+console; the API knows nothing of it)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -37,8 +38,13 @@ quality flags. Use it to decide where a human should look more closely, never as
 """
 
 
-def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
-    """The API. Without a runtime one is built (and in embedded mode it runs the worker too)."""
+def create_app(
+    runtime: Runtime | None = None,
+    settings: Settings | None = None,
+    frontends: Sequence[Callable[[FastAPI], None]] = (),
+) -> FastAPI:
+    """The API. Without a runtime one is built (and in embedded mode it runs the worker too); each of
+    ``frontends`` installs itself after the API's routes, inside the request counter and HTTPS."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +75,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     install_rate_limits(app, limits)  # tiers (config/tiers.yaml), 429s, RateLimit-* headers
     app.include_router(usage_router)  # GET /v1/usage
     install_oauth(app)  # the OAuth 2.0 authorization server (/oauth/*, /v1/oauth/clients)
+    for install in frontends:  # the web console at /console (core.app, docs/console.md)
+        install(app)
     app.middleware("http")(_count_requests)
     install_governance(app, limits)  # tenants/me, audit, compliance guard errors, HTTPS (outermost)
     return app

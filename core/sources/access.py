@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.connections import Connections
 from core.connections.models import AUTHORIZATION_CODE, Connection
 from core.delivery.session import GuardedSession
-from core.registry import ConnectorRegistry, get_registry, load_provider_spec
+from core.registry import ConnectorRegistry, connector_settings, get_registry, load_provider_spec
 from core.sdk.contracts import Credentials, HttpSession, ProviderSpec, Source
 from core.sdk.errors import InputError
 from core.settings import Settings
@@ -98,8 +98,8 @@ class SourceAccess:
         the provider's ``settings.summary_credentials`` names (``ECHODEPTH_<KEY>_<NAME>``) in ``extra``."""
         names = self.spec(key).settings.get("summary_credentials") or []
         extra: dict[str, str] = {}
+        found = connector_settings(key, self.settings.connectors, self.registry)
         for name in names:
-            value = getattr(self.settings, f"{key}_{name}", None)
-            if value is not None:
-                extra[name] = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+            if (value := found.value(name)) is not None:
+                extra[name] = value
         return self.session(token, extra)

@@ -12,9 +12,9 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 
+from core.registry import connector_settings
 from core.sdk.contracts import HookReply, Notification, Source, SourceEvent, Subscriber
 from core.sdk.errors import InputError
-from core.settings import Settings
 from core.sources.intake import HOOKS
 from core.sources.service import Sources
 
@@ -28,12 +28,13 @@ def _reply(status: int, outcome: str) -> HookReply:
     return HookReply(status, json.dumps({"status": outcome}).encode())
 
 
-def _signing_secret(settings: Settings, key: str) -> str:
-    value = getattr(settings, f"{key}_webhook_secret_token", None)
+def _signing_secret(sources: Sources, key: str) -> str:
+    found = connector_settings(key, sources.settings.connectors, sources.registry)
+    value = found.value("webhook_secret_token")
     if value is None:
         unset = f"ECHODEPTH_{key.upper()}_WEBHOOK_SECRET_TOKEN is unset"
         raise InputError("source_not_configured", unset, 503)
-    return str(value.get_secret_value())
+    return value
 
 
 class SourceHooks:
@@ -49,7 +50,7 @@ class SourceHooks:
         source = self.home.source(key)
         if isinstance(source, Subscriber):  # Graph: a per-subscription clientState instead of a signature
             return self._notifications(key, source, dict(query), dict(headers), body)
-        secret = _signing_secret(self.home.settings, key)
+        secret = _signing_secret(self.home, key)
         answer = source.handshake(query, headers, body, secret)
         if answer is not None:
             HOOKS.labels(key, "handshake").inc()

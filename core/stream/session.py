@@ -39,6 +39,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from core import metrics
 from core.broker import Messages
+from core.governance.policy import PolicyStore
 from core.jobs.analysis import join_participants
 from core.sdk.schema import SCHEMA_VERSION
 from core.settings import Settings
@@ -75,10 +76,12 @@ ASR_NICENESS = 10  # below the API process (0): a CFS weight of 110 against 1024
 
 @dataclass(frozen=True)
 class StreamStores:
-    """What a stream uses of its tenant's region: settings, the job store and the broker's messages."""
+    """What a stream uses of its tenant's region: settings, the job store, the tenant's policy (own mail
+    domains) and the broker's messages."""
 
     settings: Settings
     store: Store
+    policies: PolicyStore
     messages: Messages
 
 
@@ -225,6 +228,7 @@ class StreamSession:
         self.start: StartMessage | None = None
         self.started_at = datetime.now(UTC)
         self.origin_ms: int | None = None
+        self.tenant_domains: tuple[str, ...] = ()  # the tenant's own mail domains, read at start
         self.throttle: _Throttle | None = None
         self.last_frame_t = -math.inf
         self.ending = False
@@ -311,6 +315,8 @@ class StreamSession:
 
     async def _begin(self, start: StartMessage) -> None:
         self.start = start
+        policy = await run_in_threadpool(self.rt.policies.get, self.tenant_id)
+        self.tenant_domains = policy.own_domains
         self.throttle = _Throttle(start.fps)
         # The model loads (seconds, the first time: MediaPipe's import) off the event loop, while frames keep
         # being received and the newest waits in the slot: a receive loop that waited would stall every
@@ -352,7 +358,11 @@ class StreamSession:
     def _named(self, report: Report) -> Report:
         """The summary's speakers joined to the stream's participants (e-mail, internal)."""
         meta = self._metadata()
-        own = [*self.rt.settings.own_domain_list, *[str(d) for d in meta.get("own_domains") or []]]
+        own = [
+            *self.rt.settings.own_domain_list,
+            *self.tenant_domains,
+            *[str(d) for d in meta.get("own_domains") or []],
+        ]
         return join_participants(report, list(meta.get("participants") or []), own)
 
     def _worker_ended(self, task: asyncio.Task[None]) -> None:

@@ -155,10 +155,15 @@ def _pcm(path: Path) -> np.ndarray:
         )
 
 
+@pytest.mark.parametrize("domains_from", ["deployment", "tenant"])
 def test_stream_names_speakers_from_its_participants_and_speaker_messages(
-    make_embedded: Callable[..., Backend],
+    make_embedded: Callable[..., Backend], domains_from: str
 ) -> None:
-    b = make_embedded(own_domains="ourco.example", stream_asr=False)
+    if domains_from == "deployment":
+        b = make_embedded(own_domains="ourco.example", stream_asr=False)
+    else:  # the tenant's own domains (``echodepth tenants set --own-domains``) tell the rep apart too
+        b = make_embedded(stream_asr=False)
+        b.runtime.policies.set_own_domains(b.runtime.store.ensure_tenant("acme"), ["ourco.example"], "test")
     people = [
         {"name": "Alex Rep", "email": "alex.rep@ourco.example"},
         {"name": "Jane Buyer", "email": "jane@buyer.example"},
