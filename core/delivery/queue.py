@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import dramatiq
 from prometheus_client import Counter
@@ -86,10 +86,10 @@ class DeliveryQueue(Consumer):
         self.settings, self.store, self.messages = settings, store, messages
         self.sinks, self.routes = sinks, tuple(routes)
         self._registry = registry
-        self.actor: Any = dramatiq.actor(
+        self.actor: dramatiq.Actor[[str], None] = dramatiq.actor(
             actor_name=WEBHOOK_ACTOR, queue_name=WEBHOOK_QUEUE, broker=broker, max_retries=0
         )(self._deliver)
-        self.fan_out_actor: Any = dramatiq.actor(
+        self.fan_out_actor: dramatiq.Actor[[str], list[str]] = dramatiq.actor(
             actor_name=FAN_OUT_ACTOR, queue_name=WEBHOOK_QUEUE, broker=broker, max_retries=0
         )(self.fan_out)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
@@ -81,7 +80,7 @@ class JobQueue(Consumer):
         self.settings, self.store, self.spool, self.messages = settings, store, spool, messages
         self._ctx = ctx  # the analysers' collaborators: Source downloads, media quota, stored metadata
         self.broker.add_middleware(CurrentMessage())
-        self.actor: Any = dramatiq.actor(
+        self.actor: dramatiq.Actor[[str], None] = dramatiq.actor(
             actor_name=ACTOR_NAME,
             queue_name=QUEUE_NAME,
             broker=self.broker,
