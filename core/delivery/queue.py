@@ -89,9 +89,9 @@ class DeliveryQueue(Consumer):
         self.actor: dramatiq.Actor[[str], None] = dramatiq.actor(
             actor_name=WEBHOOK_ACTOR, queue_name=WEBHOOK_QUEUE, broker=broker, max_retries=0
         )(self._deliver)
-        self.fan_out_actor: dramatiq.Actor[[str], list[str]] = dramatiq.actor(
+        self.fan_out_actor: dramatiq.Actor[[str], None] = dramatiq.actor(
             actor_name=FAN_OUT_ACTOR, queue_name=WEBHOOK_QUEUE, broker=broker, max_retries=0
-        )(self.fan_out)
+        )(self._fan_out_message)
 
     @property
     def lease_seconds(self) -> float:
@@ -106,8 +106,12 @@ class DeliveryQueue(Consumer):
         return self._fan_out(self.store.record(event), event)
 
     def fan_out(self, outbox_id: str) -> list[str]:
-        """Fan out an event its caller already put in the outbox (the ``fan_out`` message's actor)."""
+        """Fan out an event its caller already put in the outbox; the delivery ids."""
         return self._fan_out(outbox_id)
+
+    def _fan_out_message(self, outbox_id: str) -> None:
+        """The ``fan_out`` actor (a message's result is not kept)."""
+        self._fan_out(outbox_id)
 
     def drain_outbox(self, older_than: float | None = None) -> list[str]:
         """Fan out outbox rows left behind (a worker died between ending a job and fanning out)."""
