@@ -131,7 +131,7 @@ def sign_in(page: Any, site: ConsoleSite, email: str = ADMIN, password: str = PA
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/console/(analyse|jobs|account)"))
+    page.wait_for_url(re.compile(r"/console/(analyse|jobs|live|integrations|webhooks|settings|account)"))
 
 
 @pytest.fixture

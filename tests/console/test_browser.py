@@ -64,7 +64,8 @@ def test_sign_in_lands_on_analyse_and_sign_out_ends_the_session(site: ConsoleSit
     assert page.get_by_role("alert").inner_text() == "Wrong email or password."
     watched.errors.clear()  # the 401 answer of the refused sign-in is logged by chromium; it is the point
     sign_in(page, site)
-    assert [a.inner_text() for a in page.locator("nav[aria-label=Main] a").all()] == ["Analyse", "Jobs"]
+    menu = [a.inner_text() for a in page.locator("nav[aria-label=Main] a").all()]
+    assert menu == ["Analyse", "Jobs", "Webhooks"]
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/console/sign-in")
     page.goto(f"{site.url}/console/analyse")
