@@ -51,18 +51,19 @@ def add_users(rt: Runtime, tenant: str = "acme") -> tuple[str, dict[str, str]]:
     return tenant_id, {ADMIN: admin.id, READER: reader.id}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for settings that must name the server's own URL)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[ConsoleSite]:
-    """The API with the console on uvicorn (127.0.0.1, a free port), its embedded worker running."""
+def serve(settings: Settings, port: int | None = None) -> Iterator[ConsoleSite]:
+    """The API with the console on uvicorn (127.0.0.1, ``port`` or a free one), its embedded worker on."""
     rt = Runtime(settings)
     rt.start_embedded_worker()
-    port = _free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
