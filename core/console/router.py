@@ -15,6 +15,7 @@ from core.console import (
     integration_views,
     job_views,
     result_views,
+    settings_views,
     webhook_views,
 )
 from core.console.connect_return import ConnectReturn
@@ -68,7 +69,16 @@ def _html_errors(api_handler: Handler) -> Handler:
 def install_console(app: FastAPI) -> None:
     """Serve the console at ``/console`` (same origin as the API), its assets at ``/console/static``;
     call it after the problem handlers are installed (it wraps the one for InputError)."""
-    for module in (auth_views, analyse_views, job_views, result_views, integration_views, webhook_views):
+    modules = (
+        auth_views,
+        analyse_views,
+        job_views,
+        result_views,
+        integration_views,
+        webhook_views,
+        settings_views,
+    )
+    for module in modules:
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     api_handler = cast(Handler, app.exception_handlers[InputError])
