@@ -29,6 +29,8 @@ from tests.conftest import embedded_settings
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
 ADMIN = "admin@acme.test"
+# a fake camera and microphone (a test pattern and a tone), allowed without a prompt, for the Live page
+CHROMIUM_ARGS = ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 READER = "reader@acme.test"  # results:read only: sees Jobs and results, cannot analyse or erase
 
 
@@ -93,7 +95,7 @@ def browser() -> Iterator[Any]:
         pytest.skip("chromium is not installed (scripts/install_chromium.sh)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

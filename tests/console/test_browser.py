@@ -65,7 +65,7 @@ def test_sign_in_lands_on_analyse_and_sign_out_ends_the_session(site: ConsoleSit
     watched.errors.clear()  # the 401 answer of the refused sign-in is logged by chromium; it is the point
     sign_in(page, site)
     menu = [a.inner_text() for a in page.locator("nav[aria-label=Main] a").all()]
-    assert menu == ["Analyse", "Jobs", "Integrations", "Webhooks", "Settings"]
+    assert menu == ["Analyse", "Jobs", "Live", "Integrations", "Webhooks", "Settings"]
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/console/sign-in")
     page.goto(f"{site.url}/console/analyse")
