@@ -28,10 +28,7 @@ def test_camera_frames_come_back_with_their_round_trip_and_a_summary(
     )
     rtt = int(str(page.locator("[data-live]").get_attribute("data-rtt")))
     assert 0 < rtt < 30_000
-    assert (
-        page.locator("[data-live-rtt]").inner_text() == str(rtt)
-        or page.locator("[data-live-rtt]").inner_text().isdigit()
-    )
+    assert page.locator("[data-live-rtt]").inner_text().isdigit()  # shown, and updated per frame
     page.wait_for_function(
         "() => Number(document.querySelector('[data-live]').dataset.seconds || 0) >= 1", timeout=60_000
     )
