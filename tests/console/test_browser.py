@@ -184,7 +184,8 @@ def test_pages_render_without_console_errors_at_phone_width(site: ConsoleSite, w
     page.goto(f"{site.url}/console/sign-in")
     sign_in(page, site)
     job = site.runtime.store.create_completed_job(site.tenant_id, "text", {}, "1", {}, utcnow())
-    for path in ("/console/analyse", "/console/jobs", "/console/account", f"/console/result/{job.id}"):
+    pages = ("analyse", "jobs", "live", "integrations", "webhooks", "settings", "account", f"result/{job.id}")
+    for path in (f"/console/{name}" for name in pages):
         page.goto(site.url + path)
         page.wait_for_load_state("networkidle")
         width = page.evaluate("() => document.documentElement.scrollWidth")
