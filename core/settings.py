@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -106,18 +106,10 @@ class Settings(BaseSettings):
     """Vendor facts as YAML (tests point it at emulators); none = `config/providers`."""
     oauth_refresh_ahead_seconds: float = Field(default=600, ge=0)
     """Refresh an access token this long before it expires."""
-    zoom_client_id: str | None = None
-    """The Zoom OAuth app's client id (connect flow answers `409 provider_not_configured` without it and the
-    secret)."""
-    zoom_client_secret: SecretStr | None = None
-    """The Zoom OAuth app's client secret (connect flow answers `409 provider_not_configured` without it)."""
-    zoom_webhook_secret_token: SecretStr | None = None
-    """The Zoom app's webhook Secret Token: `POST /v1/hooks/zoom` checks `x-zm-signature` with it and answers
-    `endpoint.url_validation` (`503 source_not_configured` without it)."""
-    zoom_chatbot_jid: str | None = None
-    """The Zoom app's Bot JID (Features → Team Chat Subscription): with it, tenants whose Zoom settings say
-    `post_summary: true` get the summary as a chatbot message to the host (token by `client_credentials`
-    with the Zoom client id and secret); see [sources.md](sources.md)."""
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per-connector values by connector key (JSON, e.g. `{"zoom": {"chatbot_jid": "..."}}`) over the
+    connector settings each connector declares (`connectors/<vendor>/settings.py`, read from
+    `ECHODEPTH_<KEY>_<NAME>`; tabled below)."""
     source_catch_up_interval_seconds: float = Field(default=3600, gt=0)
     """How often meeting sources (Zoom) list recent cloud recordings and enqueue any whose webhook was
     missed."""
@@ -138,29 +130,6 @@ class Settings(BaseSettings):
     speaker whose e-mail is in one is `internal: true` (the rep), else `false` (the prospect); the
     tenant's own domains (`echodepth tenants set --own-domains`) and a job's `metadata.own_domains` (a
     list) add to them."""
-    microsoft_client_id: str | None = None
-    """The Microsoft Entra app for Teams (delegated and admin-consent/app-only connections): its client id."""
-    microsoft_client_secret: SecretStr | None = None
-    """The Microsoft Entra app for Teams: its client secret."""
-    salesforce_client_id: str | None = None
-    """The Salesforce connected app: its consumer key."""
-    salesforce_client_secret: SecretStr | None = None
-    """The Salesforce connected app: its consumer secret."""
-    hubspot_client_id: str | None = None
-    """The HubSpot app: its client id."""
-    hubspot_client_secret: SecretStr | None = None
-    """The HubSpot app: its client secret."""
-    hubspot_app_id: str | None = None
-    """The HubSpot app's id: with `ECHODEPTH_HUBSPOT_DEVELOPER_API_KEY`, `connectors setup hubspot` creates
-    the app's timeline event template and stores its id."""
-    hubspot_developer_api_key: SecretStr | None = None
-    """The HubSpot app's developer API key (`hapikey`, a secret; environment only): with
-    `ECHODEPTH_HUBSPOT_APP_ID`, `connectors setup hubspot` creates the app's timeline event template and
-    stores its id."""
-    slack_client_id: str | None = None
-    """The Slack app (OAuth v2): its client id."""
-    slack_client_secret: SecretStr | None = None
-    """The Slack app (OAuth v2): its client secret."""
     stream_max_frame_bytes: int = Field(default=2_097_152, ge=1024)
     """Largest message on `WS /v1/stream/video` (close 1009 beyond)."""
     stream_max_fps: float = Field(default=30, gt=0, le=60)
