@@ -153,7 +153,7 @@ async def save_mapping(request: Request, connection_id: str, user: Manager, _: P
     except InputError as exc:
         return await _connection_page(request, user, connection_id, exc.status, problem=exc)
     merged = {**(stored.get("mapping") or {}), **changes}
-    body = SinkSettingsIn(mapping=merged)
+    body = SinkSettingsIn.model_validate({"mapping": merged})
     await run_in_threadpool(rt.deliveries.sinks.write, user.tenant_id, conn.id, body)
     await run_in_threadpool(rt.audit.add, user.tenant_id, user.actor, "connection.mapping", conn.id, None)
     checked = await _setup(rt, user, conn.id, create=False)
@@ -179,7 +179,10 @@ async def save_rules(request: Request, connection_id: str, user: Manager, _: Pos
     try:
         rules = parse_rules(form, list(stored.get("rules") or []), MODALITIES)
         await run_in_threadpool(
-            rt.deliveries.sinks.write, user.tenant_id, connection_id, SinkSettingsIn(rules=rules)
+            rt.deliveries.sinks.write,
+            user.tenant_id,
+            connection_id,
+            SinkSettingsIn.model_validate({"rules": rules}),
         )
     except InputError as exc:
         return await _connection_page(request, user, connection_id, exc.status, problem=exc)

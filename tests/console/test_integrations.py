@@ -52,8 +52,9 @@ def crm_site(tmp_path_factory: pytest.TempPathFactory, hubspot: HubSpotEmulator)
         public_url=f"http://127.0.0.1:{port}",
         providers_dir=crm.providers_dir(tmp / "providers", [hubspot]),
         allow_private_urls=True,
-        hubspot_client_id=hubspot.client_id,
-        hubspot_client_secret=SecretStr(hubspot.client_secret),
+        connectors={
+            "hubspot": {"client_id": hubspot.client_id, "client_secret": SecretStr(hubspot.client_secret)}
+        },
     )
     with pytest.MonkeyPatch.context() as patch, serve(settings, port) as running:
         patch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator speaks plain http on loopback

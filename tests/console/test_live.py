@@ -4,6 +4,9 @@ under TestClient, the stream token needs the scope, the CSRF token and a permitt
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,6 +18,16 @@ from tests.console.test_security import sign_in as client_sign_in
 Site = tuple[TestClient, Runtime, str]
 
 
+def _wait_for(page: Any, condition: str, seconds: float = 120) -> None:
+    """Wait for ``condition`` on the page (the first stream of a process loads the face model, slowly on a
+    loaded machine); the failure says what the page showed."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(f"() => {condition}"):
+        shown = page.locator("[data-live]").inner_text()
+        assert time.monotonic() < deadline, f"{condition} not reached; the page shows: {shown}"
+        page.wait_for_timeout(250)
+
+
 @pytest.mark.browser
 def test_camera_frames_come_back_with_their_round_trip_and_a_summary(
     site: ConsoleSite, watched: Watched
@@ -23,18 +36,14 @@ def test_camera_frames_come_back_with_their_round_trip_and_a_summary(
     sign_in(page, site)
     page.get_by_role("link", name="Live").click()
     page.get_by_role("button", name="Start camera and microphone").click()
-    page.wait_for_function(
-        "() => Number(document.querySelector('[data-live-frames]').textContent) >= 3", timeout=60_000
-    )
+    _wait_for(page, "Number(document.querySelector('[data-live-frames]').textContent) >= 3")
     rtt = int(str(page.locator("[data-live]").get_attribute("data-rtt")))
     assert 0 < rtt < 30_000
     assert page.locator("[data-live-rtt]").inner_text().isdigit()  # shown, and updated per frame
-    page.wait_for_function(
-        "() => Number(document.querySelector('[data-live]').dataset.seconds || 0) >= 1", timeout=60_000
-    )
+    _wait_for(page, "Number(document.querySelector('[data-live]').dataset.seconds || 0) >= 1")
     screenshot(page, "live")
     page.get_by_role("button", name="Stop").click()
-    page.wait_for_selector("[data-live-summary]:not([hidden])", timeout=60_000)
+    page.wait_for_selector("[data-live-summary]:not([hidden])", timeout=120_000)
     href = str(page.locator("[data-live-summary] a").get_attribute("href"))
     job = site.runtime.store.get_job(site.tenant_id, href.rsplit("/", 1)[1])
     assert job is not None and job[0].modality == "stream"
