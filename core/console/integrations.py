@@ -131,13 +131,14 @@ def default_mapping(key: str) -> dict[str, Any] | None:
 
 
 def _sections(mapping: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
-    """The parts of a mapping that map fields: {section: {vendor field: {"from": …, …}}}."""
+    """The parts of a mapping that map vendor fields: {section: {vendor field: {"from", "type", …}}} (a rule
+    without a vendor ``type`` is something else, e.g. which figures a named speaker replaces)."""
     return {
         name: {k: dict(v) for k, v in value.items()}
         for name, value in mapping.items()
         if isinstance(value, dict)
         and value
-        and all(isinstance(v, dict) and "from" in v for v in value.values())
+        and all(isinstance(v, dict) and "from" in v and "type" in v for v in value.values())
     }
 
 

@@ -156,8 +156,13 @@ def _until(check: Callable[[], bool], timeout: float = 30) -> None:
 
 
 def test_mapping_changes_keep_unchanged_fields_as_defaults_and_refuse_unknown_sources() -> None:
-    defaults = {"group": {"name": "g"}, "people": {"a": {"from": "valence", "type": "number", "round": 3}}}
+    defaults = {
+        "group": {"name": "g"},
+        "people": {"a": {"from": "valence", "type": "number", "round": 3}},
+        "speaker_fields": {"valence": {"from": "vad.valence"}},  # no vendor type: not a vendor field
+    }
     rows = mapping_rows(defaults, {})
+    assert [(r.section, r.name) for r in rows] == [("people", "a")]
     assert mapping_changes(rows, {"from.people.a": "valence"}, ["valence", "arousal"]) == {}
     changed = mapping_changes(rows, {"from.people.a": "arousal"}, ["valence", "arousal"])
     assert changed == {"people": {"a": {"from": "arousal", "type": "number", "round": 3}}}
