@@ -2,6 +2,7 @@
 
 from core.sdk.contracts import (
     EVENT_TYPES,
+    AdminStep,
     BatchOutcome,
     BatchSink,
     Credentials,
@@ -14,7 +15,6 @@ from core.sdk.contracts import (
     OwnerNotifier,
     OwnerSummary,
     ParticipantLister,
-    AdminStep,
     ProviderSpec,
     Sink,
     Source,

@@ -355,7 +355,8 @@ def _stream_available(live: LiveServer, api_key: str) -> bool:
         return False
 
 
-def test_stream_a_clip(client: echodepth.Client, live: LiveServer, api_key: str, media_dir: Path) -> None:
+def _stream_frames(live: LiveServer, api_key: str, media_dir: Path) -> list[bytes]:
+    """Every fifth frame of the talking-head clip as JPEG (skips when the server has no stream route)."""
     if not _stream_available(live, api_key):
         pytest.skip(
             "WS /v1/stream/video is not on this server yet (issue [7]); the SDK client follows its protocol"
@@ -369,6 +370,11 @@ def test_stream_a_clip(client: echodepth.Client, live: LiveServer, api_key: str,
                 buf = io.BytesIO()
                 frame.to_image().save(buf, format="JPEG")
                 frames.append(buf.getvalue())
+    return frames
+
+
+def test_stream_a_clip(client: echodepth.Client, live: LiveServer, api_key: str, media_dir: Path) -> None:
+    frames = _stream_frames(live, api_key, media_dir)
     messages = []
     with client.stream.video(fps=5, audio=False, metadata={"src": "sdk"}) as s:
         for i, jpeg in enumerate(frames):
@@ -381,6 +387,27 @@ def test_stream_a_clip(client: echodepth.Client, live: LiveServer, api_key: str,
     assert s.summary_job_id is not None
     summary = client.results.get(s.summary_job_id)
     assert summary.modality == "stream"
+
+
+def test_async_stream_a_clip(live: LiveServer, api_key: str, media_dir: Path) -> None:
+    frames = _stream_frames(live, api_key, media_dir)
+
+    async def main() -> list[echodepth.types.StreamMessage]:
+        async with echodepth.AsyncClient(api_key=api_key, base_url=live.base_url) as c:
+            async with c.stream.video(fps=5, audio=False) as s:
+                with pytest.raises(TimeoutError):
+                    await s.recv(timeout=0.01)  # nothing sent yet, so nothing to answer
+                for i, jpeg in enumerate(frames):
+                    await s.send_frame(jpeg, ts_ms=i * 200)
+                    await asyncio.sleep(0.2)
+                await s.end()
+                messages = [m async for m in s]
+            assert s.summary_job_id is not None
+            assert (await c.results.get(s.summary_job_id)).modality == "stream"
+            return messages
+
+    kinds = {m["type"] for m in asyncio.run(main())}
+    assert "frame" in kinds and "summary" in kinds, kinds
 
 
 # packaging -------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ signal quality, returned with its components and evidence.
 """
 
 from echodepth import webhooks
-from echodepth._client import AsyncClient, Client
+from echodepth._async.client import AsyncClient
+from echodepth._sync.client import Client
 from echodepth._version import __version__
 from echodepth.errors import (
     APIConnectionError,

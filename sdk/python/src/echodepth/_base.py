@@ -1,4 +1,4 @@
-"""Configuration, request building, retries and error mapping shared by Client and AsyncClient."""
+"""Configuration, uploads, retry policy and error mapping shared by both halves of the SDK (no I/O here)."""
 
 from __future__ import annotations
 
@@ -177,6 +177,23 @@ def retryable_exception(exc: Exception, retry_safe: bool) -> bool:
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return True
     return retry_safe and isinstance(exc, httpx.TransportError)
+
+
+def delay_after_error(exc: httpx.TransportError, attempt: int, opts: Options, retry_safe: bool) -> float:
+    """Seconds to wait before retrying after a transport error, or the typed error raised when not to."""
+    if attempt >= opts.max_retries or not retryable_exception(exc, retry_safe):
+        raise connection_error(exc) from exc
+    return backoff(attempt, None)
+
+
+def delay_after_response(response: httpx.Response, attempt: int, opts: Options, retry_safe: bool) -> float:
+    """Seconds to wait before retrying after a non-2xx answer, or its typed error raised when not to."""
+    if attempt >= opts.max_retries or not retryable_status(response.status_code, retry_safe):
+        raise error_from_response(response)
+    retry_after = parse_retry_after(response.headers)
+    if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+        raise error_from_response(response)
+    return backoff(attempt, retry_after)
 
 
 def connection_error(exc: Exception) -> APIConnectionError:
