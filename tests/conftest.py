@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 
 from core.api.app import create_app
 from core.runtime import Runtime
+from core.scheduler import Scheduler
 from core.settings import Settings
 
 PG_SERVER = os.environ.get("ECHODEPTH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -74,6 +76,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
         plain = value.get_secret_value() if isinstance(value, SecretStr) else value
         env[f"ECHODEPTH_{name.upper()}"] = str(plain)
     return env
+
+
+@contextlib.contextmanager
+def delivering(rt: Runtime) -> Iterator[Runtime]:
+    """Run only ``rt``'s delivery worker and delivery sweep (a hub whose tests drive jobs themselves)."""
+    rt.deliveries.start_worker()
+    sweeps = Scheduler([t for t in rt.scheduler.tasks if t.name.startswith("delivery-sweep")])
+    sweeps.start()
+    try:
+        yield rt
+    finally:
+        sweeps.stop()
 
 
 def _connector_env(connectors: dict[str, dict[str, Any]]) -> dict[str, str]:

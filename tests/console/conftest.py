@@ -19,8 +19,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from core.api.app import create_app
 from core.api.scopes import SCOPES
+from core.app import create_app
 from core.oauth.store import OAuthStore
 from core.runtime import Runtime
 from core.settings import Settings

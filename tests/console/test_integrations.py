@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from core.api.app import create_app
+from core.app import create_app
 from core.console.integrations import mapping_changes, mapping_rows
 from core.runtime import Runtime
 from core.sdk.errors import InputError

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from core.api.stream_slots import StreamSlots
-from core.api.tiers import load_tiers
 from core.runtime import Runtime
 from core.sdk.errors import ConfigError
 from core.settings import Settings
 from core.storage.store import NewInput
+from core.tiers import load_tiers
 from tests.conftest import ECHODEPTH_BIN, REDIS_URL, Backend, settings_env
 from tests.sdk.live import free_port
 
