@@ -67,7 +67,9 @@ class Proc:
         """Start the process; do not wait."""
         with self.log.open("ab") as fh:
             fh.write(b"\n--- started ---\n")
-            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
+            self.proc = subprocess.Popen(
+                self.argv, env=self.env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT
+            )
 
     def wait_ready(self, timeout: float = 180) -> None:
         """Wait until ``ready()`` (RuntimeError with the log's tail if it exits or never gets there)."""
@@ -251,7 +253,9 @@ class Cluster:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def result_counts(self, job_ids: list[str]) -> dict[str, int]:
-        rows = self.sql("SELECT job_id, count(*) FROM results WHERE job_id = ANY(%s) GROUP BY job_id", job_ids)
+        rows = self.sql(
+            "SELECT job_id, count(*) FROM results WHERE job_id = ANY(%s) GROUP BY job_id", job_ids
+        )
         return {r[0]: r[1] for r in rows}
 
     def spool_files(self) -> list[Path]:

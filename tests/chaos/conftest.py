@@ -15,7 +15,9 @@ from tests.emulators.webhook_receiver import WebhookReceiver, webhook_receiver
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "chaos: kills processes and stores on purpose (tests/chaos, make chaos)")
+    config.addinivalue_line(
+        "markers", "chaos: kills processes and stores on purpose (tests/chaos, make chaos)"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -56,19 +56,33 @@ def _run(cluster: Cluster, receiver: WebhookReceiver, point: str, scenario: str,
     time.sleep(1)  # a late duplicate would arrive now
     got = outcome(cluster, receiver, jobs, "completed")
     left = cluster.spool_files()
-    record(Row(scenario, got.jobs, got.lost, got.duplicated, got.resent, recovery, f"spool files left: {len(left)}"))
+    record(
+        Row(
+            scenario,
+            got.jobs,
+            got.lost,
+            got.duplicated,
+            got.resent,
+            recovery,
+            f"spool files left: {len(left)}",
+        )
+    )
     assert got.lost == 0 and got.duplicated == 0, got
     assert left == []
 
 
-def test_worker_killed_mid_analysis_reruns_the_job_once(deployment: Cluster, receiver: WebhookReceiver) -> None:
+def test_worker_killed_mid_analysis_reruns_the_job_once(
+    deployment: Cluster, receiver: WebhookReceiver
+) -> None:
     _run(deployment, receiver, "analysis", "worker SIGKILL mid-analysis", audio=True)
 
 
 def test_worker_killed_after_the_receiver_answered_delivers_one_message(
     deployment: Cluster, receiver: WebhookReceiver
 ) -> None:
-    _run(deployment, receiver, "delivered", "worker SIGKILL mid-delivery (answered, not recorded)", audio=False)
+    _run(
+        deployment, receiver, "delivered", "worker SIGKILL mid-delivery (answered, not recorded)", audio=False
+    )
     assert _sent_twice(receiver) >= 1  # the killed worker's message came again, under its own webhook-id
 
 
