@@ -223,7 +223,8 @@ class Cluster:
     def request(self, method: str, path: str, key: str, **kwargs: Any) -> httpx.Response:
         """One request to the next API."""
         headers = {"Authorization": f"Bearer {key}", **kwargs.pop("headers", {})}
-        return httpx.request(method, self.api_url() + path, headers=headers, timeout=30, **kwargs)
+        kwargs.setdefault("timeout", 30)
+        return httpx.request(method, self.api_url() + path, headers=headers, **kwargs)
 
     def subscribe(self, key: str, receiver: WebhookReceiver, events: list[str]) -> str:
         """A webhook endpoint of the key's tenant pointing at ``receiver`` (which learns its secret)."""
