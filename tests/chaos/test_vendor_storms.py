@@ -31,7 +31,9 @@ def test_storm_of_429_5xx_and_timeouts_ends_with_every_message_accepted_once(
     deployment.subscribe(key, receiver, ["analysis.completed"])
     n = int(size(4, 40))
     receiver.script = STORM * int(size(1, 8))
-    jobs = [deployment.submit_text(key, f"Storm {i}: the buyer sounded annoyed, then relieved.") for i in range(n)]
+    jobs = [
+        deployment.submit_text(key, f"Storm {i}: the buyer sounded annoyed, then relieved.") for i in range(n)
+    ]
     started = time.monotonic()
     wait_jobs_ended(deployment, jobs, timeout=120)
     recovery = None
@@ -41,7 +43,17 @@ def test_storm_of_429_5xx_and_timeouts_ends_with_every_message_accepted_once(
     finally:
         got = outcome(deployment, receiver, jobs, "completed")
         note = f"{len(receiver.received)} requests for {n} messages; script left {len(receiver.script)}"
-        record(Row("receiver storm: 429+Retry-After, 5xx, timeouts", n, got.lost, got.duplicated, 0, recovery, note))
+        record(
+            Row(
+                "receiver storm: 429+Retry-After, 5xx, timeouts",
+                n,
+                got.lost,
+                got.duplicated,
+                0,
+                recovery,
+                note,
+            )
+        )
     assert got.lost == 0 and got.duplicated == 0, got
     assert receiver.script == []  # every scripted failure was met by a retry
 
@@ -73,6 +85,16 @@ def test_a_message_refused_on_every_attempt_is_a_dead_letter_that_a_replay_deliv
     finally:
         got = outcome(deployment, receiver, [job], "completed")
         note = f"dead after {dead['attempts']} attempts; replay accepted under {dead['message_id']}"
-        record(Row("dead letter listed, then replayed", 1, got.lost, got.duplicated, 0, time.monotonic() - started, note))
+        record(
+            Row(
+                "dead letter listed, then replayed",
+                1,
+                got.lost,
+                got.duplicated,
+                0,
+                time.monotonic() - started,
+                note,
+            )
+        )
     assert {r.headers["webhook-id"] for r in receiver.received} == {dead["message_id"]}
     assert not httpx.get(deployment.api_url() + "/healthz").is_error
