@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
+.PHONY: run test lint typecheck chaos bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ lint: $(VENV)/.dev-installed
 
 sdk-sync: $(VENV)/.dev-installed  # the SDK's blocking half from its asyncio half (a test checks it)
 	$(BIN)/python sdk/python/scripts/generate_sync.py
+
+chaos: $(VENV)/.dev-installed  # long versions of tests/chaos (own Redis and PostgreSQL; docs/operations.md)
+	$(BIN)/python scripts/chaos.py
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench

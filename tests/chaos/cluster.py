@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.chaos.services import PostgresCluster, RedisServer, free_port, wait_until
+from tests.chaos.services import PostgresCluster, RedisServer, die_with_parent, free_port, wait_until
 from tests.emulators.webhook_receiver import WebhookReceiver
 
 __all__ = ["Cluster", "Proc", "CHAOS_SETTINGS"]
@@ -53,10 +54,11 @@ class Proc:
     argv: list[str]
     env: dict[str, str]
     log: Path
-    ready: Any  # () -> bool
+    ready: Callable[[Proc], bool]
     url: str = ""  # an API's base URL
     proc: subprocess.Popen[bytes] | None = None
     deaths: int = 0
+    log_start: int = 0  # where this run's output begins in the log
 
     def start(self, timeout: float = 180) -> None:
         """Start it and wait until ``ready()``."""
@@ -66,16 +68,27 @@ class Proc:
     def spawn(self) -> None:
         """Start the process; do not wait."""
         with self.log.open("ab") as fh:
-            fh.write(b"\n--- started ---\n")
+            self.log_start = fh.tell()
             self.proc = subprocess.Popen(
-                self.argv, env=self.env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT
+                self.argv,
+                env=self.env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                preexec_fn=die_with_parent,
             )
+
+    def output(self) -> bytes:
+        """What this run of the process has logged so far."""
+        with self.log.open("rb") as f:
+            f.seek(self.log_start)
+            return f.read()
 
     def wait_ready(self, timeout: float = 180) -> None:
         """Wait until ``ready()`` (RuntimeError with the log's tail if it exits or never gets there)."""
         assert self.proc is not None
         started = time.monotonic()
-        while not self.ready():
+        while not self.ready(self):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early:\n{self.log.read_text()[-4000:]}")
             if time.monotonic() - started > timeout:
@@ -189,13 +202,13 @@ class Cluster:
     def _worker(self, n: int) -> Proc:
         log = self.workdir / f"worker{n}.log"
         argv = [sys.executable, "-m", "tests.chaos.faults"]
-        return Proc(f"worker{n}", argv, self.env, log, lambda: b"worker ready" in _tail(log))
+        return Proc(f"worker{n}", argv, self.env, log, lambda p: b"worker ready" in p.output())
 
     def _api(self, n: int) -> Proc:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         argv = [ECHODEPTH_BIN, "serve", "--port", str(port)]
-        return Proc(f"api{n}", argv, self.env, self.workdir / f"api{n}.log", lambda: _answers(url), url)
+        return Proc(f"api{n}", argv, self.env, self.workdir / f"api{n}.log", lambda p: _answers(url), url)
 
     def restart_worker(self, worker: Proc, wait: bool = True) -> None:
         """Start a killed worker again (new process, same settings)."""
@@ -277,15 +290,6 @@ class Cluster:
                 w.spawn()
         for w in self.workers:
             w.wait_ready()
-
-
-def _tail(log: Path) -> bytes:
-    try:
-        with log.open("rb") as f:
-            f.seek(max(0, log.stat().st_size - 65536))
-            return f.read().rsplit(b"--- started ---", 1)[-1]
-    except FileNotFoundError:
-        return b""
 
 
 def _answers(url: str) -> bool:

@@ -8,9 +8,12 @@ PostgreSQL refuses to run as root; when the suite runs as root the cluster belon
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -20,7 +23,15 @@ from pathlib import Path
 import psycopg
 import redis
 
-__all__ = ["free_port", "RedisServer", "PostgresCluster", "wait_until"]
+__all__ = ["free_port", "RedisServer", "PostgresCluster", "wait_until", "die_with_parent"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child before exec: SIGKILL it when the test process dies (Linux), so no process outlives a run."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -62,7 +73,9 @@ class RedisServer:
         """Start the server and wait until it answers PING."""
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         argv += ["--appendonly", "no", "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         try:
             wait_until(client.ping, 20, f"redis on port {self.port}")
