@@ -15,18 +15,23 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psycopg
 
 from tests.chaos.services import PostgresCluster, RedisServer, die_with_parent, free_port, wait_until
+from tests.emulators.oauth import OAuthEmulator
 from tests.emulators.webhook_receiver import WebhookReceiver
 
-__all__ = ["Cluster", "Proc", "CHAOS_SETTINGS"]
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+__all__ = ["Cluster", "Proc", "CHAOS_SETTINGS", "sink_settings"]
 
 ROOT = Path(__file__).resolve().parents[2]
 ECHODEPTH_BIN = str(Path(sys.executable).with_name("echodepth"))
@@ -128,6 +133,21 @@ class Proc:
         return 0.0
 
 
+def sink_settings(workdir: Path, hubspot: OAuthEmulator) -> dict[str, str]:
+    """The CRM sink's part of the deployment: HubSpot pointed at its emulator, small batches."""
+    from tests.emulators import crm
+
+    providers = crm.providers_dir(workdir / "providers", [hubspot])
+    return {
+        "PROVIDERS_DIR": str(providers),
+        "HUBSPOT_CLIENT_ID": hubspot.client_id,
+        "HUBSPOT_CLIENT_SECRET": hubspot.client_secret,
+        "SINK_BATCH_MAX": "5",  # several batches per scenario: a token can be revoked between them
+        "SINK_BATCH_LINGER_SECONDS": "0.2",
+        "SINK_BATCH_LEASE_SECONDS": "15",
+    }
+
+
 def _vault_keys() -> str:
     return "chaos1:" + base64.b64encode(os.urandom(32)).decode()
 
@@ -179,6 +199,7 @@ class Cluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ECHODEPTH_")}
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env["CHAOS_FAULT_DIR"] = str(self.fault_dir)
+        env["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # the vendor emulators speak plain http on loopback
         settings = {
             **CHAOS_SETTINGS,
             "DATA_DIR": str(self.data_dir),
@@ -253,6 +274,24 @@ class Cluster:
         assert r.status_code == 202, r.text
         job_id: str = r.json()["job_id"]
         return job_id
+
+    @contextmanager
+    def runtime(self) -> Iterator[Runtime]:
+        """A Runtime in the test process on the deployment's stores and settings (for set-up only)."""
+        from core.runtime import Runtime
+        from core.settings import Settings
+
+        saved = dict(os.environ)
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith("ECHODEPTH_")})
+        try:
+            rt = Runtime(Settings())
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        try:
+            yield rt
+        finally:
+            rt.close()
 
     # what the stores hold -----------------------------------------------------------------------------
 

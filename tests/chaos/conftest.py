@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.cluster import Cluster
+from tests.chaos.cluster import Cluster, sink_settings
 from tests.chaos.report import FULL, ROWS, table
+from tests.emulators.hubspot import HubSpotEmulator, hubspot_emulator
 from tests.emulators.webhook_receiver import WebhookReceiver, webhook_receiver
 
 
@@ -35,13 +36,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def hubspot() -> Iterator[HubSpotEmulator]:
+    """One HubSpot emulator for the run (the workers learn its URLs at start-up)."""
+    with hubspot_emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory, hubspot: HubSpotEmulator) -> Iterator[Cluster]:
     """Own Redis and PostgreSQL, two workers and two APIs, for the whole run."""
     missing = [tool for tool in ("redis-server",) if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"the chaos suite needs {', '.join(missing)} on PATH")
     workdir: Path = tmp_path_factory.mktemp("chaos")
-    deployment = Cluster(workdir)
+    deployment = Cluster(workdir, extra=sink_settings(workdir, hubspot))
     try:
         deployment.start()
         yield deployment

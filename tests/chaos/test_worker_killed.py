@@ -43,7 +43,9 @@ def _killed_worker(cluster: Cluster, point: str, timeout: float = 90) -> float:
     return died
 
 
-def _run(cluster: Cluster, receiver: WebhookReceiver, point: str, scenario: str, audio: bool) -> None:
+def _run(
+    cluster: Cluster, receiver: WebhookReceiver, point: str, scenario: str, audio: bool, resend: bool = False
+) -> None:
     key = cluster.new_key()
     cluster.subscribe(key, receiver, ["analysis.completed"])
     faults.arm(cluster.fault_dir, point)
@@ -52,6 +54,8 @@ def _run(cluster: Cluster, receiver: WebhookReceiver, point: str, scenario: str,
     died = _killed_worker(cluster, point)
     wait_jobs_ended(cluster, jobs, timeout=180)
     wait_until(lambda: all(accepted_jobs(receiver)[j] for j in jobs), 90, "every job's webhook")
+    if resend:  # the killed worker's message was accepted; its redelivery comes once the claim's lease ends
+        wait_until(lambda: _sent_twice(receiver) >= 1, 60, "the killed worker's message again")
     recovery = time.monotonic() - died
     time.sleep(1)  # a late duplicate would arrive now
     got = outcome(cluster, receiver, jobs, "completed")
@@ -81,7 +85,12 @@ def test_worker_killed_after_the_receiver_answered_delivers_one_message(
     deployment: Cluster, receiver: WebhookReceiver
 ) -> None:
     _run(
-        deployment, receiver, "delivered", "worker SIGKILL mid-delivery (answered, not recorded)", audio=False
+        deployment,
+        receiver,
+        "delivered",
+        "worker SIGKILL mid-delivery (answered, not recorded)",
+        audio=False,
+        resend=True,
     )
     assert _sent_twice(receiver) >= 1  # the killed worker's message came again, under its own webhook-id
 
