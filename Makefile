@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck chaos bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
+.PHONY: run test lint typecheck docs chaos bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.dev-installed: pyproject.toml sdk/python/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e 'sdk/python[dev]'  # the SDK (distribution "echodepth") first: it replaces the server's old name
 	$(BIN)/pip install -q -e '.[dev]'
+	@scripts/install_chromium.sh  # tests/console (Debian's chromium; guarded, never fails the install)
 	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
 	@$(BIN)/echodepth db upgrade
 	@KEY=$$($(BIN)/echodepth keys create --tenant local --name make-run) && \
+	PASSWORD=$$($(BIN)/echodepth users create --tenant local --email admin@localhost --admin --reset) && \
 	echo "" && \
 	echo "EchoDepth API on http://127.0.0.1:8000  (docs: http://127.0.0.1:8000/docs)" && \
+	echo "Console: http://127.0.0.1:8000/console  (sign in as admin@localhost, password $$PASSWORD; new each run)" && \
 	echo "API key for tenant 'local' (shown once): $$KEY" && \
 	echo "Try it:" && \
 	echo "  curl -s -H 'Authorization: Bearer $$KEY' -H 'Content-Type: application/json' -d '{\"text\": \"I am really pleased with how the demo went.\"}' http://127.0.0.1:8000/v1/analyse/text" && \
@@ -38,6 +41,10 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check core engine connectors tests bench scripts sdk/python
 	$(BIN)/mypy
 	$(BIN)/mypy --strict sdk/python/src/echodepth
+
+docs: $(VENV)/.dev-installed  # regenerate the generated parts of docs/ (a test fails when one is stale)
+	$(BIN)/python scripts/settings_table.py
+	$(BIN)/python scripts/vendor_table.py
 
 sdk-sync: $(VENV)/.dev-installed  # the SDK's blocking half from its asyncio half (a test checks it)
 	$(BIN)/python sdk/python/scripts/generate_sync.py

@@ -68,10 +68,12 @@ class Row:
 
 def _settings(tmp: Path, emulators: list[Any], batch_max: int, threads: int, **scaled: str) -> Settings:
     providers = crm.providers_dir(tmp / "providers", emulators)
-    creds: dict[str, Any] = {}
+    creds: dict[str, dict[str, Any]] = {}
     for emulator in emulators:
-        creds[f"{emulator.key}_client_id"] = emulator.client_id
-        creds[f"{emulator.key}_client_secret"] = SecretStr(emulator.client_secret)
+        creds[emulator.key] = {
+            "client_id": emulator.client_id,
+            "client_secret": SecretStr(emulator.client_secret),
+        }
     return Settings(
         data_dir=tmp / "var",
         providers_dir=providers,
@@ -82,7 +84,7 @@ def _settings(tmp: Path, emulators: list[Any], batch_max: int, threads: int, **s
         requeue_after_seconds=30,
         sink_batch_max=batch_max,
         log_level="WARNING",
-        **creds,
+        connectors=creds,
         **scaled,
     )
 

@@ -1,4 +1,4 @@
-"""The ``echodepth`` command line: serve, worker, keys, analyse, db, connectors, vault."""
+"""The ``echodepth`` command line: serve, worker, keys, users, analyse, db, connectors, vault."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(vault_app, name="vault")
 tenants_app = typer.Typer(help="Tenants: region, purposes, retention.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
+users_app = typer.Typer(help="Tenant users (console and OAuth sign-in).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 err = Console(stderr=True)
 
 
@@ -194,6 +196,47 @@ def keys_set_tier(
     tenant_id = store.ensure_tenant(tenant)
     AuditLog(db).add(tenant_id, CLI, "key.rate_tier", key_prefix[:12], {"tier": tier or None})
     db.dispose()
+
+
+@users_app.command("create")
+def users_create(
+    tenant: Annotated[str, typer.Option(help="Tenant name; created if missing.")],
+    email: Annotated[str, typer.Option(help="The user's email (their sign-in name).")],
+    admin: Annotated[bool, typer.Option("--admin", help="Every scope, admin included.")] = False,
+    scope: Annotated[
+        list[str] | None, typer.Option(help="A scope the user holds (repeat it); default: all but admin.")
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="If the user exists, give them a new password instead of failing.")
+    ] = False,
+) -> None:
+    """Create a tenant user with a generated password; prints only the password (it is shown once)."""
+    import secrets
+
+    from core.api.scopes import SCOPES
+    from core.governance.audit import CLI
+    from core.oauth.store import OAuthStore
+    from core.runtime import Runtime
+    from core.sdk.errors import InputError
+
+    scopes = list(SCOPES) if admin else _checked_scopes(scope)
+    password = secrets.token_urlsafe(12)
+    rt = Runtime(get_settings())
+    try:
+        tenant_id = rt.ensure_tenant(tenant)
+        store = OAuthStore(rt.db)
+        try:
+            user = store.create_user(tenant_id, email, password, scopes)
+            action = "user.create"
+        except InputError as exc:
+            found = store.set_password(email, password) if reset and exc.code == "conflict" else None
+            if found is None or found.tenant_id != tenant_id:
+                raise typer.BadParameter(f"{exc.message} (use --reset to give it a new password)") from exc
+            user, action = found, "user.password_reset"
+        rt.for_tenant(tenant_id).audit.add(tenant_id, CLI, action, user.id, {"email": user.email})
+    finally:
+        rt.close()
+    typer.echo(password)
 
 
 @db_app.command("upgrade")

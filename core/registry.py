@@ -7,20 +7,30 @@ A third party adds a connector with ``pip install``: its package declares
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from config import CONFIG_DIR
 from core.sdk.contracts import EVENT_TYPES, ProviderSpec, Sink, Source
 from core.sdk.errors import ConfigError
+from core.sdk.settings import ConnectorSettings, NoConnectionSettings, OAuthAppSettings
 
-__all__ = ["ENTRY_POINT_GROUP", "Registered", "ConnectorRegistry", "load_provider_spec", "get_registry"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Registered",
+    "ConnectorRegistry",
+    "load_provider_spec",
+    "get_registry",
+    "connector_settings",
+    "connection_settings_model",
+]
 
 ENTRY_POINT_GROUP = "echodepth.connectors"
 PROVIDERS_DIR = CONFIG_DIR / "providers"
@@ -69,6 +79,10 @@ def _check(key: str, connector: object, spec: ProviderSpec) -> None:
         raise ConfigError(f"connector {key!r}: entry point, object and spec keys differ")
     if getattr(connector, "kind", None) != spec.kind:
         raise ConfigError(f"connector {key!r}: object kind differs from its spec")
+    for name, base in (("settings_model", ConnectorSettings), ("connection_settings", BaseModel)):
+        model = getattr(connector, name, None)
+        if model is not None and not (isinstance(model, type) and issubclass(model, base)):
+            raise ConfigError(f"connector {key!r}: {name} is not a {base.__name__} subclass")
     unknown = set(getattr(connector, "events", ())) - EVENT_TYPES
     if unknown:
         raise ConfigError(f"connector {key!r} subscribes to unknown events {sorted(unknown)}")
@@ -111,6 +125,15 @@ class ConnectorRegistry:
         except KeyError:
             raise ConfigError(f"no connector {key!r} is installed (have: {', '.join(self.keys())})") from None
 
+    def settings_model(self, provider: str) -> type[ConnectorSettings] | None:
+        """The settings model of the connector that connects through ``provider`` (its key, or its
+        ``connection_provider``), None when none declares one."""
+        for found in self.all():
+            model = getattr(found.connector, "settings_model", None)
+            if model is not None and getattr(found.connector, "connection_provider", found.key) == provider:
+                return model
+        return None
+
     def sink(self, key: str) -> Sink:
         """The Sink called ``key``."""
         found = self.get(key).connector
@@ -123,3 +146,27 @@ class ConnectorRegistry:
 def get_registry() -> ConnectorRegistry:
     """The process-wide registry, discovered once."""
     return ConnectorRegistry.discover()
+
+
+def connector_settings(
+    provider: str,
+    given: Mapping[str, Mapping[str, Any]] | None = None,
+    registry: ConnectorRegistry | None = None,
+) -> ConnectorSettings:
+    """``provider``'s connector settings: its connector's ``settings_model`` read from the environment,
+    ``given[provider]`` (the ``connectors`` setting) over it; a provider no connector declares gets the plain
+    OAuth app settings under ``ECHODEPTH_<PROVIDER>_``. ConfigError when a value is invalid."""
+    model = (registry or get_registry()).settings_model(provider)
+    values = dict((given or {}).get(provider) or {})
+    try:
+        if model is None:
+            return OAuthAppSettings(_env_prefix=f"ECHODEPTH_{provider.upper()}_", **values)  # type: ignore[call-arg]
+        return model(**values)
+    except ValidationError as exc:
+        raise ConfigError(f"settings of {provider!r} are invalid: {exc}") from exc
+
+
+def connection_settings_model(connector: object) -> type[BaseModel]:
+    """What a tenant may set on a connection of ``connector`` (nothing unless it declares a model)."""
+    model = getattr(connector, "connection_settings", None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else NoConnectionSettings

@@ -1,6 +1,6 @@
 """Face calibration on the London set (DeBruine & Jones 2017, CC BY 4.0): fits the AU table's rest points,
 landmark references, smile gating and resting V/A/D (engine.face.calibration) on every person and writes
-them into the ``fitted`` block of config/face_au_map.yaml; prints AU12, AU06 and valence per person.
+them into the ``fitted`` block of engine/face/au_map.yaml; prints AU12, AU06 and valence per person.
 
 The per-person figures printed here are on the people the table was fitted on (in-sample). Held-out
 figures (refitted without each person) come from ``make eval`` (bench/eval/faces.py).
@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.face import Landmarker, load_table  # noqa: E402
 from engine.face.analyse import describe_face  # noqa: E402
-from engine.face.aus import TABLE_NAME, AuTable  # noqa: E402
+from engine.face.aus import TABLE_PATH, AuTable  # noqa: E402
 from engine.face.calibration import Calibration, Pair, calibrate, fitted_block  # noqa: E402
 from engine.face.images import load_rgb  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLE = ROOT / "config" / TABLE_NAME
+TABLE = TABLE_PATH
 MARKER = "# --- fitted by scripts/calibrate_faces.py"
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "faces" / "london_dev"
 
@@ -44,7 +44,7 @@ def load_pairs(folder: Path) -> dict[str, Pair]:
 
 
 def write_table(table: AuTable, n_people: int) -> None:
-    """Replace the ``fitted`` block of config/face_au_map.yaml (the a-priori part above it is kept)."""
+    """Replace the ``fitted`` block of engine/face/au_map.yaml (the a-priori part above it is kept)."""
     head = TABLE.read_text(encoding="utf-8").split(MARKER)[0]
     block = yaml.safe_dump({"fitted": fitted_block(table)}, sort_keys=False, allow_unicode=True, width=110)
     TABLE.write_text(

@@ -68,8 +68,20 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The ECHODEPTH_* environment that reproduces ``settings`` in another process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECHODEPTH_")}
     for name, value in settings.model_dump(exclude_none=True).items():
+        if name == "connectors":  # each connector reads its own ECHODEPTH_<KEY>_<NAME>
+            env.update(_connector_env(value))
+            continue
         plain = value.get_secret_value() if isinstance(value, SecretStr) else value
         env[f"ECHODEPTH_{name.upper()}"] = str(plain)
+    return env
+
+
+def _connector_env(connectors: dict[str, dict[str, Any]]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for key, values in connectors.items():
+        for name, value in values.items():
+            plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+            env[f"ECHODEPTH_{key.upper()}_{name.upper()}"] = str(plain)
     return env
 
 

@@ -104,9 +104,8 @@ def _v4_input(mapping: Mapping_, a: Activity) -> dict[str, Any]:
 
 
 def _send_v4(session: HttpSession, spec: ProviderSpec, mapping: Mapping_, part: Sequence[Activity]) -> Any:
-    url = (spec.api_base_url or "https://api.hubapi.com").rstrip("/") + V4_BATCH
     body = {"inputs": [_v4_input(mapping, a) for a in part]}
-    return client.post_json(session, url, body, spec.timeout_seconds, patience=PATIENCE)
+    return client.post_json(session, spec, V4_BATCH, body, patience=PATIENCE)
 
 
 def _send_v3(api: HubSpot, spec: ProviderSpec, mapping: Mapping_, part: Sequence[Activity]) -> Any:
@@ -121,6 +120,7 @@ def _send_v3(api: HubSpot, spec: ProviderSpec, mapping: Mapping_, part: Sequence
         for a in part
     ]
     raw = client.call(
+        spec,
         partial(
             api.crm.timeline.events_api.create_batch,
             batch_input_timeline_event=BatchInputTimelineEvent(inputs=inputs),

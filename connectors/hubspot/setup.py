@@ -45,13 +45,15 @@ def _property(name: str, rule: PropertyRule, group: str) -> PropertyCreate:
     )
 
 
-def _ensure_group(api: HubSpot, kind: str, group: dict[str, str], report: dict[str, list[str]]) -> None:
-    page = client.call(partial(api.crm.properties.groups_api.get_all, kind))
+def _ensure_group(
+    api: HubSpot, spec: ProviderSpec, kind: str, group: dict[str, str], report: dict[str, list[str]]
+) -> None:
+    page = client.call(spec, partial(api.crm.properties.groups_api.get_all, kind))
     names = {g.name for g in getattr(page, "results", None) or []}
     if group["name"] in names:
         return
     body = PropertyGroupCreate(name=group["name"], label=group.get("label", group["name"]))
-    client.call(partial(api.crm.properties.groups_api.create, kind, property_group_create=body))
+    client.call(spec, partial(api.crm.properties.groups_api.create, kind, property_group_create=body))
     report["created"].append(f"{kind} property group {group['name']}")
 
 
@@ -125,10 +127,9 @@ def _ensure_events(
     if not create:
         report["missing"] += [f"timeline event template ({k}) of app {app_id}" for k in wanted]
         return
-    base = spec.api_base_url or "https://api.hubapi.com"
-    templates = client.connect(session, base, spec.timeout_seconds, api_key=key).crm.timeline.templates_api
+    templates = client.connect(session, spec, api_key=key).crm.timeline.templates_api
     try:
-        _legacy_templates(templates, app_id, mapping, wanted, report)
+        _legacy_templates(templates, spec, app_id, mapping, wanted, report)
     except AuthError:  # a bad developer key is not the connection's token: no refresh, tell the admin
         report["manual"].append(
             f"HubSpot refused the developer API key of app {app_id}: check "
@@ -139,10 +140,15 @@ def _ensure_events(
 
 
 def _legacy_templates(
-    templates: Any, app_id: str, mapping: Mapping_, wanted: dict[str, str], report: dict[str, list[str]]
+    templates: Any,
+    spec: ProviderSpec,
+    app_id: str,
+    mapping: Mapping_,
+    wanted: dict[str, str],
+    report: dict[str, list[str]],
 ) -> None:
     """Reuse or create the app's v3 template of each wanted object type; their ids go to ``settings``."""
-    page = client.call(partial(templates.get_all, app_id))
+    page = client.call(spec, partial(templates.get_all, app_id))
     have = {(t.name, t.object_type): t for t in getattr(page, "results", None) or []}
     for kind, setting in wanted.items():
         body = _template_body(mapping, kind)
@@ -150,7 +156,7 @@ def _legacy_templates(
         if found is None:
             request = TimelineEventTemplateCreateRequest(**_snake(body))
             found = client.call(
-                partial(templates.create, app_id, timeline_event_template_create_request=request)
+                spec, partial(templates.create, app_id, timeline_event_template_create_request=request)
             )
             report["created"].append(f"timeline event template {getattr(found, 'id', '')}")
         else:
@@ -172,11 +178,11 @@ def _snake(body: dict[str, Any]) -> dict[str, Any]:
 
 def setup(session: HttpSession, spec: ProviderSpec, mapping: Mapping_, create: bool) -> dict[str, list[str]]:
     """What exists, what was created and what an admin must still do."""
-    api = client.connect(session, spec.api_base_url or "https://api.hubapi.com", spec.timeout_seconds)
+    api = client.connect(session, spec)
     report: dict[str, list[str]] = {"present": [], "created": [], "missing": [], "manual": []}
     group = mapping.group or {"name": "echodepth", "label": "EchoDepth"}
     for kind, rules in (("contacts", mapping.contacts), ("deals", mapping.deals)):
-        page = client.call(partial(api.crm.properties.core_api.get_all, kind))
+        page = client.call(spec, partial(api.crm.properties.core_api.get_all, kind))
         have = {p.name for p in getattr(page, "results", None) or []}
         missing = {n: r for n, r in rules.items() if n not in have}
         report["present"] += [f"{kind}.{n}" for n in rules if n in have]
@@ -185,14 +191,15 @@ def setup(session: HttpSession, spec: ProviderSpec, mapping: Mapping_, create: b
         if not create:
             report["missing"] += [f"{kind}.{n} ({r.type})" for n, r in missing.items()]
             continue
-        _ensure_group(api, kind, group, report)
+        _ensure_group(api, spec, kind, group, report)
         inputs = [_property(n, r, group["name"]) for n, r in missing.items()]
         client.call(
+            spec,
             partial(
                 api.crm.properties.batch_api.create,
                 kind,
                 batch_input_property_create=BatchInputPropertyCreate(inputs=inputs),
-            )
+            ),
         )
         report["created"] += [f"{kind}.{n}" for n in missing]
     _ensure_events(session, spec, mapping, create, report)

@@ -23,17 +23,17 @@ DEFAULT_PERMISSION_SET = "EchoDepth_Fields"
 _BATCH = 200  # sObject Collections take at most 200 records per call
 
 
-def _rows(sf: Salesforce, adapter: Any, soql: str) -> list[dict[str, Any]]:
-    return list(client.call(adapter, lambda: sf.query_all(soql)).get("records", []))
+def _rows(sf: Salesforce, conn: client.Connection, soql: str) -> list[dict[str, Any]]:
+    return list(client.call(conn, lambda: sf.query_all(soql)).get("records", []))
 
 
-def _create(sf: Salesforce, adapter: Any, records: list[dict[str, Any]]) -> list[str]:
+def _create(sf: Salesforce, conn: client.Connection, records: list[dict[str, Any]]) -> list[str]:
     """POST sObject Collections; the new ids; a refused record is a PermanentError."""
     ids: list[str] = []
     for i in range(0, len(records), _BATCH):
         body = {"allOrNone": False, "records": records[i : i + _BATCH]}
         for result in (
-            client.call(adapter, partial(sf.restful, "composite/sobjects", method="POST", json=body)) or []
+            client.call(conn, partial(sf.restful, "composite/sobjects", method="POST", json=body)) or []
         ):
             if not result.get("success"):
                 err = (result.get("errors") or [{}])[0]
@@ -43,18 +43,18 @@ def _create(sf: Salesforce, adapter: Any, records: list[dict[str, Any]]) -> list
     return ids
 
 
-def _permission_set(sf: Salesforce, adapter: Any, name: str) -> tuple[str, bool]:
+def _permission_set(sf: Salesforce, conn: client.Connection, name: str) -> tuple[str, bool]:
     """The id of the permission set ``name``, created when missing; whether it was created."""
     soql = format_soql("SELECT Id FROM PermissionSet WHERE Name = {name} LIMIT 1", name=name)
-    found = _rows(sf, adapter, soql)
+    found = _rows(sf, conn, soql)
     if found:
         return str(found[0]["Id"]), False
     label = name.replace("_", " ")
     record = {"attributes": {"type": "PermissionSet"}, "Name": name, "Label": label}
-    return _create(sf, adapter, [record])[0], True
+    return _create(sf, conn, [record])[0], True
 
 
-def _profile_sets(sf: Salesforce, adapter: Any, profiles: list[str]) -> dict[str, str]:
+def _profile_sets(sf: Salesforce, conn: client.Connection, profiles: list[str]) -> dict[str, str]:
     """Profile name → the id of the permission set that profile owns."""
     if not profiles:
         return {}
@@ -63,13 +63,15 @@ def _profile_sets(sf: Salesforce, adapter: Any, profiles: list[str]) -> dict[str
         "WHERE IsOwnedByProfile = true AND Profile.Name IN {names}",
         names=profiles,
     )
-    return {str((r.get("Profile") or {}).get("Name")): str(r["Id"]) for r in _rows(sf, adapter, soql)}
+    return {str((r.get("Profile") or {}).get("Name")): str(r["Id"]) for r in _rows(sf, conn, soql)}
 
 
-def _missing_grants(sf: Salesforce, adapter: Any, parent: str, fields: list[str]) -> list[dict[str, Any]]:
+def _missing_grants(
+    sf: Salesforce, conn: client.Connection, parent: str, fields: list[str]
+) -> list[dict[str, Any]]:
     """FieldPermissions records still to create for ``parent`` (fields as ``Object.Field__c``)."""
     soql = format_soql("SELECT Id, Field FROM FieldPermissions WHERE ParentId = {parent}", parent=parent)
-    have = {str(r["Field"]) for r in _rows(sf, adapter, soql)}
+    have = {str(r["Field"]) for r in _rows(sf, conn, soql)}
     return [
         {
             "attributes": {"type": "FieldPermissions"},
@@ -95,20 +97,24 @@ def manual_step(fields: list[str], settings: Mapping[str, Any]) -> str:
 
 
 def grant(
-    sf: Salesforce, adapter: Any, fields: list[str], settings: Mapping[str, Any], report: dict[str, list[str]]
+    sf: Salesforce,
+    conn: client.Connection,
+    fields: list[str],
+    settings: Mapping[str, Any],
+    report: dict[str, list[str]],
 ) -> None:
     """Grant read and edit on ``fields`` to the configured permission set and profiles, once each."""
     name = str(settings.get("permission_set") or DEFAULT_PERMISSION_SET)
     profiles = [str(p) for p in settings.get("profiles") or []]
     try:
-        parent, created = _permission_set(sf, adapter, name)
+        parent, created = _permission_set(sf, conn, name)
         parents = {f"permission set {name}": parent}
-        found = _profile_sets(sf, adapter, profiles)
+        found = _profile_sets(sf, conn, profiles)
         parents |= {f"profile {p}": found[p] for p in profiles if p in found}
         report["missing"] += [f"profile {p} (for field-level security)" for p in profiles if p not in found]
         for label, parent_id in parents.items():
-            grants = _missing_grants(sf, adapter, parent_id, fields)
-            _create(sf, adapter, grants)
+            grants = _missing_grants(sf, conn, parent_id, fields)
+            _create(sf, conn, grants)
             report["created" if grants else "present"].append(
                 f"field-level security (read, edit) on {len(grants) or len(fields)} fields in {label}"
             )

@@ -46,8 +46,8 @@ def _wanted(mapping: SalesforceMapping) -> list[tuple[str, str, dict[str, Any]]]
     return [*found, ("Task", key, {"FullName": f"Activity.{key}", "Metadata": meta})]
 
 
-def _fields(sf: Salesforce, adapter: Any, sobject: str) -> set[str]:
-    described = client.call(adapter, lambda: getattr(sf, sobject).describe())
+def _fields(sf: Salesforce, conn: client.Connection, sobject: str) -> set[str]:
+    described = client.call(conn, lambda: getattr(sf, sobject).describe())
     return {str(f["name"]) for f in described.get("fields", [])}
 
 
@@ -55,20 +55,20 @@ def setup(
     session: HttpSession, spec: ProviderSpec, mapping: SalesforceMapping, create: bool
 ) -> dict[str, list[str]]:
     """What exists, what was created and what an admin must still do."""
-    sf, adapter = client.connect(session, spec.timeout_seconds, str(spec.settings.get("api_version", "62.0")))
+    sf, conn = client.connect(session, spec)
     report: dict[str, list[str]] = {"present": [], "created": [], "missing": [], "manual": []}
     described: dict[str, set[str]] = {}
     for sobject, name, body in _wanted(mapping):
-        have = described.setdefault(sobject, _fields(sf, adapter, sobject))
+        have = described.setdefault(sobject, _fields(sf, conn, sobject))
         label = f"{sobject}.{name}"
         if name in have:
             report["present"].append(label)
         elif not create:
             report["missing"].append(f"{label} ({body['Metadata']['type']})")
         else:
-            client.call(adapter, partial(sf.toolingexecute, "sobjects/CustomField", method="POST", data=body))
+            client.call(conn, partial(sf.toolingexecute, "sobjects/CustomField", method="POST", data=body))
             report["created"].append(label)
     if create:
         fields = [*report["present"], *report["created"]]  # Object.Field__c, Task's as Task
-        permissions.grant(sf, adapter, fields, spec.settings.get("field_permissions") or {}, report)
+        permissions.grant(sf, conn, fields, spec.settings.get("field_permissions") or {}, report)
     return report

@@ -40,10 +40,12 @@ def in_parts(template: str, values: Sequence[str], **fixed: Any) -> Iterator[str
     yield format_soql(template, values=part, **fixed)
 
 
-def rows(sf: Salesforce, adapter: Any, template: str, values: Sequence[str]) -> list[dict[str, Any]]:
+def rows(
+    sf: Salesforce, conn: client.Connection, template: str, values: Sequence[str]
+) -> list[dict[str, Any]]:
     """Every record of ``template`` for all ``values`` (all pages of every query)."""
     found: list[dict[str, Any]] = []
     for soql in in_parts(template, values):
-        page: dict[str, Any] = client.call(adapter, partial(sf.query_all, soql))
+        page: dict[str, Any] = client.call(conn, partial(sf.query_all, soql))
         found += list(page.get("records", []))
     return found

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from connectors.slack import client, summary
 from connectors.slack.models import AlertRule, ResultView, SpeakerRow
+from connectors.slack.settings import SlackConnectionSettings, SlackSettings
 from core.sdk import ConfigError, DeliveryReceipt, HttpSession, OutboundMessage, ProviderSpec, TransientError
 from core.sdk.summaries import SUMMARY_EVENT, SummaryPeriod
 
@@ -132,14 +133,15 @@ class SlackSink:
     kind: Literal["sink"] = "sink"
     display_name = "Slack"
     events = frozenset({"analysis.completed", "analysis.failed"})
+    settings_model = SlackSettings
+    connection_settings = SlackConnectionSettings
 
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def _client(self, session: HttpSession, spec: ProviderSpec) -> client.SessionWebClient:
-        base = spec.api_base_url or "https://slack.com/api"
         wait = float(spec.settings.get("inline_retry_after_max_seconds", 1))
-        return client.SessionWebClient(session, base, spec.timeout_seconds, wait)
+        return client.SessionWebClient(session, spec, wait)
 
     def _already_posted(
         self, web: client.SessionWebClient, channel: str, message_id: str, depth: int, kind: str

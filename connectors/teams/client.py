@@ -3,13 +3,13 @@ where Graph's answers become our typed errors.
 
 The SDK is built as the vendor facts say (VENDORS.md): ``GraphRequestAdapter`` with a bearer provider that
 hands out the connection's token (from the vault, via the session) and allows only the spec's API host,
-``base_url`` set to the spec's ``api_base_url``; its ``httpx.AsyncClient`` sends through ``HttpSession``, so
-every Graph call passes the SSRF guard. Recording and transcript *content* are streamed with
+``base_url`` set to the spec's ``api_base_url``; its ``httpx.AsyncClient`` sends through ``HttpSession``
+(``core.sdk.http.AsyncTransport``, paced by the spec's ``rate_limit``), so every Graph call passes the SSRF
+guard. Recording and transcript *content* are streamed with
 ``HttpSession.download`` to the URL the SDK's request builder makes (the SDK would hold the whole file in
 memory): into the spool, under the size cap, redirects checked.
 
-Errors: https://learn.microsoft.com/en-us/graph/errors (401 ``InvalidAuthenticationToken``, 403 missing
-permission or application access policy, 404, 429/503 with ``Retry-After``).
+What Graph's refusals mean is data: ``errors`` in config/providers/teams.yaml (with the pages behind them).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,36 +41,14 @@ from msgraph.generated.users.item.user_item_request_builder import UserItemReque
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 
-from core.sdk import (
-    AuthError,
-    HttpSession,
-    PermanentError,
-    ProviderSpec,
-    SkipItem,
-    Subscription,
-    TransientError,
-)
+from core.sdk import HttpSession, PermanentError, ProviderSpec, SkipItem, Subscription
+from core.sdk.http import Answer, AsyncTransport, paced
+from core.sdk.http import call as sdk_call
 
 __all__ = ["call", "content_url", "download", "subscription_of", "subscribe", "renew", "unsubscribe", "mail"]
 
 VENDOR = "teams"
 T = TypeVar("T")
-_DROPPED = {"host", "content-length"}  # the guarded session sets Host for the pinned address; httpx sizes
-
-
-class _SessionTransport(httpx.AsyncBaseTransport):
-    """Sends the SDK's requests through the hub's guarded session."""
-
-    def __init__(self, session: HttpSession, timeout: float) -> None:
-        self._session, self._timeout = session, timeout
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROPPED}
-        answer = self._session.request(
-            request.method, str(request.url), headers=headers, content=body or None, timeout=self._timeout
-        )
-        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
 
 class _ConnectionToken(AccessTokenProvider):
@@ -94,30 +72,15 @@ def _adapter(session: HttpSession, spec: ProviderSpec) -> tuple[GraphRequestAdap
     auth = BaseBearerTokenAuthenticationProvider(
         _ConnectionToken(session.credentials.access_token or "", host)
     )
-    http = httpx.AsyncClient(transport=_SessionTransport(session, spec.timeout_seconds))
+    http = httpx.AsyncClient(transport=AsyncTransport(paced(session, spec), spec.timeout_seconds))
     adapter = GraphRequestAdapter(auth, client=http)
     adapter.base_url = base
     return adapter, http
 
 
-def _retry_after(headers: dict[str, str] | None) -> float | None:
-    value = {k.lower(): v for k, v in (headers or {}).items()}.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else None
-
-
-def _typed(exc: APIError) -> Exception:
-    status = exc.response_status_code or 0
-    message = f"Graph answered HTTP {status}: {str(exc)[:200]}"
-    if status == 401:
-        return AuthError(VENDOR, "token_rejected", message, status)
-    if status == 403:  # a missing permission or application access policy: an admin must act
-        return PermanentError(VENDOR, "forbidden", message, status)
-    if status in (404, 410):
-        return SkipItem(VENDOR, "not_found", message, status)
-    if status == 429 or status >= 500:
-        code = "rate_limited" if status == 429 else "http_error"
-        return TransientError(VENDOR, code, message, status, _retry_after(exc.response_headers))
-    return PermanentError(VENDOR, "http_error", message, status)
+def _answer(exc: APIError) -> Answer:
+    """What Graph answered, as the SDK's error carries it."""
+    return Answer(exc.response_status_code or 0, dict(exc.response_headers or {}), str(exc)[:200])
 
 
 def call(session: HttpSession, spec: ProviderSpec, act: Callable[[GraphServiceClient], Awaitable[T]]) -> T:
@@ -130,14 +93,7 @@ def call(session: HttpSession, spec: ProviderSpec, act: Callable[[GraphServiceCl
         finally:
             await http.aclose()
 
-    try:
-        return asyncio.run(run())
-    except APIError as exc:
-        raise _typed(exc) from exc
-    except httpx.TimeoutException as exc:
-        raise TransientError(VENDOR, "timeout", f"no answer within {spec.timeout_seconds:g}s") from exc
-    except httpx.HTTPError as exc:
-        raise TransientError(VENDOR, "connection_failed", type(exc).__name__) from exc
+    return cast(T, sdk_call(spec, lambda: asyncio.run(run()), (APIError,), read=_answer))
 
 
 def content_url(spec: ProviderSpec, info: RequestInformation) -> str:

@@ -30,6 +30,7 @@ from msgraph.graph_service_client import GraphServiceClient
 
 from connectors.teams import client, webhooks
 from connectors.teams.models import MeetingResource, meeting_resource
+from connectors.teams.settings import MicrosoftSettings
 from core.sdk import (
     DeliveryReceipt,
     HookReply,
@@ -117,6 +118,7 @@ class TeamsSource:
     display_name = "Microsoft Teams"
     connection_provider = "microsoft"  # the tenant admin's Microsoft connection…
     connection_grant = "client_credentials"  # …made by admin consent (app-only)
+    settings_model = MicrosoftSettings  # the microsoft provider's app
 
     # webhook side ------------------------------------------------------------------------------
 

@@ -45,4 +45,4 @@ class WebhookSink:
         """POST the signed event; TransientError to retry, PermanentError (410) to stop."""
         body = encode(message)
         headers = self.headers(session, spec, message, body)
-        return client.post(session, message.destination, headers, body, spec.timeout_seconds)
+        return client.post(session, spec, message.destination, headers, body)

@@ -1,10 +1,8 @@
 """Zoom's REST API over the hub's guarded session (Zoom has no official Python SDK): the one place where
 Zoom's answers become our typed errors.
 
-Errors: https://developers.zoom.us/docs/api/rest/error-definitions/ (401 ``{"code": 124}`` invalid token,
-429 with ``Retry-After`` when a rate-limit category is spent, 404 ``{"code": 3301}`` no recording, and
-400 ``{"code": 4711, "message": "Invalid access token, does not contain scopes:[...]"}`` when the user's
-grant lacks the granular scope a call needs: the user must authorise the app again, an AuthError).
+What Zoom's refusals mean is data (``errors`` in config/providers/zoom.yaml, with the pages that document
+them); calls keep the account's ``rate_limit`` (``core.sdk.http.paced``).
 
 The Team Chat chatbot (https://developers.zoom.us/docs/chat/send-edit-and-delete-messages/) does not use the
 connection's token: it sends with an app token from the ``client_credentials`` grant (HTTP Basic client id and
@@ -31,7 +29,8 @@ from connectors.zoom.models import (
     RegistrantList,
     ZoomUser,
 )
-from core.sdk import AuthError, HttpSession, PermanentError, ProviderSpec, SkipItem, TransientError
+from core.sdk import HttpSession, PermanentError, ProviderSpec
+from core.sdk.http import paced, raise_for, transport_errors
 
 __all__ = [
     "recording_pages",
@@ -56,11 +55,6 @@ def meeting_path(uuid: str) -> str:
     return quote(once, safe="") if uuid.startswith("/") or "//" in uuid else once
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else None
-
-
 def _code(response: httpx.Response) -> int | None:
     try:
         body = response.json()
@@ -68,24 +62,6 @@ def _code(response: httpx.Response) -> int | None:
         return None
     code = body.get("code") if isinstance(body, dict) else None
     return code if isinstance(code, int) else None
-
-
-def _raise_for(response: httpx.Response) -> None:
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    message = f"Zoom answered HTTP {status}: {response.text[:200]}"
-    if _code(response) == MISSING_SCOPE:
-        raise AuthError(VENDOR, "missing_scope", message, status)
-    if status == 401:
-        raise AuthError(VENDOR, "token_rejected", message, status)
-    if status == 404:
-        raise SkipItem(VENDOR, "not_found", message, status)
-    if status == 429 or status >= 500:
-        raise TransientError(
-            VENDOR, "rate_limited" if status == 429 else "http_error", message, status, _retry_after(response)
-        )
-    raise PermanentError(VENDOR, "http_error", message, status)
 
 
 def _send(
@@ -96,29 +72,25 @@ def _send(
     headers: Mapping[str, str],
     content: bytes | None = None,
 ) -> httpx.Response:
-    try:
-        return session.request(method, url, headers=headers, content=content, timeout=spec.timeout_seconds)
-    except httpx.TimeoutException as exc:
-        raise TransientError(VENDOR, "timeout", f"no answer within {spec.timeout_seconds:g}s") from exc
-    except httpx.HTTPError as exc:
-        raise TransientError(VENDOR, "connection_failed", type(exc).__name__) from exc
+    with transport_errors(spec.key, spec.timeout_seconds):
+        return paced(session, spec).request(
+            method, url, headers=headers, content=content, timeout=spec.timeout_seconds
+        )
 
 
 def _get(session: HttpSession, spec: ProviderSpec, url: str) -> httpx.Response:
     headers = {"Authorization": f"Bearer {session.credentials.access_token}", "Accept": "application/json"}
-    response = _send(session, spec, "GET", url, headers)
-    _raise_for(response)
-    return response
+    return raise_for(spec, _send(session, spec, "GET", url, headers))
 
 
-def _app_refused(response: httpx.Response) -> None:
-    """Like ``_raise_for``, but a 401/403 means the app (chatbot) credentials, not the connection."""
+def _app_refused(spec: ProviderSpec, response: httpx.Response) -> None:
+    """Like ``raise_for``, but a 401/403 means the app (chatbot) credentials, not the connection."""
     if response.status_code in (401, 403) or _code(response) == MISSING_SCOPE:
         message = (
             f"Zoom refused the chatbot's app credentials: HTTP {response.status_code} {response.text[:200]}"
         )
         raise PermanentError(VENDOR, "chatbot_unauthorised", message, response.status_code)
-    _raise_for(response)
+    raise_for(spec, response)
 
 
 def recording_pages(
@@ -210,7 +182,7 @@ def chatbot_token(session: HttpSession, spec: ProviderSpec, client_id: str, clie
     response = _send(session, spec, "POST", url, headers, b"")
     if response.status_code == 400:  # {"reason": ..., "error": "invalid_client" | "unsupported_grant_type"}
         raise PermanentError(VENDOR, "chatbot_unauthorised", response.text[:200], 400)
-    _app_refused(response)
+    _app_refused(spec, response)
     token = str(response.json().get("access_token") or "")
     if not token:
         raise PermanentError(VENDOR, "chatbot_unauthorised", "the token answer has no access_token")
@@ -228,7 +200,7 @@ def send_chatbot_message(
     }
     url = f"{spec.api_base_url}/im/chat/messages"
     response = _send(session, spec, "POST", url, headers, json.dumps(message).encode())
-    _app_refused(response)
+    _app_refused(spec, response)
     return ChatbotMessageSent.model_validate(response.json() if response.content else {})
 
 

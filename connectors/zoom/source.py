@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from connectors.zoom import client, webhooks
 from connectors.zoom.models import Deauthorization, Participant, Recording
+from connectors.zoom.settings import ZoomSettings
 from core.sdk import (
     ConnectorError,
     DeliveryReceipt,
@@ -135,6 +136,7 @@ class ZoomSource:
     key = "zoom"
     kind: Literal["source"] = "source"
     display_name = "Zoom"
+    settings_model = ZoomSettings
 
     def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
         """Zoom's ``x-zm-signature`` over the raw body, timestamp within 5 minutes."""

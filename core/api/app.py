@@ -20,6 +20,7 @@ from core.api.routes import router
 from core.api.sources import router as sources_router
 from core.api.stream import router as stream_router
 from core.api.webhooks import router as webhooks_router
+from core.console import install_console
 from core.runtime import Runtime
 from core.settings import Settings, get_settings
 
@@ -66,6 +67,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     limits = runtime.settings if runtime is not None else (settings or get_settings())
     install_rate_limits(app, limits)  # tiers (config/tiers.yaml), 429s, RateLimit-* headers, /v1/usage
     install_oauth(app)  # the OAuth 2.0 authorization server (/oauth/*, /v1/oauth/clients)
+    install_console(app)  # the web console at /console (core/console, docs/console.md)
     app.middleware("http")(_count_requests)
     install_governance(app, limits)  # tenants/me, audit, compliance guard errors, HTTPS (outermost)
     return app

@@ -24,6 +24,7 @@ from requests_oauthlib import OAuth2Session
 from core.connections.providers import OAuthClient
 from core.sdk.contracts import OAuthSpec, ProviderSpec
 from core.sdk.errors import AuthError, PermanentError, TransientError
+from core.sdk.http import dig
 from core.storage.models import utcnow
 
 __all__ = [
@@ -58,18 +59,6 @@ class TokenSet:
 
     def __repr__(self) -> str:
         return f"TokenSet(<redacted>, expires_at={self.expires_at!r}, scopes={self.scopes!r})"
-
-
-def dig(data: Any, path: str) -> Any:
-    """The value at a dotted path (``team.id``, ``value.0.id``); None when any step is missing."""
-    for step in path.split("."):
-        if isinstance(data, Mapping):
-            data = data.get(step)
-        elif isinstance(data, list) and step.isdigit() and int(step) < len(data):
-            data = data[int(step)]
-        else:
-            return None
-    return data
 
 
 def _oauth(spec: ProviderSpec) -> OAuthSpec:

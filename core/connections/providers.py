@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pydantic import SecretStr
-
-from core.registry import PROVIDERS_DIR, load_provider_spec
+from core.registry import PROVIDERS_DIR, connector_settings, load_provider_spec
 from core.sdk.contracts import OAuthSpec, ProviderSpec
 from core.sdk.errors import ConfigError, InputError
 from core.settings import Settings
@@ -60,16 +58,17 @@ class ProviderCatalog:
         return found
 
     def client(self, provider: str) -> OAuthClient:
-        """Client id and secret from ``ECHODEPTH_<PROVIDER>_CLIENT_ID`` / ``_CLIENT_SECRET``."""
-        client_id = getattr(self.settings, f"{provider}_client_id", None)
-        secret = getattr(self.settings, f"{provider}_client_secret", None)
-        if not client_id or not isinstance(secret, SecretStr):
+        """Client id and secret from ``ECHODEPTH_<PROVIDER>_CLIENT_ID`` / ``_CLIENT_SECRET`` (the connector's
+        settings model, ``core.registry.connector_settings``)."""
+        found = connector_settings(provider, self.settings.connectors)
+        client_id, secret = found.value("client_id"), found.value("client_secret")
+        if not client_id or not secret:
             raise InputError(
                 "provider_not_configured",
                 f"set ECHODEPTH_{provider.upper()}_CLIENT_ID and _CLIENT_SECRET",
                 409,
             )
-        return OAuthClient(client_id, secret.get_secret_value())
+        return OAuthClient(client_id, secret)
 
     def params(self, provider: str, given: Mapping[str, str | None]) -> dict[str, str]:
         """The provider's URL params (``{host}``, ``{tenant}``) for a connection; else ``invalid_input``."""

@@ -1,4 +1,4 @@
-"""Vendor Sinks (Salesforce, HubSpot, Slack) delivered like webhooks: same rows, retries, dead-letter, replay.
+"""Vendor Sinks (CRMs, chat) delivered like webhooks: same rows, retries, dead-letter, replay.
 
 Each active connection to a Sink provider is a delivery destination: an endpoint row of kind ``sink`` whose
 id is the connection id (so concurrent fan-outs agree on one row) and whose URL is ``connection:<id>``.
@@ -14,9 +14,8 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import JSON, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,7 +23,7 @@ from core.connections.models import Connection
 from core.connections.tokens import TokenManager
 from core.delivery.session import GuardedSession
 from core.delivery.store import DeliveryClaim, DeliveryStore, ensure_endpoint
-from core.registry import ConnectorRegistry, get_registry
+from core.registry import ConnectorRegistry, connection_settings_model, connector_settings, get_registry
 from core.sdk.contracts import (
     BatchOutcome,
     BatchSink,
@@ -58,32 +57,10 @@ class ConnectionSettings(Base):
 
 
 class SinkSettingsIn(BaseModel):
-    """``PUT /v1/connections/{id}/mapping``: what a tenant may set on a Sink connection (absent: keep)."""
+    """``PUT /v1/connections/{id}/mapping``: what a tenant sets on a Sink connection (absent: keep). Any
+    JSON object: the Sink's own ``connection_settings`` model decides what it accepts."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    mapping: dict[str, Any] | None = Field(
-        default=None, description="overrides of config/mappings/<vendor>.yaml"
-    )
-    rules: list[dict[str, Any]] | None = Field(default=None, description="Slack alert rules")
-    result_url: str | None = None
-    skip_domains: list[str] | None = None
-    event_template_id: str | None = None
-    timezone: str | None = Field(default=None, description="IANA zone of Slack quiet hours and summaries")
-    field_permissions: dict[str, Any] | None = Field(
-        default=None, description="Salesforce setup: {permission_set, profiles} granted field-level security"
-    )
-    create_unmatched: bool | None = Field(
-        default=None, description="create a Lead (Salesforce) / Contact (HubSpot) for unmatched participants"
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        try:
-            return None if value is None else ZoneInfo(value).key
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+    model_config = ConfigDict(extra="allow")
 
 
 class SinkDeliveries:
@@ -161,14 +138,9 @@ class SinkDeliveries:
         return GuardedSession(creds, allow_private=self.settings.allow_private_urls, timeout=timeout)
 
     def _app_credentials(self, provider: str) -> dict[str, str]:
-        """The vendor app's own credentials setup may need (``<provider>_app_id``,
-        ``<provider>_developer_api_key``: HubSpot's timeline template); never handed to deliveries."""
-        app_id = getattr(self.settings, f"{provider}_app_id", None)
-        key = getattr(self.settings, f"{provider}_developer_api_key", None)
-        found = {"app_id": str(app_id)} if app_id else {}
-        if isinstance(key, SecretStr):
-            found["developer_api_key"] = key.get_secret_value()
-        return found
+        """The vendor app's own credentials setup may need (its settings model's ``for_setup``); never
+        handed to deliveries."""
+        return connector_settings(provider, self.settings.connectors, self.registry).for_setup()
 
     def _with_token(
         self,
@@ -206,9 +178,7 @@ class SinkDeliveries:
         sink = self._sink_of(conn.provider) if conn is not None else None
         if conn is None or not isinstance(sink, BatchSink):
             raise AuthError("sink", "connection_gone", "the connection was removed")
-        messages = [
-            OutboundMessage(c.message_id, c.event_type, utcnow(), c.url, c.payload) for c in claims
-        ]
+        messages = [OutboundMessage(c.message_id, c.event_type, utcnow(), c.url, c.payload) for c in claims]
         return self._with_token(conn, lambda session, spec: sink.deliver_batch(session, spec, messages))
 
     def setup(self, connection_id: str, create: bool, tenant_id: str | None = None) -> dict[str, list[str]]:
@@ -227,7 +197,7 @@ class SinkDeliveries:
         report: dict[str, list[str]] = self._with_token(
             conn, lambda session, spec: run(session, spec, create), self._app_credentials(conn.provider)
         )
-        # "settings": what setup made that deliveries need (HubSpot's event_template_id), as name=value
+        # "settings": what setup made that deliveries need (a template id), as name=value
         keep = dict(line.split("=", 1) for line in report.pop("settings", []) if "=" in line)
         if keep:
             self._merge(conn.id, keep)
@@ -244,9 +214,14 @@ class SinkDeliveries:
     def write(self, tenant_id: str, connection_id: str, changes: SinkSettingsIn) -> dict[str, Any]:
         """Merge ``changes`` into the tenant's Sink connection settings; ``not_found`` otherwise."""
         conn = self.tokens.store.get(tenant_id, connection_id)
-        if self._sink_of(conn.provider) is None:
+        sink = self._sink_of(conn.provider)
+        if sink is None:
             raise InputError("not_a_sink", f"{conn.provider} connections take no mapping", 422)
-        return self._merge(connection_id, changes.model_dump(exclude_none=True))
+        try:
+            checked = connection_settings_model(sink).model_validate(changes.model_dump())
+        except ValidationError as exc:
+            raise InputError("invalid_input", f"{conn.provider} connection settings: {exc}", 422) from exc
+        return self._merge(connection_id, checked.model_dump(exclude_none=True, exclude_unset=True))
 
     def _merge(self, connection_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``changes`` into the connection's stored settings; the result."""

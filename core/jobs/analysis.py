@@ -150,7 +150,7 @@ def _image(text: str | None, media: Media, s: Settings) -> Report:
 
 
 def _multimodal(text: str | None, media: Media, s: Settings) -> Report:
-    from engine.fusion import analyse_multimodal
+    from engine.multimodal import analyse_multimodal
 
     first = {item.role: path for item, path in reversed(media)}
     images = [(i, p) for i, p in media if i.role == "image"]

@@ -83,6 +83,20 @@ class OAuthStore:
             s.expunge(user)
             return user
 
+    def set_password(self, email: str, password: str) -> User | None:
+        """Give the user with this email a new password (argon2); None when there is no such user."""
+        if len(password) < 8:
+            raise InputError("invalid_input", "the password must have at least 8 characters", 422)
+        with self.db.session() as s:
+            user = s.scalars(select(User).where(User.email == email.strip().lower())).first()
+            if user is None:
+                return None
+            user.password_hash = _hasher.hash(password)
+            s.commit()
+            s.refresh(user)
+            s.expunge(user)
+            return user
+
     def get_user(self, user_id: str) -> User | None:
         """The user with this id."""
         with self.db.session() as s:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
-from core.sdk.contracts import BatchOutcome, DeliveryReceipt, OutboundMessage
-from core.sdk.errors import PermanentError, SkipItem, TransientError
+from core.sdk.errors import PermanentError
 
-__all__ = ["chunks", "isolate_refusals", "deliver_each"]
+__all__ = ["chunks", "isolate_refusals"]
 
 T = TypeVar("T")
 
@@ -36,16 +35,3 @@ def isolate_refusals(items: Sequence[T], send: Callable[[Sequence[T]], None]) ->
     refused = isolate_refusals(items[:half], send)
     refused.update({half + i: e for i, e in isolate_refusals(items[half:], send).items()})
     return refused
-
-
-def deliver_each(
-    deliver: Callable[[OutboundMessage], DeliveryReceipt], messages: Sequence[OutboundMessage]
-) -> list[BatchOutcome]:
-    """A batch sent one message at a time, one outcome per message; an AuthError is the whole batch's."""
-    outcomes: list[BatchOutcome] = []
-    for message in messages:
-        try:
-            outcomes.append(deliver(message))
-        except (PermanentError, TransientError, SkipItem) as exc:
-            outcomes.append(exc)
-    return outcomes

@@ -12,10 +12,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -29,6 +37,10 @@ __all__ = [
     "TokenRejection",
     "ClientCredentialsSpec",
     "RateLimitSpec",
+    "RateLimitBucket",
+    "LearnedLimit",
+    "ErrorRule",
+    "ErrorMap",
     "ProviderSpec",
     "OutboundMessage",
     "DeliveryReceipt",
@@ -208,13 +220,84 @@ class OAuthSpec(BaseModel):
         return self
 
 
-class RateLimitSpec(BaseModel):
-    """The vendor's documented request budget."""
+def _compiled(pattern: str) -> str:
+    re.compile(pattern)
+    return pattern
+
+
+Pattern = Annotated[str, AfterValidator(_compiled)]  # a regular expression, checked when the spec loads
+
+
+def _as_list(value: Any) -> Any:
+    """A single value where a list is expected becomes a list of one (``status: 403``)."""
+    return value if isinstance(value, list) else [value]
+
+
+class ErrorRule(BaseModel):
+    """One line of a vendor's error map: which answers it matches, and what we do about them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Annotated[list[int], BeforeValidator(_as_list)] = Field(default_factory=list)  # empty: any
+    code: list[str] = Field(default_factory=list)  # empty: any
+    field: str | None = None  # where ``code`` is read (dotted path); the map's ``code_field`` when unset
+    message: str | None = None  # the vendor's message contains this
+    action: Literal["auth", "permanent", "retry", "rate_limited", "skip"]
+    reason: str | None = None  # our error code; else the vendor's (``keep_code``) or one per action
+    retry_after: float | None = Field(default=None, ge=0)  # the wait when the answer names none
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _codes_are_text(cls, value: Any) -> Any:
+        return [str(v) for v in _as_list(value)]
+
+
+class ErrorMap(BaseModel):
+    """How a vendor's refusals become our errors (``core.sdk.http.classify``): rules first, then defaults
+    (401 auth, 429 rate_limited, 408 and 5xx retry, any other 4xx permanent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code_field: str | None = None  # dotted path of the vendor's error code in a JSON body (``0.errorCode``)
+    message_field: str | None = None  # dotted path of the vendor's message
+    keep_code: bool = False  # the vendor's code becomes our error code
+    retry_after_ms_headers: list[str] = Field(
+        default_factory=list
+    )  # waits in milliseconds, after Retry-After
+    max_retry_after: float = Field(default=3600, gt=0)  # a longer wait asked for is capped to this
+    rules: list[ErrorRule] = Field(default_factory=list)
+
+
+class RateLimitBucket(BaseModel):
+    """A narrower budget some calls spend instead of the main one (their path matches ``path``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     requests: int = Field(ge=1)
     per_seconds: float = Field(gt=0)
+    path: Pattern  # searched in the URL path
+
+
+class LearnedLimit(BaseModel):
+    """Answer headers that state the current budget (they replace ``requests``/``per_seconds``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_header: str
+    window_ms_header: str
+
+
+class RateLimitSpec(BaseModel):
+    """The vendor's documented request budget, kept by ``core.sdk.http.paced`` per account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = Field(ge=1)
+    per_seconds: float = Field(gt=0)
+    paths: list[Pattern] = Field(default_factory=list)  # the paths it counts (searched); empty: all
+    per_field: str | None = None  # a JSON body field whose every value has a budget of its own
+    buckets: dict[str, RateLimitBucket] = Field(default_factory=dict)
+    learn: LearnedLimit | None = None
 
 
 class AdminStep(BaseModel):
@@ -242,6 +325,7 @@ class ProviderSpec(BaseModel):
     api_base_url: str | None = None
     timeout_seconds: float = Field(default=30, gt=0)
     rate_limit: RateLimitSpec | None = None
+    errors: ErrorMap = Field(default_factory=ErrorMap)
     settings: dict[str, Any] = Field(default_factory=dict)
     admin_steps: list[AdminStep] = Field(default_factory=list)
 

@@ -33,7 +33,7 @@ from core.delivery.session import GuardedSession
 from core.governance.policy import PolicyStore, refusal
 from core.jobs.queue import JobQueue
 from core.media.spool import Spool
-from core.registry import ConnectorRegistry, get_registry, load_provider_spec
+from core.registry import ConnectorRegistry, connector_settings, get_registry, load_provider_spec
 from core.sdk.contracts import (
     Credentials,
     HookReply,
@@ -142,12 +142,12 @@ class Sources:
         return [r.key for r in self.registry.all() if r.kind == "source"]
 
     def _signing_secret(self, key: str) -> str:
-        value = getattr(self.settings, f"{key}_webhook_secret_token", None)
+        value = connector_settings(key, self.settings.connectors, self.registry).value("webhook_secret_token")
         if value is None:
             raise InputError(
                 "source_not_configured", f"ECHODEPTH_{key.upper()}_WEBHOOK_SECRET_TOKEN is unset", 503
             )
-        return str(value.get_secret_value())
+        return value
 
     # webhooks ---------------------------------------------------------------------------------
 
@@ -429,10 +429,10 @@ class Sources:
         the provider's ``settings.summary_credentials`` names (``ECHODEPTH_<KEY>_<NAME>``) in ``extra``."""
         names = self.spec(key).settings.get("summary_credentials") or []
         extra: dict[str, str] = {}
+        found = connector_settings(key, self.settings.connectors, self.registry)
         for name in names:
-            value = getattr(self.settings, f"{key}_{name}", None)
-            if value is not None:
-                extra[name] = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+            if (value := found.value(name)) is not None:
+                extra[name] = value
         return self.session(token, extra)
 
     # tenant settings --------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def engine_info() -> EngineInfo:
     """Engine version and the face model's digest."""
     return EngineInfo(
         version=__version__,
-        models={"mediapipe-face_landmarker": model_digest(), "au_map": "config/face_au_map.yaml"},
+        models={"mediapipe-face_landmarker": model_digest(), "au_map": "engine/face/au_map.yaml"},
     )
 
 

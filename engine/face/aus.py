@@ -1,4 +1,4 @@
-"""FACS Action Unit intensities from one face, through the documented table ``config/face_au_map.yaml``.
+"""FACS Action Unit intensities from one face, through the documented table ``engine/face/au_map.yaml``.
 
 Every intensity is strictly increasing in its evidence: a stronger blendshape or landmark movement never
 gives a lower intensity, and there is no dead zone that reads weak activations as 0 (nor a ceiling that
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from .landmarker import FaceObservation
 
 __all__ = [
     "AU_KEYS",
+    "TABLE_PATH",
     "AuTable",
     "load_table",
     "load_a_priori_table",
@@ -57,7 +57,8 @@ AU_KEYS = (
     "AU26",
     "AU45",
 )
-TABLE_NAME = "face_au_map.yaml"
+TABLE_NAME = "au_map.yaml"
+TABLE_PATH = Path(__file__).resolve().parent / TABLE_NAME  # engine data: beside its reader, not in config/
 AT_REST, AT_FULL = 0.1, 0.9  # intensity of a median neutral face's output, and of a strong posed action
 MIDPOINT_VAD = {"valence": 0.5, "arousal": 0.5, "dominance": 0.5}
 
@@ -78,10 +79,6 @@ class AuTable:
     def presence(self, au: str) -> float:
         """Intensity at or above which the AU counts as present."""
         return float(self.aus[au].get("presence", self.presence_threshold))
-
-
-def _default_path() -> Path:
-    return Path(str(resources.files("config").joinpath(TABLE_NAME)))
 
 
 def parse_table(data: dict[str, Any], source: str = TABLE_NAME) -> AuTable:
@@ -110,7 +107,7 @@ def parse_table(data: dict[str, Any], source: str = TABLE_NAME) -> AuTable:
 
 def load_a_priori_table(path: Path | None = None) -> AuTable:
     """The table without its ``fitted`` block (what calibration starts from; rest points absent)."""
-    path = path or _default_path()
+    path = path or TABLE_PATH
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data.pop("fitted", None)
     return parse_table(data, path.name)
@@ -118,8 +115,8 @@ def load_a_priori_table(path: Path | None = None) -> AuTable:
 
 @lru_cache(maxsize=4)
 def load_table(path: Path | None = None) -> AuTable:
-    """Read and check the AU table (default: ``config/face_au_map.yaml``)."""
-    path = path or _default_path()
+    """Read and check the AU table (default: ``engine/face/au_map.yaml``)."""
+    path = path or TABLE_PATH
     return parse_table(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
 
 

@@ -1,7 +1,7 @@
 """Fit the AU table's data-dependent constants from labelled faces (pure: observations in, table out).
 
 What is fitted, from neutral/smiling photo pairs of the calibration people (``scripts/calibrate_faces.py``
-writes the result into the ``fitted`` block of ``config/face_au_map.yaml``; ``bench/eval/faces.py`` refits
+writes the result into the ``fitted`` block of ``engine/face/au_map.yaml``; ``bench/eval/faces.py`` refits
 it without each held-out person):
 
 - ``rest`` of every blendshape AU: the median blendshape mean on the neutral photos (at least

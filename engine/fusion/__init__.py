@@ -1,7 +1,7 @@
 """Fusion: several modality reports → confidence-weighted V/A/D, per-second fusion and the Trust Score
-(docs/trust-score.md); ``analyse_multimodal`` runs any mix of video, audio, text and images."""
+(docs/trust-score.md); ``trust`` is the one Trust composer the text and voice engines use too. Running the
+engines on a mix of inputs is ``engine.multimodal``."""
 
 from .fuse import fuse
-from .multimodal import analyse_multimodal
 
-__all__ = ["fuse", "analyse_multimodal"]
+__all__ = ["fuse"]

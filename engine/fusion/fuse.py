@@ -12,7 +12,8 @@ import numpy as np
 from engine import __version__
 from engine.report import VAD, EngineInfo, Quality, Report, Segment
 
-from .trust import CRED_WEIGHTS, second_stress, trust_from
+from .fused_trust import second_stress, trust_from
+from .trust import credibility
 from .weights import dimension_weights, kind_of
 
 __all__ = ["fuse", "DIMS"]
@@ -79,7 +80,7 @@ def _seconds(parts: dict[str, Report]) -> list[Segment]:
         seg.vad = _weighted(items)[0] if items else None
         if seg.vad is not None:
             cong, stress, evidence = second_stress(seg, f0_median)
-            seg.credibility = round(100 * (CRED_WEIGHTS[0] * cong + CRED_WEIGHTS[1] * (1 - stress)), 1)
+            seg.credibility = credibility(cong, stress)
             seg.evidence = seg.evidence + evidence
         out.append(seg)
     return out

@@ -1,208 +1,165 @@
-"""The Trust Score: a 0–100 composite of cross-modal congruence, stress markers and signal quality, each a
-named component with its evidence. See docs/trust-score.md for what it measures and its limits.
+"""The one Trust composer: the table of every Trust weight, the band, the quality and confidence rules.
+
+Text (``engine.text``), voice (``engine.voice``) and fused reports (``fused_trust``) each measure their own
+component values and evidence; the weights those values are combined with, the band edges, the flag
+penalties and the confidence rule are here and nowhere else. What the score measures, and what it cannot,
+is in docs/trust-score.md: it is never a verdict on honesty.
+
+``trust_score`` = 100 × Σ weight × value / Σ weight over the components measured;
+``confidence`` = min(1, clip(quality × (floor + (1 − floor) × Σ weight measured), 0, 1) × support).
 """
 
 from __future__ import annotations
 
-import math
-from itertools import combinations
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from engine.report import Evidence, Report, Segment, Trust, TrustComponent
+from engine.report import Evidence, Trust, TrustComponent
 
-from .weights import kind_of, quality_factor
+__all__ = [
+    "TrustRules",
+    "TRUST_TABLE",
+    "BANDS",
+    "CREDIBILITY_WEIGHTS",
+    "agreement",
+    "band",
+    "component",
+    "compose",
+    "coverage",
+    "credibility",
+    "quality",
+    "unscored",
+    "voice_support",
+    "weighted",
+]
 
-__all__ = ["TRUST_WEIGHTS", "CRED_WEIGHTS", "trust_from", "second_stress", "PAIRS"]
-
-TRUST_WEIGHTS = {"signal_congruence": 0.40, "stress_markers": 0.35, "signal_quality": 0.25}
-CRED_WEIGHTS = (0.55, 0.45)  # per-second credibility = 100 × (0.55 congruence + 0.45 (1 − stress))
-BAND_LOW, BAND_HIGH = 40.0, 70.0
-# Which dimension each pair is compared on: valence where both carry it, arousal where the voice is involved.
-PAIRS = {("face", "text"): "valence", ("face", "voice"): "arousal", ("text", "voice"): "arousal"}
-MISMATCH = 0.25  # |difference| on 0–1 above which a second is listed as evidence
-PITCH_RISE_ST = 2.0  # a second's median F0 this many semitones above the clip median is a pitch rise
-# Spontaneous blink rate ≈ 17/min at rest, ≈ 26/min in conversation (Bentivoglio et al. 1997); rates well
-# above conversation count as a stress marker (a marker, not a diagnosis: rates rise with dry eyes, screens…).
-BLINK_CONVERSATION_PER_MIN = 26.0
-BLINK_HIGH_PER_MIN = 45.0
-STRESS_WEIGHTS = {"pitch_rise": 0.35, "blink_rate": 0.25, "hesitation": 0.40}
-
-
-def _pair_values(s: Segment) -> dict[str, object]:
-    return {"face": s.face_vad, "voice": s.voice_vad, "text": s.text_vad}
-
-
-def second_stress(seg: Segment, f0_median: float | None) -> tuple[float, float, list[Evidence]]:
-    """(congruence, stress, evidence) for one second from its modality V/A/D and markers."""
-    vals = _pair_values(seg)
-    diffs = [
-        abs(getattr(vals[a], dim) - getattr(vals[b], dim))
-        for (a, b), dim in PAIRS.items()
-        if vals[a] is not None and vals[b] is not None
-    ]
-    congruence = float(np.clip(1 - 2 * np.mean(diffs), 0, 1)) if diffs else 0.5
-    stress, evidence = 0.0, []
-    if f0_median and seg.f0_hz:
-        rise = 12 * math.log2(seg.f0_hz / f0_median)
-        if rise > PITCH_RISE_ST:
-            stress += STRESS_WEIGHTS["pitch_rise"]
-            evidence.append(
-                Evidence(
-                    kind="pitch_rise",
-                    detail="F0 above the clip median (semitones)",
-                    start=seg.start,
-                    end=seg.end,
-                    value=round(rise, 2),
-                )
-            )
-    if seg.blinks and seg.blinks >= 2:
-        stress += STRESS_WEIGHTS["blink_rate"]
-        evidence.append(
-            Evidence(
-                kind="blink_burst",
-                detail="two or more blinks in one second",
-                start=seg.start,
-                end=seg.end,
-                value=float(seg.blinks),
-            )
-        )
-    if any(e.kind in ("pause", "filled_pause") for e in seg.evidence):
-        stress += STRESS_WEIGHTS["hesitation"]
-    return congruence, min(1.0, stress), evidence
+Band = Literal["low", "moderate", "high"]
+BANDS = (40.0, 70.0)  # score < 40 → low; 40–70 → moderate; > 70 → high
+# Per second (text: per sentence): 100 × (0.55 × congruence + 0.45 × (1 − stress)).
+CREDIBILITY_WEIGHTS = {"congruence": 0.55, "calm": 0.45}
 
 
-def _congruence(parts: dict[str, Report], seconds: list[Segment]) -> TrustComponent | None:
-    diffs: dict[tuple[str, str], list[float]] = {}
-    evidence: list[Evidence] = []
-    for s in seconds:
-        vals = _pair_values(s)
-        for (a, b), dim in PAIRS.items():
-            if vals[a] is None or vals[b] is None:
-                continue
-            d = abs(getattr(vals[a], dim) - getattr(vals[b], dim))
-            diffs.setdefault((a, b), []).append(d)
-            if d > MISMATCH and len(evidence) < 20:
-                evidence.append(
-                    Evidence(
-                        kind=f"{a}_{b}_{dim}_mismatch",
-                        detail=f"{a} vs {b} {dim}",
-                        start=s.start,
-                        end=s.end,
-                        value=round(d, 3),
-                    )
-                )
-    if not diffs:  # no shared timeline (e.g. images + text): compare the parts' overall V/A/D
-        by_kind = {kind_of(r): r.vad for r in parts.values() if r.vad is not None and kind_of(r) != "fused"}
-        for a, b in combinations(sorted(by_kind), 2):
-            pair_dim = PAIRS.get((a, b))
-            if pair_dim:
-                diffs[(a, b)] = [abs(getattr(by_kind[a], pair_dim) - getattr(by_kind[b], pair_dim))]
-    if not diffs:
-        return None
-    means = {k: float(np.mean(v)) for k, v in diffs.items()}
-    summary = [
-        Evidence(kind="pair_difference", detail=f"mean |{a} − {b}| {PAIRS[(a, b)]}", value=round(m, 3))
-        for (a, b), m in means.items()
-    ]
-    value = float(np.clip(1 - 2 * np.mean(list(means.values())), 0, 1))
-    return TrustComponent(
-        name="signal_congruence",
-        value=round(value, 3),
-        weight=TRUST_WEIGHTS["signal_congruence"],
-        evidence=summary + evidence,
-    )
+@dataclass(frozen=True)
+class TrustRules:
+    """One modality's row of the table (every weight table sums to 1)."""
+
+    weights: dict[str, float]  # component → weight in the Trust Score
+    stress: dict[str, float]  # marker → weight in the whole report's stress (stress_markers = 1 − stress)
+    moment_stress: dict[str, float]  # marker → weight in one second's (text: one sentence's) stress
+    amount: dict[str, float] = field(default_factory=dict)  # measure of how much signal → weight in quality
+    penalties: dict[str, float] = field(default_factory=dict)  # quality flag → share of signal_quality lost
+    confidence_floor: float = 0.0  # confidence kept (× quality) when no weight beyond quality is measured
+    confidence_digits: int = 3  # text keeps the 4 places its reports have always had
+    cross_check_floor: float = 0.0  # fused: signal_quality kept with one usable modality of the two needed
 
 
-def _stress(parts: dict[str, Report], seconds: list[Segment]) -> TrustComponent | None:
-    markers: dict[str, float] = {}
-    evidence: list[Evidence] = []
-    voiced = [s for s in seconds if s.f0_hz]
-    rises = [e for s in seconds for e in s.evidence if e.kind == "pitch_rise"]
-    if len(voiced) >= 3:
-        markers["pitch_rise"] = min(1.0, 3 * len(rises) / len(voiced))
-        evidence.append(
-            Evidence(
-                kind="pitch_rise_share",
-                detail=f"voiced seconds ≥ {PITCH_RISE_ST} st above median",
-                value=round(len(rises) / len(voiced), 3),
-            )
-        )
-        evidence += rises[:10]
-    face = next(
-        (r for r in parts.values() if kind_of(r) == "face" and r.face.get("blink_rate_per_min") is not None),
-        None,
-    )
-    if face is not None:
-        rate = float(face.face["blink_rate_per_min"])
-        markers["blink_rate"] = float(
-            np.clip(
-                (rate - BLINK_CONVERSATION_PER_MIN) / (BLINK_HIGH_PER_MIN - BLINK_CONVERSATION_PER_MIN), 0, 1
-            )
-        )
-        detail = "blinks per minute" + (
-            " (undersampled below 10 fps)" if "blink_rate_undersampled" in face.quality.flags else ""
-        )
-        evidence.append(Evidence(kind="blink_rate", detail=detail, value=rate))
-    voice = next((r for r in parts.values() if kind_of(r) == "voice" and "hesitation_score" in r.voice), None)
-    if voice is not None and voice.voice.get("hesitation_score") is not None:
-        markers["hesitation"] = float(voice.voice["hesitation_score"])
-        evidence.append(
-            Evidence(
-                kind="hesitation_score",
-                detail=str(voice.voice.get("hesitation_formula", "")),
-                value=round(markers["hesitation"], 3),
-            )
-        )
-    if not markers:
-        return None
-    total = sum(STRESS_WEIGHTS[k] for k in markers)
-    stress = sum(STRESS_WEIGHTS[k] * v for k, v in markers.items()) / total
-    return TrustComponent(
-        name="stress_markers",
-        value=round(1 - stress, 3),
-        weight=TRUST_WEIGHTS["stress_markers"],
-        evidence=evidence,
-    )
+TRUST_TABLE: dict[str, TrustRules] = {
+    "text": TrustRules(
+        weights={"signal_congruence": 0.40, "stress_markers": 0.35, "signal_quality": 0.25},
+        stress={"hedging": 0.6, "negative_arousal": 0.4},
+        moment_stress={"hedging": 0.6, "negative_arousal": 0.4},
+        amount={"words": 0.7, "sentences": 0.3},
+        penalties={"non_english_suspected": 0.5, "truncated": 0.1},
+        confidence_digits=4,
+    ),
+    "voice": TrustRules(
+        weights={"signal_congruence": 0.35, "stress_markers": 0.35, "signal_quality": 0.30},
+        stress={"hesitation": 0.5, "arousal": 0.3, "jitter": 0.2},
+        moment_stress={"hesitation": 0.5, "arousal": 0.5},
+        penalties={
+            "clipping": 0.3,
+            "low_snr": 0.3,
+            "too_short": 0.4,
+            "music_or_noise": 0.4,
+            "language_unsupported": 0.1,
+        },
+        confidence_floor=0.5,
+    ),
+    "fused": TrustRules(
+        weights={"signal_congruence": 0.40, "stress_markers": 0.35, "signal_quality": 0.25},
+        stress={"pitch_rise": 0.35, "blink_rate": 0.25, "hesitation": 0.40},
+        moment_stress={"pitch_rise": 0.35, "blink_rate": 0.25, "hesitation": 0.40},
+        cross_check_floor=0.5,
+    ),
+}
+# The voice's own reading: its Trust confidence is scaled by its arousal confidence + 0.2, at least 0.3.
+VOICE_SUPPORT_OFFSET, VOICE_SUPPORT_FLOOR = 0.2, 0.3
 
 
-def _quality(parts: dict[str, Report], weights: dict[str, dict[str, float]]) -> TrustComponent:
-    evidence = []
-    values = []
-    for name, r in parts.items():
-        q = quality_factor(r) if r.vad is not None else 0.0
-        values.append(q)
-        evidence.append(
-            Evidence(
-                kind="modality_quality",
-                detail=f"{name} ({r.modality}); flags: " + (", ".join(r.quality.flags) or "none"),
-                value=round(q, 3),
-            )
-        )
-    coverage = min(1.0, sum(v > 0 for v in values) / 2)  # two usable modalities make a full cross-check
-    value = float(np.mean(values)) * (0.5 + 0.5 * coverage) if values else 0.0
-    return TrustComponent(
-        name="signal_quality",
-        value=round(value, 3),
-        weight=TRUST_WEIGHTS["signal_quality"],
-        evidence=evidence,
-    )
+def band(score: float) -> Band:
+    """``low`` below 40, ``high`` above 70, else ``moderate``."""
+    low, high = BANDS
+    return "low" if score < low else "high" if score > high else "moderate"
 
 
-def trust_from(
-    parts: dict[str, Report], seconds: list[Segment], weights: dict[str, dict[str, float]]
+def weighted(weights: Mapping[str, float], values: Mapping[str, float]) -> float:
+    """Weighted mean of the ``values`` given (a marker not measured is left out, the rest renormalised)."""
+    total = sum(weights[k] for k in values)
+    return sum(weights[k] * v for k, v in values.items()) / total
+
+
+def agreement(differences: Sequence[float]) -> float:
+    """Congruence of two signals from their |differences| on 0–1: 1 − 2 × mean, clipped to 0–1."""
+    return float(np.clip(1 - 2 * np.mean(differences), 0, 1))
+
+
+def coverage(floor: float, share: float) -> float:
+    """``floor`` + (1 − ``floor``) × ``share``: what is kept of a figure when only ``share`` is there."""
+    return floor + (1 - floor) * share
+
+
+def credibility(congruence: float, stress: float) -> float:
+    """One second's (text: sentence's) credibility on 0–100, from its congruence and stress (0–1)."""
+    w = CREDIBILITY_WEIGHTS
+    return round(100 * (w["congruence"] * congruence + w["calm"] * (1 - stress)), 1)
+
+
+def quality(modality: str, amount: float, flags: Sequence[str]) -> tuple[float, list[str]]:
+    """signal_quality before rounding: ``amount`` (0–1) less each penalised flag's share; and those flags."""
+    value, hit = amount, []
+    for flag, penalty in TRUST_TABLE[modality].penalties.items():
+        if flag in flags:
+            value *= 1 - penalty
+            hit.append(flag)
+    return value, hit
+
+
+def voice_support(arousal_confidence: float) -> float:
+    """How far the voice's own reading carries its Trust confidence."""
+    return max(VOICE_SUPPORT_FLOOR, arousal_confidence + VOICE_SUPPORT_OFFSET)
+
+
+def component(modality: str, name: str, value: float, evidence: list[Evidence]) -> TrustComponent:
+    """A named component with the modality's weight for it."""
+    weight = TRUST_TABLE[modality].weights[name]
+    return TrustComponent(name=name, value=value, weight=weight, evidence=evidence)
+
+
+def unscored(components: Sequence[TrustComponent] = ()) -> Trust:
+    """A Trust with no score (too little to judge), its components still listed."""
+    return Trust(score=None, band=None, confidence=0.0, components=list(components))
+
+
+def compose(
+    modality: str, components: Sequence[TrustComponent], *, support: float = 1.0, scored: bool = True
 ) -> Trust:
-    """The Trust composite; score None when neither congruence nor stress markers can be measured."""
-    quality = _quality(parts, weights)
-    measured = [c for c in (_congruence(parts, seconds), _stress(parts, seconds)) if c is not None]
-    if not measured:
-        return Trust(score=None, band=None, confidence=0.0, components=[quality])
-    components = measured + [quality]
+    """The Trust Score, band and confidence of ``components`` (one of them ``signal_quality``).
+
+    Unscored when ``scored`` is false (the modality has too little to judge) or nothing beyond quality is
+    measured."""
+    if not scored or all(c.name == "signal_quality" for c in components):
+        return unscored(components)
+    rules = TRUST_TABLE[modality]
     total = sum(c.weight for c in components)
     score = round(100 * sum(c.weight * c.value for c in components) / total, 1)
-    band: Literal["low", "moderate", "high"] = (
-        "low" if score < BAND_LOW else "high" if score > BAND_HIGH else "moderate"
+    q = next(c.value for c in components if c.name == "signal_quality")
+    confidence = min(1.0, float(np.clip(q * coverage(rules.confidence_floor, total), 0, 1)) * support)
+    return Trust(
+        score=score,
+        band=band(score),
+        confidence=round(confidence, rules.confidence_digits),
+        components=list(components),
     )
-    confidence = round(float(np.clip(quality.value * total, 0, 1)), 3)
-    return Trust(score=score, band=band, confidence=confidence, components=components)

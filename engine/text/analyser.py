@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from engine import __version__
-from engine.report import VAD, EngineInfo, Evidence, Quality, Report, Segment, Trust, TrustComponent
+from engine.fusion.trust import TRUST_TABLE, component, compose, credibility, quality, unscored, weighted
+from engine.report import VAD, EngineInfo, Evidence, Quality, Report, Segment, Trust
 
 from .emotions import EmotionMapper
 from .encoder import MiniLMEncoder, renormalise_blocks
@@ -34,15 +36,13 @@ MAX_CHARS = 100_000  # longer inputs are cut (flag ``truncated``)
 VADER_WHOLE_TEXT_MAX_CHARS = 2000  # longer texts: whole-text VADER = word-weighted mean of sentence scores
 MIN_WORDS_FOR_TRUST = 5  # below this: trust_score None, flag ``too_short``
 
-# Trust composite weights (sum to 1) and band edges.
-TRUST_WEIGHTS = {"signal_congruence": 0.40, "stress_markers": 0.35, "signal_quality": 0.25}
-BAND_LOW = 40.0  # score < 40 → low; 40–70 → moderate; > 70 → high
-BAND_HIGH = 70.0
-# Per-sentence credibility = 100 × (0.55 × congruence + 0.45 × (1 − stress)).
-CRED_WEIGHTS = (0.55, 0.45)
-# stress = 0.6 × min(1, hedges per 100 words / HEDGE_SAT) + 0.4 × negative-high-arousal
+# The Trust weights, band and credibility are the composer's (engine/fusion/trust.py, row "text"); these
+# are the text's own measures: hedges per 100 words that saturate hedging (a sentence, the whole text), and
+# the words and sentences that make a full amount of text.
+RULES = TRUST_TABLE["text"]
 HEDGE_SAT_SENTENCE = 15.0
 HEDGE_SAT_TEXT = 8.0
+FULL_WORDS, FULL_SENTENCES = 50.0, 3.0
 VALENCE_POLARITY_SPAN = 0.8  # model valence (1–5) → polarity: clip((v − 3) / 0.8, −1, 1)
 
 _STOPWORDS = frozenset(
@@ -195,12 +195,6 @@ def _non_english_suspected(text: str) -> bool:
     return sum(w in _STOPWORDS for w in ws) / len(ws) < 0.1
 
 
-def _band(score: float) -> Literal["low", "moderate", "high"]:
-    if score < BAND_LOW:
-        return "low"
-    return "high" if score > BAND_HIGH else "moderate"
-
-
 def _marker_evidence(m: Marker) -> Evidence:
     if m.kind == "intensifier":
         detail = f"{'downtoner' if (m.value or 0) < 0 else 'intensifier'} '{m.term}' (VADER booster)"
@@ -308,158 +302,208 @@ class TextAnalyser:
         ]
 
     # -- report assembly ----------------------------------------------------------------------------
-    def _report(self, d, raw_s, vader_s, wc_s, emo_s, tok_trunc, raw_doc, vader_doc, emo_doc) -> Report:
+    def _report(
+        self,
+        d: _Doc,
+        raw_s: np.ndarray,
+        vader_s: np.ndarray,
+        wc_s: np.ndarray,
+        emo_s: list[dict[str, float]],
+        tok_trunc: Sequence[bool],
+        raw_doc: np.ndarray,
+        vader_doc: np.ndarray,
+        emo_doc: dict[str, float],
+    ) -> Report:
         res = self.resources
-        head = res.head
-        pm = np.asarray(head.meta["pred_mean"])
-        ps = np.asarray(head.meta["pred_std"])
-        flags = list(d.flags)
         engine = EngineInfo(version=__version__, models=dict(res.models))
         if not d.rows:
-            flags += ["empty", "too_short"]
-            return Report(
-                modality="text",
-                trust=Trust(score=None, band=None, confidence=0.0),
-                quality=Quality(flags=flags),
-                linguistic={"word_count": 0, "sentence_count": 0},
-                engine=engine,
-            )
-        if any(tok_trunc[j] for j in d.rows) and "truncated" not in flags:
-            flags.append("truncated")  # a sentence longer than 256 tokens was cut for the encoder
+            return _empty_report(d.flags, engine)
         n_words = sum(word_count(sp.text) for sp in d.spans)
+        flags = _flags(d, tok_trunc, n_words)
         too_short = n_words < MIN_WORDS_FOR_TRUST
-        if too_short:
-            flags.append("too_short")
-        if _non_english_suspected(d.text):
-            flags.append("non_english_suspected")
-
-        segments: list[Segment] = []
-        all_markers: list[Marker] = []
-        cong_s, nha_s, stress_s, cred_s = [], [], [], []
-        incongruent: list[Evidence] = []
-        nha_ev: list[Evidence] = []
-        for sp, j in zip(d.spans, d.rows, strict=True):
-            unit = head.to_unit(raw_s[j])
-            markers = find_markers(sp.text, offset=sp.start)
-            all_markers += markers
-            compound = float(vader_s[j, 3])
-            polarity = float(np.clip((raw_s[j, 0] - 3.0) / VALENCE_POLARITY_SPAN, -1, 1))
-            cong = 1.0 - abs(compound - polarity) / 2.0
-            z = (raw_s[j] - pm) / ps
-            nha = _clip01(-z[0] / 2.0) * _clip01((z[1] + 1.0) / 3.0)
-            n_hedge = sum(m.kind == "hedge" for m in markers)
-            hedge_rate = 100.0 * n_hedge / wc_s[j]
-            stress = 0.6 * min(1.0, hedge_rate / HEDGE_SAT_SENTENCE) + 0.4 * nha
-            cred = 100.0 * (CRED_WEIGHTS[0] * cong + CRED_WEIGHTS[1] * (1.0 - stress))
-            cong_s.append(cong)
-            nha_s.append(nha)
-            stress_s.append(stress)
-            cred_s.append(round(cred, 1))
-            if cong < 0.6:
-                incongruent.append(Evidence(
-                    kind="incongruence",
-                    detail=f"lexical polarity (VADER compound {compound:+.2f}) disagrees with model valence "
-                           f"{float(unit[0]):.2f}",
-                    start=sp.start, end=sp.end, text=sp.text, value=_r(cong),
-                ))  # fmt: skip
-            if nha > 0.3:
-                nha_ev.append(Evidence(
-                    kind="negative_high_arousal",
-                    detail=f"negative, aroused wording (valence z {z[0]:+.2f}, arousal z {z[1]:+.2f})",
-                    start=sp.start, end=sp.end, text=sp.text, value=_r(nha),
-                ))  # fmt: skip
-            segments.append(
-                Segment(
-                    start=sp.start,
-                    end=sp.end,
-                    text=sp.text,
-                    vad=VAD(valence=_r(unit[0]), arousal=_r(unit[1]), dominance=_r(unit[2])),
-                    credibility=None if too_short else round(cred, 1),
-                    emotions=emo_s[j],
-                    evidence=[_marker_evidence(m) for m in markers],
-                )
-            )
-
-        w = wc_s[d.rows] / wc_s[d.rows].sum()
+        rows = _SentenceRows(raw_s, vader_s, wc_s, emo_s)
+        sentences = _sentences(d, rows, res.head, too_short)
         counts = {
-            k: sum(m.kind == k for m in all_markers)
+            k: sum(m.kind == k for m in sentences.markers)
             for k in ("hedge", "certainty", "negation", "intensifier")
         }
         per100 = {k: _r(100.0 * v / max(1, n_words), 2) for k, v in counts.items()}
-        congruence = float(np.dot(w, cong_s))
-        nha_doc = float(np.dot(w, nha_s))
-        hedge_part = min(1.0, per100["hedge"] / HEDGE_SAT_TEXT)
-        stress_doc = 0.6 * hedge_part + 0.4 * nha_doc
-        n_sent = len(d.spans)
-        quality = 0.7 * min(1.0, n_words / 50.0) + 0.3 * min(1.0, n_sent / 3.0)
-        if "non_english_suspected" in flags:
-            quality *= 0.5
-        if "truncated" in flags:
-            quality *= 0.9
-        hedge_ev = [_marker_evidence(m) for m in all_markers if m.kind == "hedge"][:25]
-        w_c, w_s, w_q = (TRUST_WEIGHTS[k] for k in ("signal_congruence", "stress_markers", "signal_quality"))
-        density = Evidence(
-            kind="hedge_density", detail=f"{per100['hedge']:.2f} hedges per 100 words", value=per100["hedge"]
-        )
-        amount = Evidence(
-            kind="amount", detail=f"{n_words} words in {n_sent} sentences", value=float(n_words)
-        )
-        components = [
-            TrustComponent(
-                name="signal_congruence", value=_r(_clip01(congruence)), weight=w_c, evidence=incongruent[:25]
-            ),
-            TrustComponent(
-                name="stress_markers",
-                value=_r(_clip01(1.0 - stress_doc)),
-                weight=w_s,
-                evidence=[density] + hedge_ev + nha_ev[:25],
-            ),
-            TrustComponent(
-                name="signal_quality",
-                value=_r(_clip01(quality)),
-                weight=w_q,
-                evidence=[amount] + [Evidence(kind="quality_flag", detail=f) for f in flags],
-            ),
-        ]
-        if too_short:
-            score = None
-            trust = Trust(score=None, band=None, confidence=0.0, components=components)
-        else:
-            score = round(100.0 * sum(c.value * c.weight for c in components), 1)
-            trust = Trust(
-                score=score, band=_band(score), confidence=_r(_clip01(quality)), components=components
-            )
-
-        def terms(kind: str) -> list[str]:
-            return [m.term for m in all_markers if m.kind == kind]
-
-        linguistic = {
-            "word_count": n_words,
-            "sentence_count": n_sent,
-            "counts": counts,
-            "rates_per_100_words": per100,
-            "hedges": terms("hedge"),
-            "certainty_markers": terms("certainty"),
-            "negations": terms("negation"),
-            "intensifiers": [m.term for m in all_markers if m.kind == "intensifier" and (m.value or 0) > 0],
-            "downtoners": [m.term for m in all_markers if m.kind == "intensifier" and (m.value or 0) < 0],
-            "questions": d.text.count("?"),
-            "exclamations": d.text.count("!"),
-            "vader": {k: _r(v) for k, v in zip(("neg", "neu", "pos", "compound"), vader_doc, strict=True)},
-        }
-        unit = head.to_unit(raw_doc)
+        trust = _trust(d, wc_s, sentences, per100, n_words, flags, scored=not too_short)
+        unit = res.head.to_unit(raw_doc)
         return Report(
             modality="text",
             vad=VAD(valence=_r(unit[0]), arousal=_r(unit[1]), dominance=_r(unit[2])),
-            trust_score=score,
+            trust_score=trust.score,
             trust=trust,
-            segments=segments,
-            credibility=[] if too_short else cred_s,
+            segments=sentences.segments,
+            credibility=[] if too_short else sentences.credibility,
             emotions=emo_doc,
-            linguistic=linguistic,
+            linguistic=_linguistic(d, sentences.markers, counts, per100, n_words, vader_doc),
             quality=Quality(flags=flags),
             engine=engine,
         )
+
+
+@dataclass(frozen=True)
+class _SentenceRows:
+    """The batch's per-sentence arrays: raw model V/A/D (1–5), VADER scores, word counts, emotions."""
+
+    raw: np.ndarray
+    vader: np.ndarray
+    words: np.ndarray
+    emotions: list[dict[str, float]]
+
+
+@dataclass
+class _Sentences:
+    """Per-sentence figures of one text, in order, and the evidence the Trust components list."""
+
+    segments: list[Segment] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    congruence: list[float] = field(default_factory=list)
+    negative_arousal: list[float] = field(default_factory=list)
+    credibility: list[float] = field(default_factory=list)
+    incongruent: list[Evidence] = field(default_factory=list)
+    aroused: list[Evidence] = field(default_factory=list)
+
+
+def _empty_report(flags: list[str], engine: EngineInfo) -> Report:
+    return Report(
+        modality="text",
+        trust=unscored(),
+        quality=Quality(flags=[*flags, "empty", "too_short"]),
+        linguistic={"word_count": 0, "sentence_count": 0},
+        engine=engine,
+    )
+
+
+def _flags(d: _Doc, tok_trunc: Sequence[bool], n_words: int) -> list[str]:
+    flags = list(d.flags)
+    if any(tok_trunc[j] for j in d.rows) and "truncated" not in flags:
+        flags.append("truncated")  # a sentence longer than 256 tokens was cut for the encoder
+    if n_words < MIN_WORDS_FOR_TRUST:
+        flags.append("too_short")
+    if _non_english_suspected(d.text):
+        flags.append("non_english_suspected")
+    return flags
+
+
+def _sentences(d: _Doc, rows: _SentenceRows, head: VadHead, too_short: bool) -> _Sentences:
+    """Each sentence's V/A/D, markers, congruence, negative high arousal and credibility."""
+    out = _Sentences()
+    pm, ps = np.asarray(head.meta["pred_mean"]), np.asarray(head.meta["pred_std"])
+    for sp, j in zip(d.spans, d.rows, strict=True):
+        unit = head.to_unit(rows.raw[j])
+        markers = find_markers(sp.text, offset=sp.start)
+        compound = float(rows.vader[j, 3])
+        polarity = float(np.clip((rows.raw[j, 0] - 3.0) / VALENCE_POLARITY_SPAN, -1, 1))
+        cong = 1.0 - abs(compound - polarity) / 2.0
+        z = (rows.raw[j] - pm) / ps
+        nha = _clip01(-z[0] / 2.0) * _clip01((z[1] + 1.0) / 3.0)
+        hedge_rate = 100.0 * sum(m.kind == "hedge" for m in markers) / rows.words[j]
+        stress = weighted(
+            RULES.moment_stress,
+            {"hedging": min(1.0, hedge_rate / HEDGE_SAT_SENTENCE), "negative_arousal": nha},
+        )
+        cred = credibility(cong, stress)
+        out.markers += markers
+        out.congruence.append(cong)
+        out.negative_arousal.append(nha)
+        out.credibility.append(cred)
+        if cong < 0.6:
+            out.incongruent.append(Evidence(
+                kind="incongruence",
+                detail=f"lexical polarity (VADER compound {compound:+.2f}) disagrees with model valence "
+                       f"{float(unit[0]):.2f}",
+                start=sp.start, end=sp.end, text=sp.text, value=_r(cong),
+            ))  # fmt: skip
+        if nha > 0.3:
+            out.aroused.append(Evidence(
+                kind="negative_high_arousal",
+                detail=f"negative, aroused wording (valence z {z[0]:+.2f}, arousal z {z[1]:+.2f})",
+                start=sp.start, end=sp.end, text=sp.text, value=_r(nha),
+            ))  # fmt: skip
+        out.segments.append(
+            Segment(
+                start=sp.start,
+                end=sp.end,
+                text=sp.text,
+                vad=VAD(valence=_r(unit[0]), arousal=_r(unit[1]), dominance=_r(unit[2])),
+                credibility=None if too_short else cred,
+                emotions=rows.emotions[j],
+                evidence=[_marker_evidence(m) for m in markers],
+            )
+        )
+    return out
+
+
+def _trust(
+    d: _Doc,
+    wc_s: np.ndarray,
+    s: _Sentences,
+    per100: dict[str, float],
+    n_words: int,
+    flags: list[str],
+    *,
+    scored: bool,
+) -> Trust:
+    """The whole text's Trust: word-weighted sentence congruence, hedging and arousal, amount of text."""
+    w = wc_s[d.rows] / wc_s[d.rows].sum()
+    hedging = min(1.0, per100["hedge"] / HEDGE_SAT_TEXT)
+    stress = weighted(
+        RULES.stress, {"hedging": hedging, "negative_arousal": float(np.dot(w, s.negative_arousal))}
+    )
+    n_sent = len(d.spans)
+    amount = weighted(
+        RULES.amount,
+        {"words": min(1.0, n_words / FULL_WORDS), "sentences": min(1.0, n_sent / FULL_SENTENCES)},
+    )
+    quality_value = quality("text", amount, flags)[0]
+    density = Evidence(
+        kind="hedge_density", detail=f"{per100['hedge']:.2f} hedges per 100 words", value=per100["hedge"]
+    )
+    hedges = [_marker_evidence(m) for m in s.markers if m.kind == "hedge"][:25]
+    words = Evidence(kind="amount", detail=f"{n_words} words in {n_sent} sentences", value=float(n_words))
+    components = [
+        component(
+            "text", "signal_congruence", _r(_clip01(float(np.dot(w, s.congruence)))), s.incongruent[:25]
+        ),
+        component("text", "stress_markers", _r(_clip01(1.0 - stress)), [density] + hedges + s.aroused[:25]),
+        component(
+            "text",
+            "signal_quality",
+            _r(_clip01(quality_value)),
+            [words] + [Evidence(kind="quality_flag", detail=f) for f in flags],
+        ),
+    ]
+    return compose("text", components, scored=scored)
+
+
+def _linguistic(
+    d: _Doc,
+    markers: list[Marker],
+    counts: dict[str, int],
+    per100: dict[str, float],
+    n_words: int,
+    vader_doc: np.ndarray,
+) -> dict[str, Any]:
+    def terms(kind: str) -> list[str]:
+        return [m.term for m in markers if m.kind == kind]
+
+    return {
+        "word_count": n_words,
+        "sentence_count": len(d.spans),
+        "counts": counts,
+        "rates_per_100_words": per100,
+        "hedges": terms("hedge"),
+        "certainty_markers": terms("certainty"),
+        "negations": terms("negation"),
+        "intensifiers": [m.term for m in markers if m.kind == "intensifier" and (m.value or 0) > 0],
+        "downtoners": [m.term for m in markers if m.kind == "intensifier" and (m.value or 0) < 0],
+        "questions": d.text.count("?"),
+        "exclamations": d.text.count("!"),
+        "vader": {k: _r(v) for k, v in zip(("neg", "neu", "pos", "compound"), vader_doc, strict=True)},
+    }
 
 
 _DEFAULT: TextAnalyser | None = None

@@ -11,12 +11,24 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from engine import __version__
+from engine.fusion.trust import (
+    TRUST_TABLE,
+    agreement,
+    component,
+    compose,
+    credibility,
+    quality,
+    unscored,
+    voice_support,
+    weighted,
+)
 from engine.media import iter_audio, probe
 from engine.media.decode import DEFAULT_MAX_SECONDS
 from engine.memory import trim
@@ -58,9 +70,9 @@ __all__ = ["analyse_audio", "audio_draft", "report_from_track", "PARALLEL_ASR_MI
 PARALLEL_ASR_MIN_SECONDS = 60.0  # shorter clips: ASR in-process (spawning workers costs ~1 s)
 SEGMENT_GAP_S = 0.6  # a transcript segment ends at a silence this long, or at a change of speaker
 SECOND_DEVIATION_GAIN = 0.7  # how far a second's own cues move it from its speaker's level
-TRUST_WEIGHTS = {"signal_congruence": 0.35, "stress_markers": 0.35, "signal_quality": 0.30}
-BAND_LOW, BAND_HIGH = 40.0, 70.0
-CRED_WEIGHTS = (0.55, 0.45)  # per-second credibility = 100 × (0.55 congruence + 0.45 (1 − stress))
+# The Trust weights, penalties and band are the composer's (engine/fusion/trust.py, row "voice").
+RULES = TRUST_TABLE["voice"]
+FULL_SPEECH_S = 10.0  # seconds of speech that make a full amount of signal: quality = √(min(1, speech / 10))
 JITTER_NORM = 0.0104  # Praat's jitter (local) threshold for pathology (Boersma & Weenink, Praat manual)
 ENGLISH = ("en",)
 VENDOR_TRANSCRIPT_CONFIDENCE = 0.9  # a meeting vendor's transcript words, beside the recogniser's posteriors
@@ -467,7 +479,7 @@ def _speaker_trust(summary: SpeakerSummary, view: _SpeakerView) -> Trust:
     seconds = [x for x in view.seconds if x.speaker == s]
     segs = [x for x in view.segs if x.speaker == s]
     measures = {**view.measures, "speech_s": own.speech_s}
-    return _trust(sub, summary.vad, seconds, segs, own.hscore, measures, view.conf)[0]
+    return _trust(sub, summary.vad, seconds, segs, own.hscore, measures, view.conf)
 
 
 def _naming_evidence(naming: Naming, speaker: str, split_by: str | None) -> list[Evidence]:
@@ -555,107 +567,170 @@ def _draft(
     (its per-second segments, Python objects of ~2 KB a second) from them. ``release_frames``: the clip's
     frame tracks are freed before it returns (a file's analysis; a live stream's window shares its tracks
     with the stream)."""
-    track, smap = clip.track, clip.smap
     no_speech = "no_speech" in clip.flags
-    pauses = smap.pauses
-    filled = (
+    measures, hi, hscore = _hesitations(clip, no_speech)
+    segs, models = _words(clip, asr, measures, transcript_cues)
+    duration = clip.track.duration
+    n_sec = int(np.ceil(duration - 1e-9)) if duration else 0
+    affect = _affect(clip, segs, baseline, n_sec, no_speech)
+    rows = _second_rows(clip, n_sec)
+    f0_means = {s: _f0_mean(clip, s) for s in affect.spk_vad}
+    own = {s: _speaker_own(clip, s) for s in affect.spk_vad}
+    spans = _spans(transcript_cues)
+    naming = name_voices(clip.turns, spans) if spans else None
+    voice = _voice_dict(
+        clip, measures, clip.smap.pauses, clip.filled, hi, hscore, affect.cues, affect.conf, timings, baseline
+    )
+    if naming is not None:
+        voice["speaker_naming"] = _naming_dict(clip, naming)
+    draft = _Draft(clip, rows, duration, affect, segs, hscore, measures, f0_means, own, naming, voice, models)
+    if release_frames:
+        clip.track.release()
+        trim()  # their pages back to the system: the segments below are Python objects, from other pages
+    return partial(_build, draft)
+
+
+def _hesitations(clip: _Clip, no_speech: bool) -> tuple[dict[str, Any], float, float]:
+    """The clip's filled pauses (kept on the clip), its whole-clip measures, hesitation index and score."""
+    track, smap = clip.track, clip.smap
+    clip.filled = (
         merge_filled_pauses(prosodic_filled_pauses(track, smap), clip.words, smap.speech)
         if not no_speech
         else []
     )
-    clip.filled = filled
     measures = clip_measures(track, smap, clip.nuclei)
-    hi, hscore = hesitation(len(pauses), len(filled), int(clip.nuclei.size))
+    hi, hscore = hesitation(len(smap.pauses), len(clip.filled), int(clip.nuclei.size))
+    return measures, hi, hscore
+
+
+def _words(
+    clip: _Clip, asr: bool, measures: dict[str, Any], transcript_cues: Sequence[Cue] | None
+) -> tuple[list[TranscriptSegment], dict[str, str]]:
+    """The transcript segments with their lexical V/A/D, and the models that made them."""
     segs = _transcript(clip) if clip.words or not transcript_cues else _cue_segments(clip, transcript_cues)
     models: dict[str, str] = {"praat-parselmouth": _version("parselmouth"), "webrtcvad": "webrtcvad-wheels"}
     if asr:
         models["pocketsphinx"] = _version("pocketsphinx") + " en-us (topn=2, maxhmmpf=3000)"
-        if clip.words and len(clip.words) / max(clip.nuclei.size, 1) < 0.1 and measures["speech_s"] >= 5:  # type: ignore[operator]
+        if clip.words and len(clip.words) / max(clip.nuclei.size, 1) < 0.1 and measures["speech_s"] >= 5:
             clip.flags.append("language_unsupported")
     if asr or (segs and not clip.words):  # recognised words, or the meeting transcript's own cues
         models.update({f"text:{k}": v for k, v in _lexical_vad(segs, clip.flags).items()})
+    return segs, models
+
+
+@dataclass(frozen=True)
+class _Affect:
+    """The clip's vocal affect: each speaker's cues and (arousal, dominance) logits, the confidences, each
+    second's deviation from its speaker, talk times, the lexical valence and the clip's V/A/D."""
+
+    cues: dict[str, dict[str, float | None]]
+    spk_vad: dict[str, tuple[float, float]]
+    conf: dict[str, Any]
+    dev: np.ndarray
+    talk: dict[str, float]
+    total_talk: float
+    valence: float
+    clip_vad: VAD | None
+
+
+def _affect(
+    clip: _Clip, segs: list[TranscriptSegment], baseline: VoiceBaseline | None, n_sec: int, no_speech: bool
+) -> _Affect:
     cues = _speaker_cues(clip) if not no_speech else {}
     spk_vad, conf = (
         _speaker_vad(clip, cues, baseline)
         if cues
         else ({}, {"arousal": 0.0, "dominance": 0.0, "valence": 0.0})
     )
-    n_sec = int(np.ceil(track.duration - 1e-9)) if track.duration else 0
     dev = _second_deviation(clip, n_sec) if cues else np.zeros(n_sec)
     talk = {s: float(_frames_of(clip, s).sum()) * FRAME_S for s in spk_vad}
-    total_talk = sum(talk.values()) or 1.0
-    lex_val = _lexical_valence(segs, 0.0, track.duration)
+    lex_val = _lexical_valence(segs, 0.0, clip.track.duration)
     valence = lex_val if lex_val is not None else 0.5
     if lex_val is not None:
         conf["valence"] = round(
             min(0.4, 0.02 * sum(_n_words(s) for s in segs)) * _word_confidence(clip) + 0.1, 3
         )
-    clip_vad = None
-    if spk_vad:
-        a = float(
-            np.average([sigmoid(v[0]) for v in spk_vad.values()], weights=[talk[s] or 1e-6 for s in spk_vad])
-        )
-        d = float(
-            np.average([sigmoid(v[1]) for v in spk_vad.values()], weights=[talk[s] or 1e-6 for s in spk_vad])
-        )
-        clip_vad = VAD(valence=round(valence, 4), arousal=round(a, 4), dominance=round(d, 4))
-    rows = _second_rows(clip, n_sec)
-    f0_means = {s: _f0_mean(clip, s) for s in spk_vad}
-    own = {s: _speaker_own(clip, s) for s in spk_vad}
-    spans = _spans(transcript_cues)
-    naming = name_voices(clip.turns, spans) if spans else None
-    voice = _voice_dict(clip, measures, pauses, filled, hi, hscore, cues, conf, timings, baseline)
-    if naming is not None:
-        voice["speaker_naming"] = _naming_dict(clip, naming)
-    duration = track.duration
-    if release_frames:
-        del track
-        clip.track.release()
-        trim()  # their pages back to the system: the segments below are Python objects, from other pages
+    clip_vad = _clip_vad(spk_vad, talk, valence)
+    return _Affect(cues, spk_vad, conf, dev, talk, sum(talk.values()) or 1.0, valence, clip_vad)
 
-    def build() -> Report:
-        seconds = _seconds(clip, rows, duration, spk_vad, dev, segs)
-        trust, components = _trust(clip, clip_vad, seconds, segs, hscore, measures, conf)
-        stress_by_sec = _second_stress(clip, seconds, n_sec)
-        congruence = next((c.value for c in components if c.name == "signal_congruence"), 0.5)
-        credibility: list[float] = []
-        for seg, stress in zip(seconds, stress_by_sec, strict=True):
-            if seg.vad is not None:
-                seg.credibility = round(
-                    100 * (CRED_WEIGHTS[0] * congruence + CRED_WEIGHTS[1] * (1 - stress)), 1
-                )
-                credibility.append(seg.credibility)
-        speakers = [
-            _speaker_summary(
-                SpeakerSummary(
-                    id=s,
-                    talk_time=round(talk[s], 2),
-                    talk_share=round(talk[s] / total_talk, 3),
-                    turns=sum(t.speaker == s for t in clip.turns),
-                    f0_mean_hz=f0_means[s],
-                    speech_rate=round(cues[s]["rate"], 2) if cues[s].get("rate") is not None else None,  # type: ignore[arg-type]
-                    vad=_vad(spk_vad[s][0], spk_vad[s][1], _own_valence(segs, s, valence)),
-                ),
-                _SpeakerView(clip, own[s], seconds, segs, measures, conf),
-                naming,
-            )
-            for s in spk_vad
-        ]
-        return Report(
-            modality="audio",
-            engine=EngineInfo(version=__version__, models=models),
-            vad=clip_vad,
-            trust_score=trust.score,
-            trust=trust,
-            segments=seconds,
-            credibility=credibility,
-            quality=Quality(flags=clip.flags),
-            voice=voice,
-            transcript=segs,
-            speakers=speakers,
-        )
 
-    return build
+def _clip_vad(spk_vad: dict[str, tuple[float, float]], talk: dict[str, float], valence: float) -> VAD | None:
+    """The speakers' arousal and dominance weighted by talk time, with the clip's lexical valence."""
+    if not spk_vad:
+        return None
+    weights = [talk[s] or 1e-6 for s in spk_vad]
+    a = float(np.average([sigmoid(v[0]) for v in spk_vad.values()], weights=weights))
+    d = float(np.average([sigmoid(v[1]) for v in spk_vad.values()], weights=weights))
+    return VAD(valence=round(valence, 4), arousal=round(a, 4), dominance=round(d, 4))
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """What the voice report is built from once the frame tracks are gone."""
+
+    clip: _Clip
+    rows: list[_SecondRow]
+    duration: float
+    affect: _Affect
+    segs: list[TranscriptSegment]
+    hscore: float
+    measures: dict[str, Any]
+    f0_means: dict[str, float | None]
+    own: dict[str, _Own]
+    naming: Naming | None
+    voice: dict[str, Any]
+    models: dict[str, str]
+
+
+def _build(d: _Draft) -> Report:
+    """The voice report: per-second segments, Trust, per-second credibility and the speakers."""
+    clip, a = d.clip, d.affect
+    seconds = _seconds(clip, d.rows, d.duration, a.spk_vad, a.dev, d.segs)
+    trust = _trust(clip, a.clip_vad, seconds, d.segs, d.hscore, d.measures, a.conf)
+    return Report(
+        modality="audio",
+        engine=EngineInfo(version=__version__, models=d.models),
+        vad=a.clip_vad,
+        trust_score=trust.score,
+        trust=trust,
+        segments=seconds,
+        credibility=_second_credibility(clip, seconds, trust),
+        quality=Quality(flags=clip.flags),
+        voice=d.voice,
+        transcript=d.segs,
+        speakers=_speakers(d, seconds),
+    )
+
+
+def _second_credibility(clip: _Clip, seconds: list[Segment], trust: Trust) -> list[float]:
+    """Each voiced second's credibility from the clip's congruence and the second's stress (set on it)."""
+    congruence = next((c.value for c in trust.components if c.name == "signal_congruence"), 0.5)
+    out: list[float] = []
+    for seg, stress in zip(seconds, _second_stress(clip, seconds), strict=True):
+        if seg.vad is not None:
+            seg.credibility = credibility(congruence, stress)
+            out.append(seg.credibility)
+    return out
+
+
+def _speakers(d: _Draft, seconds: list[Segment]) -> list[SpeakerSummary]:
+    clip, a = d.clip, d.affect
+    return [
+        _speaker_summary(
+            SpeakerSummary(
+                id=s,
+                talk_time=round(a.talk[s], 2),
+                talk_share=round(a.talk[s] / a.total_talk, 3),
+                turns=sum(t.speaker == s for t in clip.turns),
+                f0_mean_hz=d.f0_means[s],
+                speech_rate=round(a.cues[s]["rate"], 2) if a.cues[s].get("rate") is not None else None,  # type: ignore[arg-type]
+                vad=_vad(a.spk_vad[s][0], a.spk_vad[s][1], _own_valence(d.segs, s, a.valence)),
+            ),
+            _SpeakerView(clip, d.own[s], seconds, d.segs, d.measures, a.conf),
+            d.naming,
+        )
+        for s in a.spk_vad
+    ]
 
 
 def _version(module: str) -> str:
@@ -756,41 +831,27 @@ def _seconds(
     return out
 
 
-def _second_stress(clip: _Clip, seconds: list[Segment], n_sec: int) -> list[float]:
-    """Per second: 0.5 × hesitations near it (≤ 2 in a 3 s window saturates) + 0.5 × raised arousal."""
+def _second_stress(clip: _Clip, seconds: list[Segment]) -> list[float]:
+    """Per second: hesitations near it (2 in a 3 s window saturate) and raised arousal, weighted."""
     events = [p.start for p in clip.smap.pauses] + [f.start for f in clip.filled]
     out = []
     for i, seg in enumerate(seconds):
         near = sum(i - 1 <= t < i + 2 for t in events)
         raised = max(0.0, (seg.vad.arousal - 0.5) * 2) if seg.vad else 0.0
-        out.append(0.5 * min(1.0, near / 2) + 0.5 * raised)
+        out.append(weighted(RULES.moment_stress, {"hesitation": min(1.0, near / 2), "arousal": raised}))
     return out
 
 
 def _quality_component(clip: _Clip, measures: dict[str, Any]) -> TrustComponent:
-    penalties = {
-        "clipping": 0.3,
-        "low_snr": 0.3,
-        "too_short": 0.4,
-        "music_or_noise": 0.4,
-        "language_unsupported": 0.1,
-    }
-    value = min(1.0, (measures["speech_s"] / 10.0) ** 0.5)
+    amount = min(1.0, (measures["speech_s"] / FULL_SPEECH_S) ** 0.5)
+    value, penalised = quality("voice", amount, clip.flags)
     evidence = [
         Evidence(
             kind="speech_seconds", detail="seconds of detected speech", value=round(measures["speech_s"], 2)
         )
     ]
-    for flag, p in penalties.items():
-        if flag in clip.flags:
-            value *= 1 - p
-            evidence.append(Evidence(kind="quality_flag", detail=flag))
-    return TrustComponent(
-        name="signal_quality",
-        value=round(value, 3),
-        weight=TRUST_WEIGHTS["signal_quality"],
-        evidence=evidence,
-    )
+    evidence += [Evidence(kind="quality_flag", detail=flag) for flag in penalised]
+    return component("voice", "signal_quality", round(value, 3), evidence)
 
 
 def _stress_component(
@@ -799,7 +860,7 @@ def _stress_component(
     jitter = measures.get("jitter_local") or 0.0
     raised = max(0.0, (clip_vad.arousal - 0.5) * 2) if clip_vad else 0.0
     jit = min(1.0, max(0.0, (jitter - JITTER_NORM) / JITTER_NORM))
-    stress = 0.5 * hscore + 0.3 * raised + 0.2 * jit
+    stress = weighted(RULES.stress, {"hesitation": hscore, "arousal": raised, "jitter": jit})
     evidence = [
         Evidence(kind="hesitation_score", detail="1 − exp(−HI/10)", value=round(hscore, 3)),
         Evidence(kind="arousal_elevation", detail="vocal arousal above neutral", value=round(raised, 3)),
@@ -815,12 +876,7 @@ def _stress_component(
         )
         for f in clip.filled[:20]
     ]
-    return TrustComponent(
-        name="stress_markers",
-        value=round(1 - stress, 3),
-        weight=TRUST_WEIGHTS["stress_markers"],
-        evidence=evidence,
-    )
+    return component("voice", "stress_markers", round(1 - stress, 3), evidence)
 
 
 def _congruence_component(seconds: list[Segment], segs: list[TranscriptSegment]) -> TrustComponent | None:
@@ -845,13 +901,7 @@ def _congruence_component(seconds: list[Segment], segs: list[TranscriptSegment])
             )
     if not diffs:
         return None
-    value = float(np.clip(1 - 2 * np.mean(diffs), 0, 1))
-    return TrustComponent(
-        name="signal_congruence",
-        value=round(value, 3),
-        weight=TRUST_WEIGHTS["signal_congruence"],
-        evidence=evidence[:20],
-    )
+    return component("voice", "signal_congruence", round(agreement(diffs), 3), evidence[:20])
 
 
 def _trust(
@@ -862,9 +912,10 @@ def _trust(
     hscore: float,
     measures: dict[str, Any],
     conf: dict[str, Any],
-) -> tuple[Trust, list[TrustComponent]]:
+) -> Trust:
+    """The voice Trust (``trust.compose``); no score without speech."""
     if "no_speech" in clip.flags:
-        return Trust(score=None, band=None, confidence=0.0), []
+        return unscored()
     components = [
         c
         for c in (
@@ -874,18 +925,7 @@ def _trust(
         )
         if c is not None
     ]
-    total = sum(c.weight for c in components)
-    score = 100 * sum(c.weight * c.value for c in components) / total
-    band: Literal["low", "moderate", "high"] = (
-        "low" if score < BAND_LOW else "high" if score > BAND_HIGH else "moderate"
-    )
-    quality = next(c.value for c in components if c.name == "signal_quality")
-    confidence = float(np.clip(quality * (0.5 + 0.5 * total), 0, 1)) * max(
-        0.3, float(conf.get("arousal", 0.3)) + 0.2
-    )
-    return Trust(
-        score=round(score, 1), band=band, confidence=round(min(1.0, confidence), 3), components=components
-    ), components
+    return compose("voice", components, support=voice_support(float(conf.get("arousal", 0.3))))
 
 
 def _voice_dict(

@@ -20,7 +20,6 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -28,6 +27,8 @@ import webrtcvad
 
 from engine.errors import EngineError
 from engine.media import SAMPLE_RATE, iter_audio
+
+from .word import Word
 
 __all__ = [
     "ASR_MODELS",
@@ -63,16 +64,6 @@ MIN_UTTERANCE = 7  # ~0.2 s
 DECODER_OPTIONS = {"topn": 2, "maxhmmpf": 3000, "loglevel": "FATAL"}
 _ALT = re.compile(r"\(\d+\)$")
 _SKIP = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"}
-
-
-@dataclass(frozen=True)
-class Word:
-    """A recognised word (or filler), its times in seconds and its posterior probability."""
-
-    text: str
-    start: float
-    end: float
-    confidence: float
 
 
 class UtteranceCutter:

@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.errors import EngineError
 
-from .asr import Word
+from .word import Word
 
 __all__ = ["WINDOW_S", "WhisperRecogniser", "model_dir", "installed"]
 

@@ -11,9 +11,10 @@ import parselmouth
 
 from engine.media import SAMPLE_RATE
 
-from .asr import FILLER_WORDS, Word
+from .asr import FILLER_WORDS
 from .frames import FRAME_S, FrameTrack
 from .prosody import Interval, SpeechMap, pitch_stats
+from .word import Word
 
 __all__ = [
     "FilledPause",

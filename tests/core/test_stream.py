@@ -348,7 +348,11 @@ def test_bad_input_gets_its_error_then_its_close_code_and_others_stream_on(
     errors = [m for m in bad if m["type"] == "error"]
     assert errors and errors[-1]["code"] == code and bad_close == close
     assert ok_close == 1000 and ok[-1]["type"] == "summary", [m for m in ok if m["type"] == "error"]
-    assert len([m for m in ok if m["type"] == "frame"]) >= 15
+    # every frame of the good stream is answered or reported dropped as "behind" (newest kept); how many are
+    # answered depends on the machine's load, so only "most of them" is asserted, not a count
+    frames = [m for m in ok if m["type"] == "frame"]
+    behind = sum(m["count"] for m in ok if m["type"] == "dropped" and m["reason"] == "behind")
+    assert len(frames) + behind == 20 and len(frames) >= 10
     assert httpx.get(f"{server.http}/healthz").status_code == 200
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from engine import __version__
+from engine.fusion.trust import BANDS, TRUST_TABLE
 from engine.report import Report
 from engine.text import TextAnalyser, analyse_text, get_analyser
-from engine.text.analyser import BAND_HIGH, BAND_LOW, TRUST_WEIGHTS
 from engine.text.markers import find_markers
 from engine.text.segment import split_sentences
 
@@ -171,7 +171,8 @@ def test_trust_composite(analyser):
     for rep in (r, p):
         assert rep.trust_score is not None and rep.trust_score == rep.trust.score
         score = rep.trust_score
-        assert rep.trust.band == ("low" if score < BAND_LOW else "high" if score > BAND_HIGH else "moderate")
+        low, high = BANDS
+        assert rep.trust.band == ("low" if score < low else "high" if score > high else "moderate")
         names = [c.name for c in rep.trust.components]
         assert names == ["signal_congruence", "stress_markers", "signal_quality"]
         assert math.isclose(sum(c.weight for c in rep.trust.components), 1.0)
@@ -185,7 +186,7 @@ def test_trust_composite(analyser):
     assert stress_r.value < stress_p.value
     assert r.trust_score < p.trust_score
     assert any(e.kind == "hedge" for e in stress_r.evidence)
-    assert sum(TRUST_WEIGHTS.values()) == pytest.approx(1.0)
+    assert sum(TRUST_TABLE["text"].weights.values()) == pytest.approx(1.0)
 
 
 def test_non_english_flag(analyser):

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.hubspot import CONNECTOR, client
+from connectors.hubspot import CONNECTOR
 from core.delivery.session import GuardedSession
 from core.registry import load_provider_spec
 from core.sdk import AuthError, Credentials, OutboundMessage, PermanentError, ProviderSpec, TransientError
+from core.sdk.http import Answer, classify
 from tests.emulators import hubspot
 from tests.emulators.hubspot import HubSpotEmulator, hubspot_emulator
 from tests.emulators.oauth import consented_scopes
@@ -219,6 +220,7 @@ def test_each_documented_error_sample_becomes_the_typed_error_that_means_its_act
     name: str, kind: type[Exception], code: str, retry_after: float | None
 ) -> None:
     raw = json.loads((hubspot.SAMPLES / f"{name}.json").read_text())
-    typed = client._typed(raw["status"], raw.get("headers") or {}, json.dumps(raw["body"]))
+    spec = load_provider_spec("hubspot")
+    typed = classify(spec, Answer(raw["status"], raw.get("headers") or {}, json.dumps(raw["body"])))
     assert isinstance(typed, kind) and typed.code == code  # type: ignore[attr-defined]
     assert typed.retry_after == retry_after  # type: ignore[attr-defined]

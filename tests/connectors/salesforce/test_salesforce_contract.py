@@ -50,7 +50,7 @@ def _session(emu: SalesforceEmulator, scopes: set[str] | None = None) -> Guarded
 
 def _sf(emu: SalesforceEmulator) -> Salesforce:
     """simple-salesforce on the emulator through the connector's own transport."""
-    sf, _ = client.connect(_session(emu), 10, "62.0")
+    sf, _ = client.connect(_session(emu), load_provider_spec("salesforce"))
     return sf
 
 
@@ -134,7 +134,7 @@ def test_limits_and_every_answer_carry_the_documented_usage(emulator: Salesforce
     assert answer.json()["DailyApiRequests"] == {"Max": 15000, "Remaining": 14999}
     header = documented()["headers"]["limit_info"]
     assert answer.headers[header["name"]] == header["format"].format(used=1, max=15000)
-    sf, _ = client.connect(_session(emulator), 10, "62.0")
+    sf, _ = client.connect(_session(emulator), load_provider_spec("salesforce"))
     sf.query("SELECT Id FROM Contact")
     assert client.usage_share(sf) == 2 / 15000  # simple-salesforce parses the same header
 

@@ -94,8 +94,7 @@ def running_hub(tmp_path: Path, **extra: Any) -> Iterator[TeamsHub]:
         settings = Settings(
             data_dir=tmp_path / "var",
             providers_dir=graph.write_spec(tmp_path / "providers"),
-            microsoft_client_id=CLIENT_ID,
-            microsoft_client_secret=SecretStr(CLIENT_SECRET),
+            connectors={"microsoft": {"client_id": CLIENT_ID, "client_secret": SecretStr(CLIENT_SECRET)}},
             allow_private_urls=True,  # the emulator and our hook are on loopback
             webhook_retry_schedule="0.2",
             source_subscription_interval_seconds=3600,  # tests run maintenance themselves

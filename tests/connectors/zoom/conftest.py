@@ -97,10 +97,14 @@ def zoom_settings(tmp_path: Path, zoom: ZoomEmulator, **extra: Any) -> Settings:
         data_dir=tmp_path / "var",
         public_url="http://testserver",
         providers_dir=_providers(tmp_path, zoom),
-        zoom_client_id=CLIENT_ID,
-        zoom_client_secret=SecretStr(CLIENT_SECRET),
-        zoom_webhook_secret_token=SecretStr(WEBHOOK_SECRET),
-        zoom_chatbot_jid=ROBOT_JID,
+        connectors={
+            "zoom": {
+                "client_id": CLIENT_ID,
+                "client_secret": SecretStr(CLIENT_SECRET),
+                "webhook_secret_token": SecretStr(WEBHOOK_SECRET),
+                "chatbot_jid": ROBOT_JID,
+            }
+        },
         allow_private_urls=True,  # the emulator is on loopback
         webhook_retry_schedule="0.2",
         **{**FAST_JOB_SETTINGS, **extra},

@@ -101,17 +101,16 @@ class Hub:
 
 def hub_settings(tmp_path: Path, emulator: OAuthEmulator, **extra: Any) -> Settings:
     """Settings with this vendor's client credentials and its spec pointed at the emulator."""
-    creds = {
-        f"{emulator.key}_client_id": emulator.client_id,
-        f"{emulator.key}_client_secret": SecretStr(emulator.client_secret),
-    }
+    app = {"client_id": emulator.client_id, "client_secret": SecretStr(emulator.client_secret)}
+    connectors = {**extra.pop("connectors", {}), emulator.key: app}
     return Settings(
         data_dir=tmp_path / "var",
         public_url="http://testserver",
         providers_dir=emulator.write_spec(tmp_path / "providers"),
         allow_private_urls=True,
         webhook_retry_schedule="0.2",
-        **{**FAST_JOB_SETTINGS, **creds, **extra},
+        connectors=connectors,
+        **{**FAST_JOB_SETTINGS, **extra},
     )
 
 

@@ -31,8 +31,9 @@ def _runtime(tmp_path: Path, sf: SalesforceEmulator, **extra: object) -> Runtime
             data_dir=tmp_path / "var",
             providers_dir=crm.providers_dir(tmp_path / "providers", [sf]),
             allow_private_urls=True,
-            salesforce_client_id=sf.client_id,
-            salesforce_client_secret=SecretStr(sf.client_secret),
+            connectors={
+                "salesforce": {"client_id": sf.client_id, "client_secret": SecretStr(sf.client_secret)}
+            },
             webhook_retry_schedule="0.2",
             sink_batch_linger_seconds=0.3,
             webhook_worker_threads=1,  # one consumer: the first message's claim gathers the others

@@ -137,8 +137,8 @@ def test_setup_creates_the_timeline_template_once_and_deliveries_use_its_id(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = hub.runtime.settings
-    monkeypatch.setattr(settings, "hubspot_app_id", str(hubspot.APP_ID))
-    monkeypatch.setattr(settings, "hubspot_developer_api_key", SecretStr(hubspot.DEVELOPER_API_KEY))
+    app = {"app_id": str(hubspot.APP_ID), "developer_api_key": SecretStr(hubspot.DEVELOPER_API_KEY)}
+    monkeypatch.setitem(settings.connectors, "hubspot", {**settings.connectors["hubspot"], **app})
     connection_id = hub.connect()["connection_id"]
     made = hub.client.post(f"/v1/connections/{connection_id}/setup", headers=hub.headers()).json()
     # one template per object type (contacts, deals): a legacy v3 timeline app (docs/vendors.md, HubSpot)

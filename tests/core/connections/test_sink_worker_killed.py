@@ -41,10 +41,12 @@ def vendors() -> Iterator[Vendors]:
 
 
 def _settings(tmp_path: Path, pg_url: str, namespace: str, emulators: list[OAuthEmulator]) -> Settings:
-    creds: dict[str, object] = {}
+    creds: dict[str, dict[str, object]] = {}
     for emulator in emulators:
-        creds[f"{emulator.key}_client_id"] = emulator.client_id
-        creds[f"{emulator.key}_client_secret"] = SecretStr(emulator.client_secret)
+        creds[emulator.key] = {
+            "client_id": emulator.client_id,
+            "client_secret": SecretStr(emulator.client_secret),
+        }
     return Settings(
         data_dir=tmp_path / "var",
         database_url=pg_url,
@@ -56,7 +58,8 @@ def _settings(tmp_path: Path, pg_url: str, namespace: str, emulators: list[OAuth
         sink_batch_lease_seconds=15,  # Salesforce and HubSpot go as batches
         sink_batch_linger_seconds=0.2,
         webhook_retry_schedule="0.5,1,1",
-        **{**FAST_JOB_SETTINGS, **creds},
+        connectors=creds,
+        **FAST_JOB_SETTINGS,
     )
 
 

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.errors import MediaError
+from engine.fusion import fuse
 from engine.report import Report
 from engine.transcripts import Cue
-
-from .fuse import fuse
 
 __all__ = ["analyse_multimodal"]
 
