@@ -127,8 +127,8 @@ class JobQueue(Consumer):
             self._on_failure(claim, "internal_error", "analysis failed unexpectedly", True)
             return
         completed = self.store.complete(claim, SCHEMA_VERSION, report.model_dump(mode="json"))
-        self.spool.delete(job_id)
-        if completed:
+        if completed:  # a stale attempt must not delete the media of the attempt that replaced it
+            self.spool.delete(job_id)
             metrics.JOBS_FINISHED.labels(claim.modality, "completed").inc()
             metrics.JOB_SECONDS.labels(claim.modality).observe(time.perf_counter() - started)
             self._announce(job_id)
@@ -141,8 +141,8 @@ class JobQueue(Consumer):
             self.store.release(claim)
             raise failure  # dramatiq's Retries middleware re-delivers with backoff
         failed = self.store.fail(claim.job_id, code, message, claim.attempt)
-        self.spool.delete(claim.job_id)
-        if failed:
+        if failed:  # otherwise the job is another attempt's (or over): the orphan sweep tidies up
+            self.spool.delete(claim.job_id)
             metrics.JOBS_FINISHED.labels(claim.modality, "failed").inc()
             self._announce(claim.job_id)
 
