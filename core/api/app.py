@@ -14,6 +14,7 @@ import engine
 from core import metrics
 from core.api.connections import router as connections_router
 from core.api.deps import HomeRuntime
+from core.api.early import install_early_answers
 from core.api.governance import install_governance
 from core.api.oauth import install_oauth
 from core.api.problems import install_problem_handlers, problem
@@ -78,7 +79,8 @@ def create_app(
     for install in frontends:  # the web console at /console (core.app, docs/console.md)
         install(app)
     app.middleware("http")(_count_requests)
-    install_governance(app, limits)  # tenants/me, audit, compliance guard errors, HTTPS (outermost)
+    install_governance(app, limits)  # tenants/me, audit, compliance guard errors, HTTPS
+    install_early_answers(app, limits.max_upload_bytes)  # up-front 413, drain before early errors (outermost)
     return app
 
 

@@ -24,6 +24,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     413: "Payload too large",
     421: "Misdirected request",
     415: "Unsupported media type",

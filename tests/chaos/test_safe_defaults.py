@@ -61,6 +61,26 @@ def test_a_300_kb_text_body_gets_its_413_in_urllib(server: tuple[str, str], cont
     assert json.loads(caught.value.read())["code"] == "payload_too_large"
 
 
+@pytest.mark.parametrize(
+    ("why", "status", "code"),
+    [("wrong key", 401, "unauthorized"), ("wrong type", 415, "unsupported_media_type")],
+)
+def test_an_early_refusal_of_a_10_mb_upload_reaches_urllib(
+    server: tuple[str, str], why: str, status: int, code: str
+) -> None:
+    base, key = server
+    headers = {
+        "Authorization": f"Bearer {key if why != 'wrong key' else 'edk_wrong'}",
+        "Content-Type": "text/csv" if why == "wrong type" else "multipart/form-data; boundary=x",
+    }
+    body = b"--x\r\n" + b"\0" * 10_000_000  # more than loopback socket buffers hold, less than DRAIN_BYTES
+    request = urllib.request.Request(f"{base}/v1/analyse/audio", data=body, method="POST", headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert caught.value.code == status
+    assert json.loads(caught.value.read())["code"] == code
+
+
 @pytest.mark.parametrize("path", ["/v1/analyse/text", "/v1/jobs", "/v1/webhooks"])
 def test_options_answers_with_allow(server: tuple[str, str], path: str) -> None:
     base, key = server
