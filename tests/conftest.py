@@ -34,6 +34,8 @@ FAST_JOB_SETTINGS: dict[str, Any] = {
     "retry_min_backoff_ms": 50,
     "retry_max_backoff_ms": 200,
 }
+# tests of tiers name theirs; the safe default (standard) is what tests/chaos checks
+UNTIERED: dict[str, Any] = {"default_rate_tier": "unlimited"}
 
 
 @pytest.fixture(scope="session")
@@ -169,7 +171,7 @@ class Backend:
 
 
 def embedded_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(data_dir=tmp_path / "var", **{**FAST_JOB_SETTINGS, **overrides})
+    return Settings(data_dir=tmp_path / "var", **{**UNTIERED, **FAST_JOB_SETTINGS, **overrides})
 
 
 @pytest.fixture
@@ -203,6 +205,7 @@ def backend(
         database_url=pg_url,
         broker_url=REDIS_URL,
         broker_namespace=ns,
+        **UNTIERED,
         **FAST_JOB_SETTINGS,
     )
     rt = Runtime(settings)

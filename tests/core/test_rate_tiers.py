@@ -107,6 +107,7 @@ def two_servers(
         broker_url=REDIS_URL,
         broker_namespace=redis_namespace,
         rate_tiers_file=tiers_file,
+        default_rate_tier="unlimited",
         log_level="WARNING",
     )
     rt = Runtime(settings)  # migrates the database before the servers start
