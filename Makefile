@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck docs bench bench-quick bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
+.PHONY: run test lint typecheck docs chaos bench bench-quick bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ docs: $(VENV)/.dev-installed  # regenerate the generated parts of docs/ (a test 
 
 sdk-sync: $(VENV)/.dev-installed  # the SDK's blocking half from its asyncio half (a test checks it)
 	$(BIN)/python sdk/python/scripts/generate_sync.py
+
+chaos: $(VENV)/.dev-installed  # long versions of tests/chaos (own Redis and PostgreSQL; docs/operations.md)
+	$(BIN)/python scripts/chaos.py
 
 bench: $(VENV)/.dev-installed  # one table beside baselines from the same run → docs/performance.md (~30 min)
 	$(BIN)/python -m bench

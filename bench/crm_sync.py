@@ -190,7 +190,7 @@ def run(n: int, batch_max: int, threads: int, timeout: float, embedded: bool = F
             fanning = time.monotonic()
             _fan_out(rt, jobs, threads)  # a backlog, as after a burst of meetings or a vendor outage
             out.print(f"{n} analyses fanned out in {time.monotonic() - fanning:.1f} s; delivering")
-            rt.deliveries.start()
+            rt.deliveries.start_worker()  # the backlog the fan-out sent is waiting for it
             seconds = _wait(rt, conns, time.monotonic(), timeout)
             sf_calls, hs_calls = _salesforce_calls(sf), _hubspot_calls(hs)
             hs_events = len(hs.events_on("contacts"))

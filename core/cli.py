@@ -59,7 +59,7 @@ def serve(
     """Run the API (and, with no broker URL set, the in-process worker)."""
     import uvicorn
 
-    from core.api.app import create_app
+    from core.app import create_app
 
     settings = get_settings()
     _logging(settings)
@@ -100,11 +100,7 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    for served in rt.serving():  # only the queues of the regions this worker serves (core.regions)
-        served.queue.start_worker(threads)
-        served.queue.start_sweeper()
-        served.queue.sweep_once()
-        served.deliveries.start()
+    rt.start_workers(threads)  # only the queues of the regions this worker serves (core.regions)
     regions = ", ".join(sorted(rt.served))
     err.print(f"worker ready ({threads or settings.worker_threads} threads; regions {regions})")
     stop.wait()
@@ -168,7 +164,7 @@ def _checked_scopes(scope: list[str] | None) -> list[str] | None:
 
 
 def _check_tier(settings: Settings, tier: str | None) -> None:
-    from core.api.tiers import load_tiers
+    from core.tiers import load_tiers
 
     if tier and tier not in load_tiers(settings).tiers:
         raise typer.BadParameter(f"no rate tier {tier!r} in the tiers file")

@@ -156,9 +156,9 @@ class Settings(BaseSettings):
     `429 rate_limited` with `Retry-After` beyond; `0` = unlimited."""
     rate_tiers_file: Path | None = None
     """The rate tiers (`pilot`, `standard`, `enterprise`) and route costs; none = `config/tiers.yaml`."""
-    default_rate_tier: str | None = None
-    """The tier of keys and tokens whose key and tenant have none (none =
-    `ECHODEPTH_RATE_LIMIT_PER_MINUTE`)."""
+    default_rate_tier: str | None = "standard"
+    """The tier of keys and tokens whose key and tenant have none: `standard` unless set; `unlimited` (or
+    none) = no tier, only `ECHODEPTH_RATE_LIMIT_PER_MINUTE` (`0` = unlimited) — say so explicitly."""
     oauth_access_token_ttl_seconds: int = Field(default=3600, ge=60)
     """Lifetime of an OAuth access token issued by EchoDepth."""
     oauth_refresh_token_ttl_seconds: int = Field(default=2_592_000, ge=60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 
 from core.api.app import create_app
 from core.runtime import Runtime
+from core.scheduler import Scheduler
 from core.settings import Settings
 
 PG_SERVER = os.environ.get("ECHODEPTH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -32,6 +34,8 @@ FAST_JOB_SETTINGS: dict[str, Any] = {
     "retry_min_backoff_ms": 50,
     "retry_max_backoff_ms": 200,
 }
+# tests of tiers name theirs; the safe default (standard) is what tests/chaos checks
+UNTIERED: dict[str, Any] = {"default_rate_tier": "unlimited"}
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +78,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
         plain = value.get_secret_value() if isinstance(value, SecretStr) else value
         env[f"ECHODEPTH_{name.upper()}"] = str(plain)
     return env
+
+
+@contextlib.contextmanager
+def delivering(rt: Runtime) -> Iterator[Runtime]:
+    """Run only ``rt``'s delivery worker and delivery sweep (a hub whose tests drive jobs themselves)."""
+    rt.deliveries.start_worker()
+    sweeps = Scheduler([t for t in rt.scheduler.tasks if t.name.startswith("delivery-sweep")])
+    sweeps.start()
+    try:
+        yield rt
+    finally:
+        sweeps.stop()
 
 
 def _connector_env(connectors: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -155,7 +171,7 @@ class Backend:
 
 
 def embedded_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(data_dir=tmp_path / "var", **{**FAST_JOB_SETTINGS, **overrides})
+    return Settings(data_dir=tmp_path / "var", **{**UNTIERED, **FAST_JOB_SETTINGS, **overrides})
 
 
 @pytest.fixture
@@ -189,6 +205,7 @@ def backend(
         database_url=pg_url,
         broker_url=REDIS_URL,
         broker_namespace=ns,
+        **UNTIERED,
         **FAST_JOB_SETTINGS,
     )
     rt = Runtime(settings)

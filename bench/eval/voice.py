@@ -209,6 +209,29 @@ def _sex_from_formants(clips: Sequence[Clip], cues: Mapping[Clip, Mapping[str, A
     return f"{100 * right / max(1, len(known)):.0f} % of {len(known)} clips"
 
 
+def _single_clip_note(clips: Sequence[Clip], cues: Mapping[Clip, Any], single: Mapping[Clip, float]) -> str:
+    """What the single-clip row rests on: by sex, the formant check, the leave-one-actor-out choices."""
+    choice, chosen = _loao_choice(clips, _weightings(clips, cues))
+    refs = _references(clips, cues)
+    ref_choice, ref_chosen = _loao_choice(clips, refs)
+    vt = {n: s for n, s in refs.items() if n != MIDPOINT}
+    vt_note = "; ".join(
+        f"{n}: AUC {auc(s):.3f}, strong > normal {strong_over_normal(s):.1f} %" for n, s in vt.items()
+    )
+    picks = ", ".join(f"{n} ×{k}" for n, k in chosen.most_common())
+    ref_picks = ", ".join(f"{n} ×{k}" for n, k in ref_chosen.most_common())
+    return (
+        f"no speaker information, loudness not compared, F0 against the midpoint of the sexes; "
+        f"by sex: {_by_sex(single)}; the baseline uses the actor's other clips (information a single "
+        f"clip does not have). Formant spacing on the speaker's sex's side of the norms: "
+        f"{_sex_from_formants(clips, cues)}. Leave-one-actor-out choice of the F0 reference among "
+        f"{len(F0_REFERENCES)} a-priori ones picked {ref_picks}; held-out AUC of that choice "
+        f"{auc(ref_choice):.3f} (strong > normal {strong_over_normal(ref_choice):.1f} %); {vt_note}. "
+        f"Leave-one-actor-out choice among {len(CANDIDATES)} a-priori weightings picked {picks}; "
+        f"held-out AUC of that choice {auc(choice):.3f}"
+    )
+
+
 def evaluate(data: Path) -> list[Row]:
     """The voice rows of the validation table."""
     clips = _clips(data / "speech" / "ravdess_dev")
@@ -218,18 +241,9 @@ def evaluate(data: Path) -> list[Row]:
     own = _own_baseline(clips, cues)
     ref = _reference(clips, cues)
     recording, split = _one_recording(clips)
-    choice, chosen = _loao_choice(clips, _weightings(clips, cues))
-    refs = _references(clips, cues)
-    ref_choice, ref_chosen = _loao_choice(clips, refs)
-    vt = {n: s for n, s in refs.items() if n != MIDPOINT}
-    vt_note = "; ".join(
-        f"{n}: AUC {auc(s):.3f}, strong > normal {strong_over_normal(s):.1f} %" for n, s in vt.items()
-    )
     actors = len({c.actor for c in clips})
     held = f"{actors} actors, nothing fitted"
     base = "z F0 mean + F0 SD + intensity, actor's other clips"
-    picks = ", ".join(f"{n} ×{k}" for n, k in chosen.most_common())
-    ref_picks = ", ".join(f"{n} ×{k}" for n, k in ref_chosen.most_common())
     rows: list[tuple[str, str, Callable[[Mapping[Clip, float]], float], dict[Clip, float], float | None, str]]
     rows = [
         (
@@ -238,14 +252,7 @@ def evaluate(data: Path) -> list[Row]:
             auc,
             single,
             0.90,
-            f"no speaker information, loudness not compared, F0 against the midpoint of the sexes; "
-            f"by sex: {_by_sex(single)}; the baseline uses the actor's other clips (information a single "
-            f"clip does not have). Formant spacing on the speaker's sex's side of the norms: "
-            f"{_sex_from_formants(clips, cues)}. Leave-one-actor-out choice of the F0 reference among "
-            f"{len(F0_REFERENCES)} a-priori ones picked {ref_picks}; held-out AUC of that choice "
-            f"{auc(ref_choice):.3f} (strong > normal {strong_over_normal(ref_choice):.1f} %); {vt_note}. "
-            f"Leave-one-actor-out choice among {len(CANDIDATES)} a-priori weightings picked {picks}; "
-            f"held-out AUC of that choice {auc(choice):.3f}",
+            _single_clip_note(clips, cues, single),
         ),
         ("same clips: strong > normal take, single clip", "%", strong_over_normal, single, 85.0, ""),
         (

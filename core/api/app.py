@@ -1,9 +1,10 @@
-"""The FastAPI application: routes, problem handlers, health, readiness and metrics."""
+"""The API application: routes, problem handlers, health, readiness and metrics (``core.app`` adds the
+console; the API knows nothing of it)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -12,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 import engine
 from core import metrics
 from core.api.connections import router as connections_router
+from core.api.deps import HomeRuntime
+from core.api.early import install_early_answers
 from core.api.governance import install_governance
 from core.api.oauth import install_oauth
 from core.api.problems import install_problem_handlers, problem
@@ -19,8 +22,8 @@ from core.api.ratelimit import install_rate_limits
 from core.api.routes import router
 from core.api.sources import router as sources_router
 from core.api.stream import router as stream_router
+from core.api.usage import router as usage_router
 from core.api.webhooks import router as webhooks_router
-from core.console import install_console
 from core.runtime import Runtime
 from core.settings import Settings, get_settings
 
@@ -36,8 +39,13 @@ quality flags. Use it to decide where a human should look more closely, never as
 """
 
 
-def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
-    """The API. Without a runtime one is built (and in embedded mode it runs the worker too)."""
+def create_app(
+    runtime: Runtime | None = None,
+    settings: Settings | None = None,
+    frontends: Sequence[Callable[[FastAPI], None]] = (),
+) -> FastAPI:
+    """The API. Without a runtime one is built (and in embedded mode it runs the worker too); each of
+    ``frontends`` installs itself after the API's routes, inside the request counter and HTTPS."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,11 +73,14 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.include_router(sources_router)  # POST /v1/hooks/{source}, /v1/sources/{source}/settings
     _add_ops_routes(app)
     limits = runtime.settings if runtime is not None else (settings or get_settings())
-    install_rate_limits(app, limits)  # tiers (config/tiers.yaml), 429s, RateLimit-* headers, /v1/usage
+    install_rate_limits(app, limits)  # tiers (config/tiers.yaml), 429s, RateLimit-* headers
+    app.include_router(usage_router)  # GET /v1/usage
     install_oauth(app)  # the OAuth 2.0 authorization server (/oauth/*, /v1/oauth/clients)
-    install_console(app)  # the web console at /console (core/console, docs/console.md)
+    for install in frontends:  # the web console at /console (core.app, docs/console.md)
+        install(app)
     app.middleware("http")(_count_requests)
-    install_governance(app, limits)  # tenants/me, audit, compliance guard errors, HTTPS (outermost)
+    install_governance(app, limits)  # tenants/me, audit, compliance guard errors, HTTPS
+    install_early_answers(app, limits.max_upload_bytes)  # up-front 413, drain before early errors (outermost)
     return app
 
 
@@ -88,9 +99,8 @@ def _add_ops_routes(app: FastAPI) -> None:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["ops"], response_model=None)
-    def readyz(request: Request) -> dict[str, str] | Response:
+    def readyz(rt: HomeRuntime) -> dict[str, str] | Response:
         """The database and the broker answer."""
-        rt: Runtime = request.app.state.runtime
         checks = {"database": rt.db.ping, "broker": rt.queue.ping}
         for name, check in checks.items():
             try:
@@ -101,8 +111,8 @@ def _add_ops_routes(app: FastAPI) -> None:
         return {"status": "ready", "database": "ok", "broker": "ok"}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    def prometheus(request: Request) -> Response:
+    def prometheus(rt: HomeRuntime) -> Response:
         """Prometheus text format."""
-        if not request.app.state.runtime.settings.metrics_enabled:
+        if not rt.settings.metrics_enabled:
             return problem(404, "not_found", "metrics are disabled")
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from core.api.auth import require_tenant, state_runtime
+from core.api.deps import StateRuntime, TenantId, TenantRuntime
 from core.connections import Connection, Connections
 from core.connections.service import Revocation
 from core.connections.state import STATE_TTL_SECONDS
-from core.delivery.sinks import SinkDeliveries, SinkSettingsIn
-from core.runtime import Runtime
+from core.delivery.sinks import SinkSettingsIn
 from core.sdk.errors import ConnectorError
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["connections"])
-Tenant = Annotated[str, Depends(require_tenant)]
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _COOKIE = "echodepth_oauth"
 
@@ -58,11 +56,6 @@ class OAuthResult(BaseModel):
     code: str | None = None
 
 
-def _connections(request: Request) -> Connections:
-    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
-    return rt.connections
-
-
 def _out(c: Connection) -> ConnectionOut:
     return ConnectionOut(
         id=c.id,
@@ -84,14 +77,16 @@ def _out(c: Connection) -> ConnectionOut:
     status_code=302,
     responses={401: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM},
 )
-def authorize(provider: str, request: Request, tenant_id: Tenant, flow: str = "code") -> Response:
+def authorize(
+    provider: str, request: Request, tenant_id: TenantId, rt: TenantRuntime, flow: str = "code"
+) -> Response:
     """Redirect to the vendor's consent page (state signed, single-use, 10 minutes; PKCE where supported).
 
     ``flow=admin_consent`` asks an organisation's admin to consent for app-only access (Microsoft); the
     provider's URL params are chosen by query: ``host=login|test|<My Domain>`` (Salesforce),
     ``tenant=<tenant id or domain>`` (Microsoft)."""
     given = {k: v for k, v in request.query_params.items() if k != "flow"}
-    start = _connections(request).authorize(tenant_id, provider, given, flow)
+    start = rt.connections.authorize(tenant_id, provider, given, flow)
     response = RedirectResponse(start.url, status_code=302)
     response.set_cookie(
         _COOKIE,
@@ -123,6 +118,7 @@ def _organisation(conns: Connections, provider: str, request: Request) -> str:
 async def callback(
     provider: str,
     request: Request,
+    rt: StateRuntime,
     state: str = "",
     code: str | None = None,
     error: str | None = None,
@@ -131,7 +127,7 @@ async def callback(
     """The vendor sends the browser back here; the code (or an admin's consent) becomes a connection."""
     if error or not (code or admin_consent):
         return _result(provider, status="error", code=error or "missing_code")
-    conns = state_runtime(request, state, provider).connections  # the tenant's region (core.regions)
+    conns = rt.connections  # the region of the tenant that started the flow (core.regions)
     cookie = request.cookies.get(_COOKIE)
     try:
         if code:
@@ -155,9 +151,9 @@ def result(
 
 
 @router.get("/connections", response_model=ConnectionList, responses={401: _PROBLEM})
-def list_connections(request: Request, tenant_id: Tenant) -> ConnectionList:
+def list_connections(tenant_id: TenantId, rt: TenantRuntime) -> ConnectionList:
     """The tenant's connected vendor accounts."""
-    return ConnectionList(data=[_out(c) for c in _connections(request).store.list(tenant_id)])
+    return ConnectionList(data=[_out(c) for c in rt.connections.store.list(tenant_id)])
 
 
 class ConnectionDeleted(BaseModel):
@@ -174,9 +170,9 @@ class ConnectionDeleted(BaseModel):
 @router.delete(
     "/connections/{connection_id}", response_model=ConnectionDeleted, responses={401: _PROBLEM, 404: _PROBLEM}
 )
-def delete_connection(connection_id: str, request: Request, tenant_id: Tenant) -> ConnectionDeleted:
+def delete_connection(connection_id: str, tenant_id: TenantId, rt: TenantRuntime) -> ConnectionDeleted:
     """Revoke the grant at the vendor where it can (Microsoft has no revocation endpoint); delete tokens."""
-    done = _connections(request).disconnect(tenant_id, connection_id)
+    done = rt.connections.disconnect(tenant_id, connection_id)
     return ConnectionDeleted(
         id=done.connection_id,
         provider=done.provider,
@@ -192,20 +188,15 @@ class SinkSettingsOut(BaseModel):
     settings: dict[str, Any]
 
 
-def _sinks(request: Request) -> SinkDeliveries:
-    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
-    return rt.deliveries.sinks
-
-
 @router.get(
     "/connections/{connection_id}/mapping",
     response_model=SinkSettingsOut,
     responses={401: _PROBLEM, 404: _PROBLEM},
 )
-def get_mapping(connection_id: str, request: Request, tenant_id: Tenant) -> SinkSettingsOut:
+def get_mapping(connection_id: str, tenant_id: TenantId, rt: TenantRuntime) -> SinkSettingsOut:
     """The Sink connection's stored overrides."""
-    _connections(request).store.get(tenant_id, connection_id)
-    return SinkSettingsOut(connection_id=connection_id, settings=_sinks(request).read(connection_id))
+    rt.connections.store.get(tenant_id, connection_id)
+    return SinkSettingsOut(connection_id=connection_id, settings=rt.deliveries.sinks.read(connection_id))
 
 
 @router.put(
@@ -214,10 +205,10 @@ def get_mapping(connection_id: str, request: Request, tenant_id: Tenant) -> Sink
     responses={401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM},
 )
 def put_mapping(
-    connection_id: str, body: SinkSettingsIn, request: Request, tenant_id: Tenant
+    connection_id: str, body: SinkSettingsIn, tenant_id: TenantId, rt: TenantRuntime
 ) -> SinkSettingsOut:
     """Set field-mapping overrides, Slack alert rules or template ids on a Sink connection (merged)."""
-    merged = _sinks(request).write(tenant_id, connection_id, body)
+    merged = rt.deliveries.sinks.write(tenant_id, connection_id, body)
     return SinkSettingsOut(connection_id=connection_id, settings=merged)
 
 
@@ -236,8 +227,8 @@ class SetupReport(BaseModel):
     responses={401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM},
 )
 def setup_connection(
-    connection_id: str, request: Request, tenant_id: Tenant, create: bool = True
+    connection_id: str, tenant_id: TenantId, rt: TenantRuntime, create: bool = True
 ) -> SetupReport:
     """Check the custom fields the mapping writes exist; create the missing ones where the vendor allows."""
-    report = _sinks(request).setup(connection_id, create, tenant_id)
+    report = rt.deliveries.sinks.setup(connection_id, create, tenant_id)
     return SetupReport(**report)

@@ -1,53 +1,31 @@
-"""/v1/tenants/me (policy, purposes, retention, export, erase-all) and /v1/audit; the audit middleware.
+"""/v1/tenants/me (policy, purposes, retention, export, erase-all) and /v1/audit.
 
 These routes need the ``admin`` scope (core.api.scopes).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from core.api.auth import require_tenant
+from core.api.audit import audit_requests
+from core.api.deps import Principal, TenantId, TenantRuntime
 from core.api.guard import install_guard_handler
 from core.api.https import HttpsMiddleware
 from core.governance.export import TenantExport
 from core.governance.policy import TenantPolicy, refusal
-from core.runtime import Runtime
 from core.sdk.errors import InputError
 from core.settings import Settings
 
-__all__ = ["router", "install_governance", "AUDITED_ROUTES"]
+__all__ = ["router", "install_governance"]
 
-log = logging.getLogger("echodepth.api")
 router = APIRouter(prefix="/v1", tags=["governance"])
-Tenant = Annotated[str, Depends(require_tenant)]
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-
-# (method, route path) -> audit action, recorded by the middleware when the answer is not an error.
-AUDITED_ROUTES = {
-    ("GET", "/v1/result/{job_id}"): "result.read",
-    ("DELETE", "/v1/result/{job_id}"): "result.delete",
-    ("GET", "/v1/tenants/me/export"): "tenant.export",
-    ("POST", "/v1/webhooks"): "webhook.create",
-    ("PATCH", "/v1/webhooks/{endpoint_id}"): "webhook.update",
-    ("DELETE", "/v1/webhooks/{endpoint_id}"): "webhook.delete",
-    ("POST", "/v1/webhooks/{endpoint_id}/rotate-secret"): "webhook.rotate_secret",
-    ("POST", "/v1/webhooks/job-signing-secret"): "webhook.job_signing_secret",
-    ("POST", "/v1/webhooks/deliveries/{delivery_id}/replay"): "webhook.replay",
-    ("GET", "/v1/connections/{provider}/authorize"): "connection.authorize",
-    ("DELETE", "/v1/connections/{connection_id}"): "connection.delete",
-    ("POST", "/v1/oauth/clients"): "oauth_client.create",
-    ("POST", "/v1/oauth/users"): "user.create",
-}
-
 
 class TenantOut(BaseModel):
     """The calling tenant's governance settings."""
@@ -95,15 +73,6 @@ class AuditList(BaseModel):
     next_cursor: str | None
 
 
-def _runtime(request: Request) -> Runtime:
-    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
-    return rt
-
-
-def _actor(request: Request) -> str:
-    return str(getattr(request.state, "actor", "unknown"))
-
-
 def _out(p: TenantPolicy, default_days: int) -> TenantOut:
     return TenantOut(
         id=p.tenant_id,
@@ -118,25 +87,22 @@ def _out(p: TenantPolicy, default_days: int) -> TenantOut:
 
 
 @router.get("/tenants/me", response_model=TenantOut, responses={401: _PROBLEM})
-def get_tenant(request: Request, tenant_id: Tenant) -> TenantOut:
+def get_tenant(tenant_id: TenantId, rt: TenantRuntime) -> TenantOut:
     """The tenant's region, declared purposes, lawful basis and retention."""
-    rt = _runtime(request)
     return _out(rt.policies.get(tenant_id), rt.settings.result_retention_days)
 
 
 @router.put("/tenants/me/purposes", response_model=TenantOut, responses={401: _PROBLEM, 422: _PROBLEM})
-def put_purposes(body: PurposesIn, request: Request, tenant_id: Tenant) -> TenantOut:
+def put_purposes(body: PurposesIn, caller: Principal, rt: TenantRuntime) -> TenantOut:
     """Declare what the tenant uses EchoDepth for (the compliance guard acts on it) and its lawful basis."""
-    rt = _runtime(request)
-    policy = rt.policies.set_purposes(tenant_id, body.purposes, body.consent_basis, _actor(request))
+    policy = rt.policies.set_purposes(caller.tenant_id, body.purposes, body.consent_basis, caller.actor)
     return _out(policy, rt.settings.result_retention_days)
 
 
 @router.put("/tenants/me/retention", response_model=TenantOut, responses={401: _PROBLEM, 422: _PROBLEM})
-def put_retention(body: RetentionIn, request: Request, tenant_id: Tenant) -> TenantOut:
+def put_retention(body: RetentionIn, caller: Principal, rt: TenantRuntime) -> TenantOut:
     """Set how many days jobs and results are kept after they end (per the DPA)."""
-    rt = _runtime(request)
-    policy = rt.policies.set_retention(tenant_id, body.days, _actor(request))
+    policy = rt.policies.set_retention(caller.tenant_id, body.days, caller.actor)
     return _out(policy, rt.settings.result_retention_days)
 
 
@@ -145,9 +111,9 @@ def put_retention(body: RetentionIn, request: Request, tenant_id: Tenant) -> Ten
     responses={200: {"content": {"application/x-ndjson": {}}}, 401: _PROBLEM},
     response_class=StreamingResponse,
 )
-def export(request: Request, tenant_id: Tenant) -> StreamingResponse:
+def export(tenant_id: TenantId, rt: TenantRuntime) -> StreamingResponse:
     """All of the tenant's data as JSON lines (jobs with results, webhook endpoints, connections, audit)."""
-    lines = TenantExport(_runtime(request).db).lines(tenant_id)
+    lines = TenantExport(rt.db).lines(tenant_id)
     return StreamingResponse(
         lines,
         media_type="application/x-ndjson",
@@ -156,23 +122,21 @@ def export(request: Request, tenant_id: Tenant) -> StreamingResponse:
 
 
 @router.delete("/tenants/me/data", status_code=204, responses={401: _PROBLEM})
-async def erase_all(request: Request, tenant_id: Tenant) -> Response:
+async def erase_all(caller: Principal, rt: TenantRuntime) -> Response:
     """Erase every job, input, result, media file and webhook delivery of the tenant; done when it answers."""
-    rt = _runtime(request)
-    await run_in_threadpool(rt.retention.erase_all, tenant_id, _actor(request))
+    await run_in_threadpool(rt.retention.erase_all, caller.tenant_id, caller.actor)
     return Response(status_code=204)
 
 
 @router.get("/audit", response_model=AuditList, responses={401: _PROBLEM, 422: _PROBLEM})
 def audit(
-    request: Request,
-    tenant_id: Tenant,
+    tenant_id: TenantId,
+    rt: TenantRuntime,
     action: str | None = None,
     limit: Annotated[int, Query(ge=1)] = 50,
     cursor: str | None = None,
 ) -> AuditList:
     """The tenant's audit log (result access and admin actions), newest first."""
-    rt = _runtime(request)
     if limit > rt.settings.jobs_page_max:
         raise InputError("invalid_input", f"limit must be at most {rt.settings.jobs_page_max}", 422)
     page = rt.audit.page(tenant_id, action, limit, cursor)
@@ -183,27 +147,9 @@ def audit(
     return AuditList(data=data, next_cursor=page.next_cursor)
 
 
-async def _audit_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    path = getattr(request.scope.get("route"), "path", None)
-    action = AUDITED_ROUTES.get((request.method, path or ""))
-    tenant_id = getattr(request.state, "tenant_id", None)
-    if action is None or tenant_id is None or response.status_code >= 400:
-        return response
-    params = request.scope.get("path_params") or {}
-    target = next(iter(params.values()), None)
-    try:
-        await run_in_threadpool(
-            _runtime(request).audit.add, tenant_id, _actor(request), action, target, None
-        )
-    except Exception:  # noqa: BLE001 - the answer is already made; a lost audit entry is logged loudly
-        log.exception("audit: could not record %s on %s for tenant %s", action, target, tenant_id)
-    return response
-
-
 def install_governance(app: FastAPI, settings: Settings) -> None:
     """The governance routes, the guard's error handler, the audit log and HTTPS enforcement (outermost)."""
     app.include_router(router)
     install_guard_handler(app)
-    app.middleware("http")(_audit_requests)
+    app.middleware("http")(audit_requests)
     app.add_middleware(HttpsMiddleware, settings=settings)

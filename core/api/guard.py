@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from core.api.auth import require_tenant
+from core.api.deps import TenantId, TenantRuntime
 from core.api.problems import problem
 from core.governance.policy import COMPLIANCE_DOCS, PolicyStore, refusal
 from core.sdk.errors import InputError
@@ -23,11 +21,9 @@ class PurposeNotPermitted(InputError):
         super().__init__("purpose_not_permitted", message, 403)
 
 
-async def require_permitted_purpose(
-    request: Request, tenant_id: Annotated[str, Depends(require_tenant)]
-) -> None:
+async def require_permitted_purpose(rt: TenantRuntime, tenant_id: TenantId) -> None:
     """Refuse the request when the guard forbids the tenant's analyses (use as a route dependency)."""
-    reason = await run_in_threadpool(purpose_refusal, request.state.runtime.policies, tenant_id)  # its region
+    reason = await run_in_threadpool(purpose_refusal, rt.policies, tenant_id)  # its region
     if reason is not None:
         raise PurposeNotPermitted(reason)
 

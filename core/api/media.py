@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api.bodies import MediaUrlRequest, read_capped
 from core.api.idempotency import fingerprint_json, fingerprint_upload, remember_fingerprint, requested_key
-from core.api.ratelimit import job_limit, media_limit
+from core.api.ratelimit import Allowance
 from core.api.webhooks import check_webhook_url
 from core.jobs.quota import CHARGED_ROLES, media_seconds
 from core.media.outbound import check_url
@@ -85,7 +85,9 @@ def _url_items(modality: str, body: MediaUrlRequest, settings: Settings) -> tupl
     return items
 
 
-async def _from_json(request: Request, rt: Runtime, tenant_id: str, modality: str) -> Job:
+async def _from_json(
+    request: Request, rt: Runtime, tenant_id: str, modality: str, allowance: Allowance
+) -> Job:
     body = _parse_json(await read_capped(request, _JSON_LIMIT))
     remember_fingerprint(request, fingerprint_json(body.model_dump(mode="json")))
     items = _url_items(modality, body, rt.settings)
@@ -96,7 +98,7 @@ async def _from_json(request: Request, rt: Runtime, tenant_id: str, modality: st
     if webhook:  # 422 url_not_allowed now rather than a dead letter later
         await run_in_threadpool(check_webhook_url, webhook, rt.settings.allow_private_urls)
     source = NewInput(text=text, items=items)
-    limit = job_limit(request)
+    limit = allowance.job_limit
     return await run_in_threadpool(
         rt.store.create_job, tenant_id, modality, source, body.metadata, webhook, max_active=limit
     )
@@ -108,7 +110,9 @@ def _upload_items(modality: str, upload: Upload) -> tuple[MediaItem, ...]:
     )
 
 
-async def _from_upload(request: Request, rt: Runtime, tenant_id: str, modality: str) -> Job:
+async def _from_upload(
+    request: Request, rt: Runtime, tenant_id: str, modality: str, allowance: Allowance
+) -> Job:
     job_id = str(uuid.uuid4())
     try:
         upload = await receive_upload(
@@ -125,7 +129,7 @@ async def _from_upload(request: Request, rt: Runtime, tenant_id: str, modality: 
             await run_in_threadpool(check_webhook_url, webhook, rt.settings.allow_private_urls)
         text = _check_text(upload.fields.get("text"), rt.settings)
         source = NewInput(text=text, items=_upload_items(modality, upload))
-        await run_in_threadpool(_charge_upload, rt, tenant_id, job_id, source, media_limit(request))
+        await run_in_threadpool(_charge_upload, rt, tenant_id, job_id, source, allowance.media_limit)
         return await run_in_threadpool(
             rt.store.create_job,
             tenant_id,
@@ -134,7 +138,7 @@ async def _from_upload(request: Request, rt: Runtime, tenant_id: str, modality: 
             upload.metadata(),
             webhook,
             job_id,
-            max_active=job_limit(request),
+            max_active=allowance.job_limit,
         )
     except BaseException:
         rt.spool.delete(job_id)
@@ -153,13 +157,15 @@ def _charge_upload(rt: Runtime, tenant_id: str, job_id: str, source: NewInput, l
         rt.media_quota.charge(tenant_id, job_id, items, limit)
 
 
-async def submit_media(request: Request, rt: Runtime, tenant_id: str, modality: str) -> Job:
+async def submit_media(
+    request: Request, rt: Runtime, tenant_id: str, modality: str, allowance: Allowance
+) -> Job:
     """Accept a media request and commit its queued job; the caller enqueues it."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media == "multipart/form-data":
-        return await _from_upload(request, rt, tenant_id, modality)
+        return await _from_upload(request, rt, tenant_id, modality, allowance)
     if media == "application/json":
-        return await _from_json(request, rt, tenant_id, modality)
+        return await _from_json(request, rt, tenant_id, modality, allowance)
     raise InputError(
         "unsupported_media_type", 'upload the file as multipart/form-data or send JSON {"url": ...}', 415
     )

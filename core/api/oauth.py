@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
-from core.api.auth import require_tenant
+from core.api.deps import HomeRuntime, TenantId
 from core.api.https import parse_networks
 from core.api.problems import problem
 from core.api.ratelimit import charge_anonymous
@@ -33,7 +34,6 @@ from core.storage.oauth_models import User
 __all__ = ["router", "install_oauth"]
 
 router = APIRouter(tags=["oauth"])
-Tenant = Annotated[str, Depends(require_tenant)]
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _AUTH_PARAMS = (
     "response_type",
@@ -51,12 +51,16 @@ _PAGE_HEADERS = {
 }
 
 
-def _server(request: Request) -> EchoDepthAuthorizationServer:
-    server: EchoDepthAuthorizationServer | None = getattr(request.app.state, "oauth_server", None)
+def _server(connection: HTTPConnection, home: HomeRuntime) -> EchoDepthAuthorizationServer:
+    """The app's authorization server over the home database, built on first use and kept by the app."""
+    server: EchoDepthAuthorizationServer | None = getattr(connection.app.state, "oauth_server", None)
     if server is None:
-        rt: Runtime = request.app.state.runtime
-        server = request.app.state.oauth_server = EchoDepthAuthorizationServer(OAuthStore(rt.db), rt.settings)
+        server = EchoDepthAuthorizationServer(OAuthStore(home.db), home.settings)
+        connection.app.state.oauth_server = server
     return server
+
+
+OAuthServer = Annotated[EchoDepthAuthorizationServer, Depends(_server)]
 
 
 async def _form_request(request: Request, extra: dict[str, str] | None = None) -> FormRequest:
@@ -106,9 +110,9 @@ def _client_id(request: Request, form: dict[str, str]) -> str | None:
     return hashlib.sha256(found.encode()).hexdigest()[:32] if found else None
 
 
-async def limit_oauth(request: Request) -> None:
+async def limit_oauth(request: Request, home: HomeRuntime) -> None:
     """Spend one request of the caller IP's and the client's ``/oauth/*`` buckets; 429 when one is empty."""
-    settings: Settings = request.app.state.runtime.settings
+    settings = home.settings
     form = {k: str(v) for k, v in (await request.form()).items()} if request.method == "POST" else {}
     buckets = [(f"oauth:ip:{_client_ip(request, settings)}", settings.oauth_rate_limit_per_ip_per_minute)]
     client = _client_id(request, form)
@@ -124,9 +128,9 @@ Limited = [Depends(limit_oauth)]
 
 
 @router.get("/.well-known/oauth-authorization-server")
-def metadata(request: Request) -> dict[str, Any]:
+def metadata(home: HomeRuntime) -> dict[str, Any]:
     """Authorization server metadata (RFC 8414)."""
-    base = request.app.state.runtime.settings.public_url.rstrip("/")
+    base = home.settings.public_url.rstrip("/")
     return {
         "issuer": base,
         "authorization_endpoint": f"{base}/oauth/authorize",
@@ -188,10 +192,9 @@ def _binding(params: dict[str, str]) -> tuple[str, str]:
 
 
 def _consent_page(
-    request: Request, params: dict[str, str], client_name: str, error: str | None = None
+    request: Request, rt: Runtime, params: dict[str, str], client_name: str, error: str | None = None
 ) -> HTMLResponse:
     """The form with a fresh CSRF token, and its nonce in a strict cookie scoped to this endpoint."""
-    rt: Runtime = request.app.state.runtime
     ttl = rt.settings.oauth_csrf_ttl_seconds
     nonce, token = issue_csrf(rt.vault.ring, _binding(params), ttl)
     page = _consent_form(params, client_name, token, error)
@@ -208,9 +211,8 @@ def _consent_page(
     return page
 
 
-def _spend_csrf(request: Request, req: FormRequest, params: dict[str, str]) -> None:
+def _spend_csrf(request: Request, rt: Runtime, req: FormRequest, params: dict[str, str]) -> None:
     """Check the POST's CSRF token against its cookie and request, then spend it (single use)."""
-    rt: Runtime = request.app.state.runtime
     nonce = request.cookies.get(CSRF_COOKIE)
     check_csrf(rt.vault.ring, req.form.get("csrf_token"), nonce, _binding(params))
     assert nonce is not None  # check_csrf refused a missing one
@@ -219,9 +221,8 @@ def _spend_csrf(request: Request, req: FormRequest, params: dict[str, str]) -> N
 
 
 @router.get("/oauth/authorize", response_class=HTMLResponse, include_in_schema=False, dependencies=Limited)
-async def authorize_page(request: Request) -> Response:
+async def authorize_page(request: Request, home: HomeRuntime, server: OAuthServer) -> Response:
     """The login and consent page for an authorization request (code flow, PKCE)."""
-    server = _server(request)
     req = await _form_request(request)
     try:
         grant = await run_in_threadpool(server.get_consent_grant, req)
@@ -229,13 +230,12 @@ async def authorize_page(request: Request) -> Response:
         return _page(
             "This sign-in link is not valid", f"<p>{html.escape(exc.description or exc.error)}</p>", 400
         )
-    return _consent_page(request, _auth_params(req), grant.client.row.name)
+    return _consent_page(request, home, _auth_params(req), grant.client.row.name)
 
 
 @router.post("/oauth/authorize", include_in_schema=False, dependencies=Limited)
-async def authorize_decision(request: Request) -> Response:
+async def authorize_decision(request: Request, home: HomeRuntime, server: OAuthServer) -> Response:
     """Check the password, then redirect back with a code (allow) or ``access_denied`` (deny)."""
-    server = _server(request)
     req = await _form_request(request)
     try:
         grant = await run_in_threadpool(server.get_consent_grant, req)
@@ -245,7 +245,7 @@ async def authorize_decision(request: Request) -> Response:
         )
     params, client = _auth_params(req), grant.client.row
     try:
-        await run_in_threadpool(_spend_csrf, request, req, params)
+        await run_in_threadpool(_spend_csrf, request, home, req, params)
     except CsrfFailed as exc:
         return problem(403, exc.code, exc.message)
     if req.form.get("decision") != "allow":
@@ -256,7 +256,7 @@ async def authorize_decision(request: Request) -> Response:
         server.store.check_password, req.form.get("email", ""), req.form.get("password", "")
     )
     if user is None or user.tenant_id != client.tenant_id:
-        return _consent_page(request, params, client.name, "wrong email or password")
+        return _consent_page(request, home, params, client.name, "wrong email or password")
     granted = _granted(params.get("scope", ""), user)
     narrowed = FormRequest("POST", str(request.url), request.headers, {}, {**req.form, "scope": granted})
     grant = await run_in_threadpool(server.get_consent_grant, narrowed)
@@ -280,24 +280,21 @@ def _granted(requested: str, user: User) -> str:
 
 
 @router.post("/oauth/token", include_in_schema=False, dependencies=Limited)
-async def token(request: Request) -> Response:
+async def token(request: Request, server: OAuthServer) -> Response:
     """The token endpoint: ``authorization_code`` (with PKCE) and ``refresh_token`` (rotated)."""
-    server = _server(request)
     return _send(await run_in_threadpool(server.create_token_response, await _form_request(request)))
 
 
 @router.post("/oauth/revoke", include_in_schema=False, dependencies=Limited)
-async def revoke(request: Request) -> Response:
+async def revoke(request: Request, server: OAuthServer) -> Response:
     """RFC 7009: revoke an access token, or a refresh token with every token of its grant."""
-    server = _server(request)
     req = await _form_request(request)
     return _send(await run_in_threadpool(server.create_endpoint_response, "revocation", req))
 
 
 @router.post("/oauth/introspect", include_in_schema=False, dependencies=Limited)
-async def introspect(request: Request) -> Response:
+async def introspect(request: Request, server: OAuthServer) -> Response:
     """RFC 7662: whether a token is active, with its scope, client and subject (confidential clients)."""
-    server = _server(request)
     req = await _form_request(request)
     return _send(await run_in_threadpool(server.create_endpoint_response, "introspection", req))
 
@@ -367,9 +364,9 @@ class UserOut(BaseModel):
 @router.post(
     "/v1/oauth/clients", status_code=201, response_model=ClientOut, responses={403: _PROBLEM, 422: _PROBLEM}
 )
-def register_client(body: ClientIn, request: Request, tenant_id: Tenant) -> ClientOut:
+def register_client(body: ClientIn, tenant_id: TenantId, server: OAuthServer) -> ClientOut:
     """Register an application that asks the tenant's users for access (authorization code + PKCE)."""
-    store = _server(request).store
+    store = server.store
     made = store.register_client(
         tenant_id, body.name, body.redirect_uris, body.public, parse_scopes(body.scopes)
     )
@@ -387,10 +384,10 @@ def register_client(body: ClientIn, request: Request, tenant_id: Tenant) -> Clie
 @router.post(
     "/v1/oauth/users", status_code=201, response_model=UserOut, responses={403: _PROBLEM, 409: _PROBLEM}
 )
-def create_user(body: UserIn, request: Request, tenant_id: Tenant) -> UserOut:
+def create_user(body: UserIn, tenant_id: TenantId, server: OAuthServer) -> UserOut:
     """Add a user who signs in on the consent page (password stored as an argon2 hash)."""
     scopes = parse_scopes(body.scopes) if body.scopes is not None else None
-    user = _server(request).store.create_user(tenant_id, body.email, body.password, scopes)
+    user = server.store.create_user(tenant_id, body.email, body.password, scopes)
     return UserOut(id=user.id, email=user.email, scopes=user.scopes)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.sdk.errors import InputError
 
-__all__ = ["problem", "install_problem_handlers", "PROBLEM_TYPE_BASE"]
+__all__ = ["problem", "install_problem_handlers", "unreachable_store", "PROBLEM_TYPE_BASE"]
 
 log = logging.getLogger("echodepth.api")
 PROBLEM_TYPE_BASE = "https://echodepth.dev/problems/"
@@ -22,6 +24,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     413: "Payload too large",
     421: "Misdirected request",
     415: "Unsupported media type",
@@ -30,6 +33,7 @@ _TITLES = {
     500: "Internal server error",
     501: "Not implemented",
     503: "Service unavailable",
+    507: "Insufficient storage",
 }
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "payload_too_large"}
 
@@ -70,7 +74,32 @@ def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
 
+STORE_RETRY_AFTER_S = 5  # a restarted Redis or PostgreSQL answers again within seconds (docs/operations.md)
+_STORE_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (redis.exceptions.ConnectionError, "broker"),
+    (redis.exceptions.TimeoutError, "broker"),
+    (sqlalchemy.exc.OperationalError, "database"),
+    (sqlalchemy.exc.InterfaceError, "database"),
+)
+
+
+def unreachable_store(exc: BaseException) -> str | None:
+    """``broker`` or ``database`` when ``exc`` (or what caused it) is a lost connection to that store."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        for kind, store in _STORE_ERRORS:
+            if isinstance(seen, kind):
+                return store
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    store = unreachable_store(exc)
+    if store is not None:  # an outage, not a bug: the client's retry after a few seconds will succeed
+        log.warning("request failed: the %s is unreachable (%s)", store, type(exc).__name__)
+        detail = f"the {store} is unreachable; retry in a few seconds"
+        return problem(503, "not_ready", detail, {"Retry-After": str(STORE_RETRY_AFTER_S)}, store=store)
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "internal_error", "something went wrong on our side; it has been logged")
 

@@ -20,34 +20,31 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from core.api.problems import problem
 from core.api.stream_slots import StreamSlots
-from core.api.tiers import Tier, TierBook, load_tiers
 from core.jobs.quota import MediaQuotaExceeded
+from core.runtime import Runtime
 from core.sdk.errors import InputError
 from core.settings import Settings
 from core.storage.store import Credential, JobLimitReached
-
-if TYPE_CHECKING:
-    from core.runtime import Runtime
+from core.tiers import Tier, TierBook, load_tiers
 
 __all__ = [
     "RateLimiter",
+    "RateLimits",
     "Decision",
     "RateLimited",
+    "Allowance",
     "install_rate_limits",
+    "rate_limits",
     "charge",
     "charge_anonymous",
-    "job_limit",
-    "media_limit",
     "stream_limit",
-    "router",
 ]
 
 # KEYS[1] the bucket's theoretical arrival time (ms); ARGV: interval ms, burst, cost. {allowed, tat, now}.
@@ -168,17 +165,33 @@ class RateLimits:
     streams: StreamSlots
 
 
-def _limits(request: Request) -> RateLimits:
-    found: RateLimits = request.app.state.rate_limits
+@dataclass(frozen=True)
+class Allowance:
+    """The tier limits a request carries to where they are enforced (None: unlimited)."""
+
+    job_limit: int | None = None  # concurrent_jobs, for ``Store.create_job(max_active=…)`` (atomic there)
+    media_limit: int | None = None  # media_minutes_per_day, for ``MediaQuota.charge`` when media is probed
+
+
+def rate_limits(app: FastAPI) -> RateLimits:
+    """The app's rate limits (installed by ``install_rate_limits``)."""
+    found: RateLimits = app.state.rate_limits
     return found
 
 
-def charge(request: Request, credential: Credential, method: str, path_template: str) -> None:
-    """Spend the route's cost from the credential's bucket; ``RateLimited`` when it is empty."""
+def _limits(request: Request) -> RateLimits:
+    return rate_limits(request.app)
+
+
+def charge(
+    request: Request, credential: Credential, runtime: Runtime, method: str, path_template: str
+) -> Allowance:
+    """Spend the route's cost from the credential's bucket (``RateLimited`` when it is empty); refuse early
+    an analysis over the tier's concurrent jobs or media minutes (``runtime``: the tenant's region)."""
     limits = _limits(request)
     tier = limits.book.tier_for(credential.rate_tier)
     if tier is None:
-        return
+        return Allowance()
     if tier.requests_per_minute:
         cost = 1 if tier.name == "per_minute" else limits.book.cost(method, path_template)
         decision = limits.limiter.hit(credential.ident, tier.requests_per_minute, cost)
@@ -190,30 +203,14 @@ def charge(request: Request, credential: Credential, method: str, path_template:
                 f"and this call costs {cost}; retry after {decision.retry_after} s",
                 decision.headers(),
             )
+    job_limit = media_limit = None
     if tier.concurrent_jobs and method == "POST" and path_template.startswith("/v1/analyse/"):
-        request.state.job_limit = tier.concurrent_jobs  # enforced atomically when the job row is written
-        _check_concurrent_jobs(request, credential.tenant_id, tier)  # refuse early, before the body is read
+        job_limit = tier.concurrent_jobs  # enforced atomically when the job row is written
+        _check_concurrent_jobs(runtime, credential.tenant_id, tier)  # refuse early, before the body is read
     if tier.media_minutes_per_day and method == "POST" and path_template in _MEDIA_ROUTES:
-        request.state.media_limit = tier.media_minutes_per_day  # charged when the upload is probed
-        _runtime(request).media_quota.check(credential.tenant_id, tier.media_minutes_per_day)
-
-
-def media_limit(request: Request) -> int | None:
-    """The caller's ``media_minutes_per_day`` for ``MediaQuota.charge`` (None: no limit)."""
-    found: int | None = getattr(request.state, "media_limit", None)
-    return found
-
-
-def _runtime(request: Request) -> Runtime:
-    """The tenant's runtime (its region's stores) once authenticated, else the app's."""
-    found: Runtime = getattr(request.state, "runtime", request.app.state.runtime)
-    return found
-
-
-def job_limit(request: Request) -> int | None:
-    """The caller's ``concurrent_jobs`` for ``Store.create_job(max_active=…)`` (None: no limit)."""
-    found: int | None = getattr(request.state, "job_limit", None)
-    return found
+        media_limit = tier.media_minutes_per_day  # charged when the upload is probed
+        runtime.media_quota.check(credential.tenant_id, tier.media_minutes_per_day)
+    return Allowance(job_limit, media_limit)
 
 
 def charge_anonymous(request: Request, buckets: list[tuple[str, int]]) -> None:
@@ -230,8 +227,8 @@ def charge_anonymous(request: Request, buckets: list[tuple[str, int]]) -> None:
             )
 
 
-def _check_concurrent_jobs(request: Request, tenant_id: str, tier: Tier) -> None:
-    active = getattr(request.state, "runtime", request.app.state.runtime).store.count_active_jobs(tenant_id)
+def _check_concurrent_jobs(runtime: Runtime, tenant_id: str, tier: Tier) -> None:
+    active = runtime.store.count_active_jobs(tenant_id)
     if tier.concurrent_jobs is not None and active >= tier.concurrent_jobs:
         raise RateLimited(
             "too_many_jobs",
@@ -242,58 +239,9 @@ def _check_concurrent_jobs(request: Request, tenant_id: str, tier: Tier) -> None
 
 def stream_limit(app: FastAPI, rate_tier: str | None) -> tuple[StreamSlots, int | None]:
     """The slots and the ``concurrent_streams`` of a tier (None = unlimited)."""
-    limits: RateLimits = app.state.rate_limits
+    limits = rate_limits(app)
     tier = limits.book.tier_for(rate_tier)
     return limits.streams, tier.concurrent_streams if tier else None
-
-
-class UsageOut(BaseModel):
-    """GET /v1/usage: the calling credential's tier and what is left of it now."""
-
-    tier: str | None
-    requests_per_minute: int | None
-    requests_remaining: int | None
-    reset_seconds: int | None
-    concurrent_jobs: int | None
-    active_jobs: int
-    media_minutes_per_day: int | None
-    media_minutes_used_today: float
-    media_minutes_remaining_today: float | None
-    concurrent_streams: int | None
-    costs: dict[str, int]
-
-
-router = APIRouter(prefix="/v1", tags=["usage"])
-
-
-def _credential(request: Request) -> Credential:
-    from core.api.auth import require_credential  # auth imports this module
-
-    return require_credential(request)
-
-
-@router.get("/usage", response_model=UsageOut)
-def usage(request: Request, credential: Credential = Depends(_credential)) -> UsageOut:  # noqa: B008
-    """The tier of the calling key or token, its remaining request units and the tenant's active jobs."""
-    limits = _limits(request)
-    tier = limits.book.tier_for(credential.rate_tier)
-    per_minute = tier.requests_per_minute if tier else None
-    decision = limits.limiter.hit(credential.ident, per_minute, 0) if per_minute else None
-    minutes = tier.media_minutes_per_day if tier else None
-    used = _runtime(request).media_quota.used_seconds(credential.tenant_id)  # UTC today
-    return UsageOut(
-        tier=tier.name if tier else None,
-        requests_per_minute=per_minute,
-        requests_remaining=decision.remaining if decision else None,
-        reset_seconds=decision.reset if decision else None,
-        concurrent_jobs=tier.concurrent_jobs if tier else None,
-        active_jobs=request.state.runtime.store.count_active_jobs(credential.tenant_id),  # tenant's region
-        media_minutes_per_day=minutes,
-        media_minutes_used_today=round(used / 60, 2),
-        media_minutes_remaining_today=round(max(0.0, minutes - used / 60), 2) if minutes else None,
-        concurrent_streams=tier.concurrent_streams if tier else None,
-        costs=limits.book.costs,
-    )
 
 
 def _refused(_: Request, exc: Exception) -> JSONResponse:
@@ -327,4 +275,3 @@ def install_rate_limits(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(JobLimitReached, _too_many_jobs)
     app.add_exception_handler(MediaQuotaExceeded, _media_quota)
     app.middleware("http")(_add_headers)
-    app.include_router(router)

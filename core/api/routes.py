@@ -11,12 +11,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from core import metrics
-from core.api.auth import require_tenant
 from core.api.bodies import MediaUrlRequest, TextRequest, parse_text_request
+from core.api.deps import TenantId, TenantRuntime, TierAllowance
 from core.api.guard import require_permitted_purpose
 from core.api.idempotency import bind_key, fingerprint_json, remember_fingerprint, requested_key
 from core.api.media import MEDIA_MODALITIES, submit_media
-from core.api.ratelimit import job_limit
 from core.api.webhooks import check_webhook_url
 from core.runtime import Runtime
 from core.sdk.errors import InputError
@@ -27,7 +26,6 @@ from core.storage.store import NewInput
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1")
-Tenant = Annotated[str, Depends(require_tenant)]
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
@@ -64,11 +62,6 @@ class JobList(BaseModel):
     next_cursor: str | None
 
 
-def _runtime(request: Request) -> Runtime:
-    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
-    return rt
-
-
 def _links(job_id: str) -> JobLinks:
     return JobLinks(result=f"/v1/result/{job_id}")
 
@@ -99,9 +92,10 @@ _TEXT_BODY = {
     responses={400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
     dependencies=[Depends(require_permitted_purpose)],  # 403 purpose_not_permitted (docs/compliance.md)
 )
-async def analyse_text(request: Request, response: Response, tenant_id: Tenant) -> JobAccepted:
+async def analyse_text(
+    request: Request, response: Response, tenant_id: TenantId, rt: TenantRuntime, allowance: TierAllowance
+) -> JobAccepted:
     """Queue linguistic emotion mapping and V/A/D scoring of a text; poll the result link."""
-    rt = _runtime(request)
     requested_key(request)  # a malformed Idempotency-Key is refused before the body is read
     body = await parse_text_request(request, rt.settings.max_request_bytes, rt.settings.max_text_chars)
     remember_fingerprint(request, fingerprint_json(body.model_dump(mode="json")))
@@ -115,7 +109,7 @@ async def analyse_text(request: Request, response: Response, tenant_id: Tenant) 
         NewInput(text=body.text),
         body.metadata,
         webhook,
-        max_active=job_limit(request),
+        max_active=allowance.job_limit,
     )
     job_id, replayed = await bind_key(request, rt, tenant_id, "text", job.id)
     return await _accepted(rt, job_id, "text", response, replayed)
@@ -171,10 +165,11 @@ _MEDIA_DOCS = {
 
 
 def _media_route(modality: str) -> Any:
-    async def handler(request: Request, response: Response, tenant_id: Tenant) -> JobAccepted:
-        rt = _runtime(request)
+    async def handler(
+        request: Request, response: Response, tenant_id: TenantId, rt: TenantRuntime, allowance: TierAllowance
+    ) -> JobAccepted:
         requested_key(request)  # a malformed Idempotency-Key is refused before the body is read
-        job = await submit_media(request, rt, tenant_id, modality)
+        job = await submit_media(request, rt, tenant_id, modality, allowance)
         job_id, replayed = await bind_key(request, rt, tenant_id, modality, job.id)
         return await _accepted(rt, job_id, modality, response, replayed)
 
@@ -197,18 +192,17 @@ for _modality in MEDIA_MODALITIES:
 
 
 @router.get("/result/{job_id}", response_model=ResultV1, responses={404: _PROBLEM, 422: _PROBLEM})
-def get_result(job_id: str, request: Request, tenant_id: Tenant) -> ResultV1:
+def get_result(job_id: str, tenant_id: TenantId, rt: TenantRuntime) -> ResultV1:
     """The job, and when completed its full result (schema v1)."""
-    found = _runtime(request).store.get_job(tenant_id, _job_uuid(job_id))
+    found = rt.store.get_job(tenant_id, _job_uuid(job_id))
     if found is None:
         raise InputError("not_found", "no such job", 404)
     return result_v1(*found)
 
 
 @router.delete("/result/{job_id}", status_code=204, responses={404: _PROBLEM, 422: _PROBLEM})
-def delete_result(job_id: str, request: Request, tenant_id: Tenant) -> Response:
+def delete_result(job_id: str, tenant_id: TenantId, rt: TenantRuntime) -> Response:
     """Erase the job, its input and its result."""
-    rt = _runtime(request)
     job_id = _job_uuid(job_id)
     if not rt.store.delete_job(tenant_id, job_id):
         raise InputError("not_found", "no such job", 404)
@@ -218,14 +212,13 @@ def delete_result(job_id: str, request: Request, tenant_id: Tenant) -> Response:
 
 @router.get("/jobs", response_model=JobList, responses={422: _PROBLEM})
 def list_jobs(
-    request: Request,
-    tenant_id: Tenant,
+    tenant_id: TenantId,
+    rt: TenantRuntime,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1)] = 20,
     cursor: str | None = None,
 ) -> JobList:
     """The tenant's jobs, newest first, cursor-paginated."""
-    rt = _runtime(request)
     if limit > rt.settings.jobs_page_max:
         raise InputError("invalid_input", f"limit must be at most {rt.settings.jobs_page_max}", 422)
     page = rt.store.list_jobs(tenant_id, status.value if status else None, limit, cursor)

@@ -6,26 +6,20 @@ at once; an authenticated route that matches no rule needs ``admin`` (fail close
 
 from __future__ import annotations
 
-from core.sdk.errors import InputError
-
-__all__ = ["SCOPES", "ANY_SCOPE", "required_scope", "parse_scopes"]
-
-ANALYSE_WRITE = "analyse:write"
-RESULTS_READ = "results:read"
-RESULTS_DELETE = "results:delete"
-STREAM = "stream"
-WEBHOOKS_MANAGE = "webhooks:manage"
-CONNECTIONS_MANAGE = "connections:manage"
-ADMIN = "admin"
-SCOPES: tuple[str, ...] = (
+from core.storage.scopes import (
+    ADMIN,
     ANALYSE_WRITE,
-    RESULTS_READ,
+    CONNECTIONS_MANAGE,
     RESULTS_DELETE,
+    RESULTS_READ,
+    SCOPES,
     STREAM,
     WEBHOOKS_MANAGE,
-    CONNECTIONS_MANAGE,
-    ADMIN,
+    parse_scopes,
 )
+
+__all__ = ["SCOPES", "ADMIN", "STREAM", "ANY_SCOPE", "required_scope", "parse_scopes"]
+
 ANY_SCOPE = ""  # any valid credential will do (GET /v1/usage)
 
 # (method or "*", path template prefix, scope); the first match wins.
@@ -53,11 +47,3 @@ def required_scope(method: str, path_template: str) -> str:
             return scope
     return ADMIN
 
-
-def parse_scopes(text: str | list[str] | None) -> list[str]:
-    """Validate a space-separated scope string or list; ``InputError`` naming an unknown scope."""
-    items = text.split() if isinstance(text, str) else list(text or [])
-    unknown = sorted(set(items) - set(SCOPES))
-    if unknown:
-        raise InputError("invalid_scope", f"unknown scope(s): {', '.join(unknown)}", 422)
-    return [s for s in SCOPES if s in items]

@@ -1,38 +1,32 @@
-"""Meeting-source routes: vendor webhooks (``POST /v1/hooks/{source}``) and per-tenant meeting policies."""
+"""Meeting-source routes: vendor webhooks (``POST /v1/hooks/{source}``, for every served region: a webhook
+names an account, and each region queues it for its own tenants) and per-tenant meeting policies (in the
+tenant's region)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from core.api.auth import require_tenant
-from core.runtime import Runtime
+from core.api.deps import HomeRuntime, Hooks, TenantId, TenantRuntime
 from core.sdk.errors import InputError
 from core.sources.models import MeetingPolicy
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["sources"])
-Tenant = Annotated[str, Depends(require_tenant)]
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
-def _runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
 @router.post("/hooks/{source}", responses={401: _PROBLEM, 404: _PROBLEM, 413: _PROBLEM, 503: _PROBLEM})
-async def source_hook(source: str, request: Request) -> Response:
+async def source_hook(source: str, request: Request, home: HomeRuntime, hooks: Hooks) -> Response:
     """A vendor's webhook (Zoom): verified over the raw body, answered at once, the work queued."""
-    rt = _runtime(request)
     body = await request.body()
-    if len(body) > rt.settings.max_request_bytes:
+    if len(body) > home.settings.max_request_bytes:
         raise InputError("payload_too_large", "the webhook body is too large", 413)
     reply = await run_in_threadpool(
-        rt.sources.hook, source, dict(request.query_params), dict(request.headers), body
+        hooks.hook, source, dict(request.query_params), dict(request.headers), body
     )
     return Response(reply.body, status_code=reply.status_code, media_type=reply.media_type)
 
@@ -40,9 +34,8 @@ async def source_hook(source: str, request: Request) -> Response:
 @router.get(
     "/sources/{source}/settings", response_model=MeetingPolicy, responses={401: _PROBLEM, 404: _PROBLEM}
 )
-def get_source_settings(source: str, request: Request, tenant_id: Tenant) -> MeetingPolicy:
+def get_source_settings(source: str, tenant_id: TenantId, rt: TenantRuntime) -> MeetingPolicy:
     """Which of the tenant's recorded meetings this Source analyses."""
-    rt = _runtime(request)
     rt.sources.source(source)
     return rt.sources.policy(tenant_id, source)
 
@@ -53,18 +46,17 @@ def get_source_settings(source: str, request: Request, tenant_id: Tenant) -> Mee
     responses={401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM},
 )
 def put_source_settings(
-    source: str, policy: MeetingPolicy, request: Request, tenant_id: Tenant
+    source: str, policy: MeetingPolicy, tenant_id: TenantId, rt: TenantRuntime
 ) -> MeetingPolicy:
     """Choose which recorded meetings are analysed: all, a topic pattern, hosts or an opt-in keyword;
     a minimum duration; whether the consent marker is required."""
-    return _runtime(request).sources.set_policy(tenant_id, source, policy)
+    return rt.sources.set_policy(tenant_id, source, policy)
 
 
 @router.post("/sources/{source}/subscriptions", responses={401: _PROBLEM, 404: _PROBLEM})
-def sync_source_subscriptions(source: str, request: Request, tenant_id: Tenant) -> dict[str, Any]:
+def sync_source_subscriptions(source: str, tenant_id: TenantId, rt: TenantRuntime) -> dict[str, Any]:
     """Create or renew the vendor's change-notification subscriptions now (Teams; the workers also do it
     every ``source_subscription_interval_seconds``) and list the tenant's, never their clientState."""
-    rt = _runtime(request)
     rt.sources.source(source)
     rt.sources.subscriptions.maintain()
     rows = rt.sources.subscriptions.listed(tenant_id, source)

@@ -6,13 +6,13 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from core.api.auth import InsufficientScope, authenticate, presented_credential, require_tenant
+from core.api.auth import InsufficientScope, authenticate, presented_credential
+from core.api.deps import HomeRuntime, TenantId, TenantRuntime
 from core.api.guard import purpose_refusal, require_permitted_purpose
 from core.api.ratelimit import stream_limit
 from core.api.scopes import STREAM
@@ -53,9 +53,8 @@ class StreamToken(BaseModel):
     response_model=StreamToken,
     dependencies=[Depends(require_permitted_purpose)],  # 403 purpose_not_permitted (docs/compliance.md)
 )
-def create_stream_token(request: Request, tenant_id: Annotated[str, Depends(require_tenant)]) -> StreamToken:
+def create_stream_token(tenant_id: TenantId, rt: TenantRuntime) -> StreamToken:
     """A token for one browser stream; valid ``stream_token_ttl_seconds`` (60 s by default)."""
-    rt: Runtime = request.state.runtime  # the tenant's region (set by require_tenant)
     token, expires = issue_token(rt.vault.ring, tenant_id, rt.settings.stream_token_ttl_seconds)
     return StreamToken(
         token=token,
@@ -65,20 +64,19 @@ def create_stream_token(request: Request, tenant_id: Annotated[str, Depends(requ
     )
 
 
-def _tenant(ws: WebSocket, rt: Runtime) -> str | None:
+def _tenant(ws: WebSocket, rt: Runtime) -> tuple[str, str | None] | None:
+    """The stream's (tenant id, rate tier), from a credential header or a single-use ``?token=``."""
     secret = presented_credential(ws.headers)
     if secret:
         credential = authenticate(rt, secret)
         if credential is not None and STREAM not in credential.scopes:
             raise InsufficientScope(STREAM)  # a ?token= was issued by POST /v1/stream/tokens, which checked
-        ws.state.rate_tier = credential.rate_tier if credential else None
-        return credential.tenant_id if credential else None
+        return (credential.tenant_id, credential.rate_tier) if credential else None
     token = ws.query_params.get("token")
     claims = verify_token(rt.vault.ring, token) if token else None
     if claims is None or not _spent_tokens(ws.app, rt).spend(claims):  # each token opens one stream
         return None
-    ws.state.rate_tier = rt.store.tenant_rate_tier(claims.tenant_id)
-    return claims.tenant_id
+    return claims.tenant_id, rt.store.tenant_rate_tier(claims.tenant_id)
 
 
 def _spent_tokens(app: FastAPI, rt: Runtime) -> SpentTokens:
@@ -96,29 +94,29 @@ def _service(app: FastAPI) -> StreamService:
 
 
 @router.websocket("/stream/video")
-async def stream_video(websocket: WebSocket) -> None:
+async def stream_video(websocket: WebSocket, home: HomeRuntime) -> None:
     """Live frames and audio in, per-frame and per-second analysis out, a summary job at the end."""
-    rt: Runtime = websocket.app.state.runtime
     await websocket.accept()
     try:
-        tenant_id = await run_in_threadpool(_tenant, websocket, rt)
+        found = await run_in_threadpool(_tenant, websocket, home)
     except InsufficientScope as exc:
         await websocket.send_text(json.dumps({"type": "error", "code": exc.code, "message": exc.message}))
         await websocket.close(int(Close.POLICY), exc.code)
         return
-    if tenant_id is None:
+    if found is None:
         message = "send 'Authorization: Bearer <key>' or an unused ?token= from POST /v1/stream/tokens"
         await websocket.send_text(json.dumps({"type": "error", "code": "unauthorized", "message": message}))
         await websocket.close(int(Close.POLICY), "unauthorized")
         return
-    rt = await run_in_threadpool(rt.for_tenant, tenant_id)  # the stores of the tenant's region
+    tenant_id, rate_tier = found
+    rt = await run_in_threadpool(home.for_tenant, tenant_id)  # the stores of the tenant's region
     refused = await run_in_threadpool(purpose_refusal, rt.policies, tenant_id)  # docs/compliance.md
     if refused is not None:
         error = {"type": "error", "code": "purpose_not_permitted", "message": refused}
         await websocket.send_text(json.dumps({**error, "docs": COMPLIANCE_DOCS}))
         await websocket.close(int(Close.POLICY), "purpose_not_permitted")
         return
-    slots, limit = stream_limit(websocket.app, websocket.state.rate_tier)  # the tier's concurrent_streams
+    slots, limit = stream_limit(websocket.app, rate_tier)  # the tier's concurrent_streams
     async with slots.hold(tenant_id, limit) as admitted:
         if not admitted:
             error = {"type": "error", "code": "too_many_streams"}
@@ -126,4 +124,4 @@ async def stream_video(websocket: WebSocket) -> None:
             await websocket.send_text(json.dumps({**error, "message": message}))
             await websocket.close(int(Close.TRY_AGAIN_LATER), "too_many_streams")
             return
-        await _service(websocket.app).run(websocket, rt, tenant_id)
+        await _service(websocket.app).run(websocket, rt.stream_stores, tenant_id)

@@ -6,22 +6,20 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from core.api.auth import require_tenant
+from core.api.deps import TenantId, TenantRuntime
 from core.delivery.models import ENDPOINT, WebhookDelivery, WebhookEndpoint
 from core.delivery.queue import DeliveryQueue
 from core.delivery.secrets import new_webhook_secret
 from core.media.outbound import check_url
-from core.runtime import Runtime
 from core.sdk.errors import InputError
 
 __all__ = ["router", "check_webhook_url"]
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-Tenant = Annotated[str, Depends(require_tenant)]
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 EventType = Literal[
     "analysis.completed", "analysis.failed", "connection.needs_reauth", "analysis.sla_missed"
@@ -113,9 +111,11 @@ class ReplayAccepted(BaseModel):
     message_id: str
 
 
-def _deliveries(request: Request) -> DeliveryQueue:
-    rt: Runtime = getattr(request.state, "runtime", request.app.state.runtime)  # the tenant's region
+def _deliveries(rt: TenantRuntime) -> DeliveryQueue:
     return rt.deliveries
+
+
+Deliveries = Annotated[DeliveryQueue, Depends(_deliveries)]  # the tenant's region's (core.api.deps)
 
 
 def _endpoint_out(e: WebhookEndpoint) -> EndpointOut:
@@ -163,9 +163,8 @@ def _checked_url(dq: DeliveryQueue, url: AnyHttpUrl) -> str:
 
 
 @router.post("", status_code=201, response_model=EndpointCreated, responses={401: _PROBLEM, 422: _PROBLEM})
-async def create_endpoint(body: EndpointIn, request: Request, tenant_id: Tenant) -> EndpointCreated:
+async def create_endpoint(body: EndpointIn, tenant_id: TenantId, dq: Deliveries) -> EndpointCreated:
     """Register an endpoint; the answer carries its signing secret (``whsec_…``), shown this once."""
-    dq = _deliveries(request)
     url = await run_in_threadpool(_checked_url, dq, body.url)
     secret = new_webhook_secret()
     endpoint = await run_in_threadpool(
@@ -175,20 +174,20 @@ async def create_endpoint(body: EndpointIn, request: Request, tenant_id: Tenant)
 
 
 @router.get("", response_model=EndpointList, responses={401: _PROBLEM})
-def list_endpoints(request: Request, tenant_id: Tenant) -> EndpointList:
+def list_endpoints(tenant_id: TenantId, dq: Deliveries) -> EndpointList:
     """The tenant's endpoints."""
-    return EndpointList(data=[_endpoint_out(e) for e in _deliveries(request).store.list_endpoints(tenant_id)])
+    return EndpointList(data=[_endpoint_out(e) for e in dq.store.list_endpoints(tenant_id)])
 
 
 @router.get("/deliveries", response_model=DeliveryList, responses={401: _PROBLEM, 422: _PROBLEM})
 def list_all_deliveries(
-    request: Request,
-    tenant_id: Tenant,
+    tenant_id: TenantId,
+    dq: Deliveries,
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DeliveryList:
     """Every delivery of the tenant; ``?status=dead`` is the dead-letter list."""
-    rows = _deliveries(request).store.list_deliveries(tenant_id, None, status, limit)
+    rows = dq.store.list_deliveries(tenant_id, None, status, limit)
     return DeliveryList(data=[_delivery_out(d) for d in rows])
 
 
@@ -198,35 +197,33 @@ def list_all_deliveries(
     response_model=ReplayAccepted,
     responses={401: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
 )
-def replay_delivery(delivery_id: str, request: Request, tenant_id: Tenant) -> ReplayAccepted:
+def replay_delivery(delivery_id: str, tenant_id: TenantId, dq: Deliveries) -> ReplayAccepted:
     """Send the delivery's message again (same ``webhook-id``), e.g. from the dead-letter list."""
-    dq = _deliveries(request)
     new_id = dq.store.replay(tenant_id, delivery_id)
     dq.send(new_id)
     return ReplayAccepted(delivery_id=new_id, message_id=dq.store.get_delivery(tenant_id, new_id).message_id)
 
 
 @router.post("/job-signing-secret", response_model=SecretRotated, responses={401: _PROBLEM})
-def rotate_job_signing_secret(request: Request, tenant_id: Tenant) -> SecretRotated:
+def rotate_job_signing_secret(tenant_id: TenantId, dq: Deliveries) -> SecretRotated:
     """A new secret for the per-job ``webhook_url`` deliveries of analyse requests, shown once."""
-    secret, until = _deliveries(request).rotate_job_secret(tenant_id)
+    secret, until = dq.rotate_job_secret(tenant_id)
     return SecretRotated(secret=secret, previous_secret_expires_at=until)
 
 
 @router.get("/{endpoint_id}", response_model=EndpointOut, responses={401: _PROBLEM, 404: _PROBLEM})
-def get_endpoint(endpoint_id: str, request: Request, tenant_id: Tenant) -> EndpointOut:
+def get_endpoint(endpoint_id: str, tenant_id: TenantId, dq: Deliveries) -> EndpointOut:
     """One endpoint."""
-    return _endpoint_out(_deliveries(request).store.get_endpoint(tenant_id, endpoint_id))
+    return _endpoint_out(dq.store.get_endpoint(tenant_id, endpoint_id))
 
 
 @router.patch(
     "/{endpoint_id}", response_model=EndpointOut, responses={401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM}
 )
 def update_endpoint(
-    endpoint_id: str, body: EndpointPatch, request: Request, tenant_id: Tenant
+    endpoint_id: str, body: EndpointPatch, tenant_id: TenantId, dq: Deliveries
 ) -> EndpointOut:
     """Change an endpoint's URL, events, description or status."""
-    dq = _deliveries(request)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if body.url is not None:
         changes["url"] = _checked_url(dq, body.url)
@@ -234,18 +231,17 @@ def update_endpoint(
 
 
 @router.delete("/{endpoint_id}", status_code=204, responses={401: _PROBLEM, 404: _PROBLEM})
-def delete_endpoint(endpoint_id: str, request: Request, tenant_id: Tenant) -> Response:
+def delete_endpoint(endpoint_id: str, tenant_id: TenantId, dq: Deliveries) -> Response:
     """Delete an endpoint, its secrets and its delivery log."""
-    _deliveries(request).store.delete_endpoint(tenant_id, endpoint_id)
+    dq.store.delete_endpoint(tenant_id, endpoint_id)
     return Response(status_code=204)
 
 
 @router.post(
     "/{endpoint_id}/rotate-secret", response_model=SecretRotated, responses={401: _PROBLEM, 404: _PROBLEM}
 )
-def rotate_secret(endpoint_id: str, request: Request, tenant_id: Tenant) -> SecretRotated:
+def rotate_secret(endpoint_id: str, tenant_id: TenantId, dq: Deliveries) -> SecretRotated:
     """A new signing secret, shown once; both sign for ECHODEPTH_WEBHOOK_SECRET_OVERLAP_SECONDS."""
-    dq = _deliveries(request)
     endpoint = dq.store.get_endpoint(tenant_id, endpoint_id)
     secret = new_webhook_secret()
     until = dq.store.rotate_secret(endpoint, secret, dq.settings.webhook_secret_overlap_seconds)
@@ -259,13 +255,13 @@ def rotate_secret(endpoint_id: str, request: Request, tenant_id: Tenant) -> Secr
 )
 def list_deliveries(
     endpoint_id: str,
-    request: Request,
-    tenant_id: Tenant,
+    tenant_id: TenantId,
+    dq: Deliveries,
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DeliveryList:
     """The endpoint's delivery log, newest first."""
-    store = _deliveries(request).store
+    store = dq.store
     store.get_endpoint(tenant_id, endpoint_id)
     return DeliveryList(
         data=[_delivery_out(d) for d in store.list_deliveries(tenant_id, endpoint_id, status, limit)]

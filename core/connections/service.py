@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from core.broker import Messages
 from core.connections import oauth
 from core.connections.models import (
     AUTHORIZATION_CODE,
@@ -26,12 +27,10 @@ from core.connections.state import (
 )
 from core.connections.store import ConnectionStore
 from core.connections.tokens import TokenManager
-from core.delivery.events import envelope
-from core.delivery.queue import DeliveryQueue
-from core.delivery.store import NewEvent
 from core.sdk.errors import ConnectorError, InputError, PermanentError
 from core.settings import Settings
 from core.storage.db import Database
+from core.storage.outbox import envelope
 from core.vault import TokenVault
 
 __all__ = ["Connections", "Authorize", "Disconnected", "FLOWS"]
@@ -73,14 +72,12 @@ class Disconnected:
 class Connections:
     """The tenant-facing side of vendor connections."""
 
-    def __init__(
-        self, settings: Settings, db: Database, vault: TokenVault, deliveries: DeliveryQueue
-    ) -> None:
+    def __init__(self, settings: Settings, db: Database, vault: TokenVault, messages: Messages) -> None:
         self.catalog = ProviderCatalog(settings)
         self.catalog.validate_all()  # a broken provider file stops start-up (ConfigError), not a request
         self.store = ConnectionStore(db, vault)
         self.vault = vault
-        self.deliveries = deliveries
+        self.messages = messages
         self.tokens = TokenManager(settings, self.store, self.catalog, self._needs_reauth)
 
     def authorize(
@@ -184,7 +181,6 @@ class Connections:
             "status": "needs_reauth",
         }
         event_type = "connection.needs_reauth"
-        event = NewEvent(conn.tenant_id, event_type, envelope(event_type, data))
-        # status and outbox row in one transaction; the fan-out after it (or the sweep) delivers the event
-        outbox_id = self.store.mark_needs_reauth(conn, event.type, event.payload)
-        self.deliveries.fan_out(outbox_id, event)
+        # status and outbox row in one transaction; the fan_out message after it (or the sweep) delivers it
+        outbox_id = self.store.mark_needs_reauth(conn, event_type, envelope(event_type, data))
+        self.messages.fan_out(outbox_id)

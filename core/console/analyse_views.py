@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from core import metrics
 from core.api.guard import PurposeNotPermitted, purpose_refusal
 from core.api.media import submit_media
-from core.api.ratelimit import charge, job_limit
+from core.api.ratelimit import Allowance, charge
 from core.api.scopes import ANALYSE_WRITE
 from core.console.deps import csrf_checked, require, tenant_runtime
 from core.console.job_views import progress_fragment
@@ -43,14 +43,16 @@ async def analyse_page(request: Request, user: Analyst) -> Response:
     return render(request, "analyse.html", user, modalities=UPLOAD_MODALITIES, **limits)
 
 
-async def _admit(request: Request, user: ConsoleUser, modality: str) -> Runtime:
-    """The tenant's runtime once the compliance guard and the API's rate tier let this analysis in."""
+async def _admit(request: Request, user: ConsoleUser, modality: str) -> tuple[Runtime, Allowance]:
+    """The tenant's runtime, and what its tier allows, once the compliance guard and the API's rate tier
+    let this analysis in."""
     rt = tenant_runtime(request, user)
     reason = await run_in_threadpool(purpose_refusal, rt.policies, user.tenant_id)
     if reason is not None:
         raise PurposeNotPermitted(reason)
-    await run_in_threadpool(charge, request, user.credential(), "POST", f"/v1/analyse/{modality}")
-    return rt
+    path = f"/v1/analyse/{modality}"
+    allowance = await run_in_threadpool(charge, request, user.credential(), rt, "POST", path)
+    return rt, allowance
 
 
 async def _enqueue(rt: Runtime, job: Job) -> None:
@@ -59,8 +61,8 @@ async def _enqueue(rt: Runtime, job: Job) -> None:
 
 
 async def _upload(request: Request, user: ConsoleUser, modality: str) -> Response:
-    rt = await _admit(request, user, modality)
-    job = await submit_media(request, rt, user.tenant_id, modality)  # the API's streamed multipart intake
+    rt, allowance = await _admit(request, user, modality)
+    job = await submit_media(request, rt, user.tenant_id, modality, allowance)  # the API's streamed intake
     await _enqueue(rt, job)
     return JSONResponse(
         {
@@ -95,7 +97,7 @@ async def analyse_text(
 ) -> Response:
     """Queue a pasted text; answers with the job's progress."""
     try:
-        rt = await _admit(request, user, "text")
+        rt, allowance = await _admit(request, user, "text")
         if not text.strip():
             raise InputError("invalid_input", "paste some text to analyse", 422)
         if len(text) > rt.settings.max_text_chars:
@@ -109,7 +111,7 @@ async def analyse_text(
             NewInput(text=text),
             {},
             None,
-            max_active=job_limit(request),
+            max_active=allowance.job_limit,
         )
         await _enqueue(rt, job)
     except InputError as exc:
@@ -129,11 +131,11 @@ async def analyse_url(
     try:
         if modality not in UPLOAD_MODALITIES:
             raise InputError("invalid_input", f"modality is one of {', '.join(UPLOAD_MODALITIES)}", 422)
-        rt = await _admit(request, user, modality)
+        rt, allowance = await _admit(request, user, modality)
         await run_in_threadpool(check_url, url.strip(), rt.settings.allow_private_urls)
         source = NewInput(items=(MediaItem(role=modality, url=url.strip()),))
         job = await run_in_threadpool(
-            rt.store.create_job, user.tenant_id, modality, source, {}, None, max_active=job_limit(request)
+            rt.store.create_job, user.tenant_id, modality, source, {}, None, max_active=allowance.job_limit
         )
         await _enqueue(rt, job)
     except InputError as exc:

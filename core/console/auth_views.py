@@ -10,11 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from core.api.oauth import limit_oauth
-from core.api.scopes import ANALYSE_WRITE, RESULTS_READ
 from core.console.csrf import check_csrf_token, csrf_token
 from core.console.deps import SignInRequired, csrf_checked, current_user, home_runtime, sessions
 from core.console.sessions import SESSION_COOKIE, SESSION_TTL, ConsoleUser
-from core.console.templating import render
+from core.console.templating import NAV, render
 from core.oauth.csrf import CsrfFailed
 
 __all__ = ["router", "landing_for"]
@@ -25,10 +24,9 @@ _SIGN_IN_TTL = 3600
 
 
 def landing_for(user: ConsoleUser) -> str:
-    """The first page a user sees: Analyse when they may analyse, else Jobs, else their account page."""
-    if user.can(ANALYSE_WRITE):
-        return "/console/analyse"
-    return "/console/jobs" if user.can(RESULTS_READ) else "/console/account"
+    """The first page a user sees: the first menu page their scopes open (Analyse, Jobs, …), else their
+    account page."""
+    return next((item.href for item in NAV if user.can(item.scope)), "/console/account")
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -129,6 +129,9 @@ async def delete_job(
     if not await run_in_threadpool(rt.store.delete_job, user.tenant_id, job_id):
         raise InputError("not_found", "no such job", 404)
     await run_in_threadpool(rt.spool.delete, job_id)
+    forget = getattr(request.app.state, "console_results", None)
+    if forget is not None:
+        forget.forget(user.tenant_id, job_id)
     await run_in_threadpool(rt.audit.add, user.tenant_id, user.actor, "result.delete", job_id, None)
     if then == "jobs":
         return Response(status_code=204, headers={"HX-Redirect": "/console/jobs"})

@@ -9,7 +9,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from core.console import analyse_views, auth_views, job_views, result_views
+from core.console import (
+    analyse_views,
+    auth_views,
+    integration_views,
+    job_views,
+    live_views,
+    result_views,
+    settings_views,
+    webhook_views,
+)
+from core.console.connect_return import ConnectReturn
 from core.console.deps import SignInRequired
 from core.console.security import PREFIX, ConsoleHeaders
 from core.console.templating import STATIC_DIR, render
@@ -60,9 +70,20 @@ def _html_errors(api_handler: Handler) -> Handler:
 def install_console(app: FastAPI) -> None:
     """Serve the console at ``/console`` (same origin as the API), its assets at ``/console/static``;
     call it after the problem handlers are installed (it wraps the one for InputError)."""
-    for module in (auth_views, analyse_views, job_views, result_views):
+    modules = (
+        auth_views,
+        analyse_views,
+        job_views,
+        result_views,
+        live_views,
+        integration_views,
+        webhook_views,
+        settings_views,
+    )
+    for module in modules:
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     api_handler = cast(Handler, app.exception_handlers[InputError])
     app.add_exception_handler(InputError, _html_errors(api_handler))
     app.add_middleware(ConsoleHeaders)
+    app.add_middleware(ConnectReturn)  # a connect flow the console started ends on its Integrations page

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from core.api.scopes import ANALYSE_WRITE, RESULTS_READ
+from core.api.scopes import ADMIN, ANALYSE_WRITE, CONNECTIONS_MANAGE, RESULTS_READ, STREAM, WEBHOOKS_MANAGE
 from core.console.csrf import csrf_token
 from core.console.deps import home_runtime
 from core.console.sessions import ConsoleUser
@@ -32,11 +32,14 @@ class NavItem:
     scope: str
 
 
-# The pages of the console, in menu order. Live, Integrations, Webhooks and Settings join this list with
-# their pages (scopes stream, connections:manage, webhooks:manage, admin).
+# The pages of the console, in menu order.
 NAV: tuple[NavItem, ...] = (
     NavItem("Analyse", "/console/analyse", ANALYSE_WRITE),
     NavItem("Jobs", "/console/jobs", RESULTS_READ),
+    NavItem("Live", "/console/live", STREAM),
+    NavItem("Integrations", "/console/integrations", CONNECTIONS_MANAGE),
+    NavItem("Webhooks", "/console/webhooks", WEBHOOKS_MANAGE),
+    NavItem("Settings", "/console/settings", ADMIN),
 )
 
 

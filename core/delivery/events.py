@@ -7,15 +7,11 @@ from typing import Any
 
 from core.delivery.store import NewEvent
 from core.storage.db import Database
-from core.storage.models import Job, Result, utcnow
+from core.storage.models import Job, Result
+from core.storage.outbox import envelope
 from core.storage.results import result_v1
 
 __all__ = ["envelope", "result_document", "job_event"]
-
-
-def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The JSON body of one event."""
-    return {"type": event_type, "timestamp": utcnow().isoformat(), "data": data}
 
 
 def result_document(job: Job, result: Result | None) -> dict[str, Any]:

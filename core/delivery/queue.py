@@ -1,12 +1,16 @@
-"""Webhook delivery: the ``deliver_webhook`` actor on the jobs' broker, its retry schedule and its sweep.
+"""Webhook delivery: the ``fan_out`` and ``deliver_webhook`` actors on the region's broker, the retry
+schedule and the sweep.
 
 Events start in the outbox (``core.storage.outbox``), written in the transaction of the change they report
-(a job's end); fan-out replaces the outbox row by its delivery rows in one transaction, so an event is fanned
-out exactly once even when a worker dies in between (the sweep drains what is left).
+(a job's end); whoever made the change sends ``fan_out(outbox_id)`` (core.broker.Messages). Fan-out replaces
+the outbox row by its delivery rows in one transaction, so an event is fanned out exactly once even when a
+worker dies in between (the sweep drains what is left).
 An event is fanned out to one delivery row per destination (committed first), then one message per row
 is sent. A worker claims the row, sends through the registered ``webhook`` Sink and records the outcome:
 delivered; retried later with the Standard Webhooks schedule plus jitter (or the receiver's Retry-After);
 dead-lettered when the schedule is spent or the receiver answered 410 (which also disables the endpoint).
+The schedule is kept in the delivery row, not in dramatiq's retries (both actors declare ``max_retries=0``):
+a row's next attempt survives a lost broker, is listed by the API and can be replayed from the dead letters.
 The sweep re-sends messages of rows whose message was lost or whose worker died; a duplicate message finds
 nothing to claim. Receivers deduplicate on ``webhook-id``, which stays the same across retries and replays.
 A claim for a CRM connection whose Sink is a ``BatchSink`` also claims that connection's other due deliveries
@@ -19,63 +23,75 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol
 
 import dramatiq
 from prometheus_client import Counter
 
+from core.broker import DELIVER_ACTOR, FAN_OUT_ACTOR, WEBHOOK_QUEUE, Consumer, Messages
 from core.delivery.events import job_event
 from core.delivery.models import JOB_URL, WebhookEndpoint
 from core.delivery.secrets import new_webhook_secret
 from core.delivery.session import GuardedSession
+from core.delivery.sinks import SinkDeliveries
 from core.delivery.store import DeliveryClaim, DeliveryStore, NewEvent
-from core.jobs.consumer import Consumer
 from core.registry import ConnectorRegistry, get_registry
 from core.sdk.contracts import BatchOutcome, Credentials, DeliveryReceipt, OutboundMessage, ProviderSpec, Sink
 from core.sdk.errors import ConnectorError, PermanentError, TransientError
 from core.settings import Settings
-from core.storage.db import Database
 from core.storage.models import utcnow
-from core.vault import TokenVault
 
-__all__ = ["DeliveryQueue", "WEBHOOK_QUEUE", "WEBHOOK_ACTOR"]
+__all__ = ["DeliveryQueue", "DeliveryRoute", "WEBHOOK_QUEUE", "WEBHOOK_ACTOR"]
 
 log = logging.getLogger("echodepth.delivery")
-WEBHOOK_QUEUE = "webhooks"
-WEBHOOK_ACTOR = "deliver_webhook"
+WEBHOOK_ACTOR = DELIVER_ACTOR
 _MAX_RETRY_AFTER = 86_400.0  # a receiver's Retry-After is honoured up to the spec's longest gap, a day
 _JITTER = 0.1  # ±10 % so that retries of many deliveries failing together spread out
 _LINGER_POLL = 0.05  # how often a lingering Sink batch looks for more deliveries of its connection
 ATTEMPTS = Counter("echodepth_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
 
 
+class DeliveryRoute(Protocol):
+    """A destination besides webhook endpoints and Sinks, found at fan-out (owner summaries: core.sources)."""
+
+    def targets(self, event: NewEvent) -> list[tuple[str, str]]:
+        """(endpoint id, url) rows the event adds for this route."""
+        ...
+
+    def owns(self, claim: DeliveryClaim) -> bool:
+        """Whether a claimed delivery is this route's to send."""
+        ...
+
+    def send(self, claim: DeliveryClaim) -> DeliveryReceipt:
+        """Send one claimed delivery; typed ConnectorErrors on failure."""
+        ...
+
+
 class DeliveryQueue(Consumer):
-    """Fans events out to webhook deliveries and sends them on the broker shared with jobs."""
+    """Fans events out to deliveries (webhook endpoints, Sinks, ``routes``) and sends them."""
 
     def __init__(
         self,
         settings: Settings,
-        db: Database,
-        vault: TokenVault,
+        store: DeliveryStore,
         broker: dramatiq.Broker,
+        messages: Messages,
+        sinks: SinkDeliveries,
+        routes: Sequence[DeliveryRoute] = (),
         registry: ConnectorRegistry | None = None,
     ) -> None:
-        super().__init__(
-            broker,
-            WEBHOOK_QUEUE,
-            settings.webhook_worker_threads,
-            settings.sweep_interval_seconds,
-            "delivery-sweep",
-        )
-        self.settings = settings
-        self.store = DeliveryStore(db, vault)
+        super().__init__(broker, WEBHOOK_QUEUE, settings.webhook_worker_threads)
+        self.settings, self.store, self.messages = settings, store, messages
+        self.sinks, self.routes = sinks, tuple(routes)
         self._registry = registry
-        self.actor: Any = dramatiq.actor(
+        self.actor: dramatiq.Actor[[str], None] = dramatiq.actor(
             actor_name=WEBHOOK_ACTOR, queue_name=WEBHOOK_QUEUE, broker=broker, max_retries=0
         )(self._deliver)
-        self.sinks: Any = None  # a core.delivery.sinks.SinkDeliveries, wired by the runtime
-        self.owner_summaries: Any = None  # a core.sources.summaries.OwnerSummaries, wired by the runtime
+        self.fan_out_actor: dramatiq.Actor[[str], None] = dramatiq.actor(
+            actor_name=FAN_OUT_ACTOR, queue_name=WEBHOOK_QUEUE, broker=broker, max_retries=0
+        )(self._fan_out_message)
 
     @property
     def lease_seconds(self) -> float:
@@ -89,14 +105,13 @@ class DeliveryQueue(Consumer):
         job's own URL), sent at once. Returns the delivery ids."""
         return self._fan_out(self.store.record(event), event)
 
-    def fan_out(self, outbox_id: str, event: NewEvent | None = None) -> list[str]:
-        """Fan out an event its caller already put in the outbox (in the transaction of its change)."""
-        return self._fan_out(outbox_id, event)
+    def fan_out(self, outbox_id: str) -> list[str]:
+        """Fan out an event its caller already put in the outbox; the delivery ids."""
+        return self._fan_out(outbox_id)
 
-    def job_finished(self, job_id: str) -> None:
-        """Fan out the ``analysis.completed`` / ``analysis.failed`` event the job's end put in the outbox."""
-        for outbox_id in self.store.outbox(job_id=job_id):
-            self._fan_out(outbox_id)
+    def _fan_out_message(self, outbox_id: str) -> None:
+        """The ``fan_out`` actor (a message's result is not kept)."""
+        self._fan_out(outbox_id)
 
     def drain_outbox(self, older_than: float | None = None) -> list[str]:
         """Fan out outbox rows left behind (a worker died between ending a job and fanning out)."""
@@ -122,10 +137,9 @@ class DeliveryQueue(Consumer):
             targets = [(e.id, e.url or "") for e in self.store.subscribed(event.tenant_id, event.type)]
             if event.job_webhook_url:
                 targets.append((self._job_signer(event.tenant_id).id, event.job_webhook_url))
-            if self.sinks is not None:
-                targets += self.sinks.targets(event.tenant_id, event.type)
-            if self.owner_summaries is not None:
-                targets += self.owner_summaries.targets(event)
+            targets += self.sinks.targets(event.tenant_id, event.type)
+            for route in self.routes:
+                targets += route.targets(event)
         ids = self.store.fan_out(outbox_id, event, targets)
         for delivery_id in ids:
             self.send(delivery_id)
@@ -156,12 +170,7 @@ class DeliveryQueue(Consumer):
 
     def send(self, delivery_id: str, delay_seconds: float = 0) -> bool:
         """Send the delivery's message; False if the broker is down (the sweep sends it later)."""
-        try:
-            self.actor.send_with_options(args=(delivery_id,), delay=int(delay_seconds * 1000) or None)
-            return True
-        except Exception:  # noqa: BLE001 - any broker failure: the committed row is the truth
-            log.warning("could not enqueue delivery %s; the sweep will retry", delivery_id, exc_info=True)
-            return False
+        return self.messages.deliver(delivery_id, delay_seconds)
 
     # consumer side ----------------------------------------------------------------------------
 
@@ -187,10 +196,11 @@ class DeliveryQueue(Consumer):
             timeout=self.settings.webhook_timeout_seconds,
         )
         message = OutboundMessage(claim.message_id, claim.event_type, utcnow(), claim.url, claim.payload)
+        route = next((r for r in self.routes if r.owns(claim)), None)
         try:
-            if self.owner_summaries is not None and self.owner_summaries.owns(claim):
-                receipt = self.owner_summaries.send(claim)
-            elif self.sinks is not None and self.sinks.owns(claim):
+            if route is not None:
+                receipt = route.send(claim)
+            elif self.sinks.owns(claim):
                 size = self.sinks.batch_size(claim)
                 if size > 1:
                     self._deliver_batch(claim, size)
@@ -274,15 +284,8 @@ class DeliveryQueue(Consumer):
             self.send(delivery_id)
         return ids
 
-    def start(self, threads: int | None = None) -> None:
-        """Run the delivery worker and its sweep in this process."""
-        self.start_worker(threads)
-        self.start_sweeper()
-        self.sweep_once()
-
     def close(self) -> None:
-        """Stop the sweep and the worker."""
-        self.stop_sweeper()
+        """Stop the worker."""
         self.stop_worker()
 
 

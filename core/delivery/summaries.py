@@ -1,11 +1,12 @@
 """Periodic summaries (Slack's daily and weekly digests) delivered through the ordinary delivery log.
 
-Every sweep asks each active connection whose Sink is a ``SummarySink`` which summary periods have ended
-(``summaries_due``: the latest complete local day or week of each rule), counts the tenant's completed
-analyses of each period (mean Trust Score, the lowest ones with links), and adds one ``analysis.summary``
-delivery. The delivery row's id is derived from (connection, period key), so a restart, a second worker or
-the next sweep finds the row and adds nothing: one summary per period, retried and dead-lettered like any
-delivery. Only the latest period is considered: a summary whose period passed while no worker ran is skipped.
+Every sweep interval (core.scheduler) asks each active connection whose Sink is a ``SummarySink`` which
+summary periods have ended (``summaries_due``: the latest complete local day or week of each rule), counts
+the tenant's completed analyses of each period (mean Trust Score, the lowest ones with links), and adds one
+``analysis.summary`` delivery. The delivery row's id is derived from (connection, period key), so a restart,
+a second worker or the next sweep finds the row and adds nothing: one summary per period, retried and
+dead-lettered like any delivery. Only the latest period is considered: a summary whose period passed while
+no worker ran is skipped.
 """
 
 from __future__ import annotations
@@ -142,10 +143,6 @@ class Summaries:
                 s.rollback()
                 return None
         return delivery_id
-
-    def post_due(self) -> None:
-        """Run by every sweep: add and send the summaries that are due (``add_due``)."""
-        self.add_due()
 
     def add_due(self) -> list[str]:
         """Add and send every summary whose period has ended and that has no delivery yet; their ids."""

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from core.governance.audit import record
 from core.sdk.errors import InputError
 from core.storage.db import Database
-from core.storage.models import Job, Tenant
+from core.storage.models import Tenant
 
 __all__ = [
     "PURPOSES",
@@ -31,7 +30,6 @@ __all__ = [
     "TenantPolicy",
     "PolicyStore",
     "refusal",
-    "compliance_record",
 ]
 
 PURPOSES = (
@@ -107,20 +105,6 @@ def _policy(t: Tenant) -> TenantPolicy:
         retention_days=t.retention_days,
         own_domains=tuple(t.own_domains or ()),
     )
-
-
-def compliance_record(s: Session, job_id: str) -> dict[str, Any] | None:
-    """The ``compliance`` key stored with a job's result: region, purposes and lawful basis at that time."""
-    tenant = s.scalar(select(Tenant).join(Job, Job.tenant_id == Tenant.id).where(Job.id == job_id))
-    if tenant is None:
-        return None
-    p = _policy(tenant)
-    return {
-        "region": p.region,
-        "purposes": list(p.purposes),
-        "consent_basis": p.consent_basis,
-        "eu_ai_act_guard": "passed" if p.region == "eu" else "not_applicable",
-    }
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:

@@ -8,8 +8,6 @@ purged or erased, with counts, and holds no analysis output.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -51,18 +49,6 @@ class Retention:
         self.db = db
         self.spool = spool
         self.policies = PolicyStore(db)
-        self._lock = threading.Lock()
-        self._last_purge: float | None = None
-
-    def purge_if_due(self) -> None:
-        """Run the purge when ``retention_purge_interval_seconds`` has passed (called by every sweep)."""
-        with self._lock:
-            now = time.monotonic()
-            interval = self.settings.retention_purge_interval_seconds
-            if self._last_purge is not None and now - self._last_purge < interval:
-                return
-            self._last_purge = now
-        self.purge_expired()
 
     def purge_expired(self, now: datetime | None = None) -> dict[str, int]:
         """Delete every tenant's jobs and results that ended longer ago than its retention."""

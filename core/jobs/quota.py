@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.sdk.errors import InputError
 from core.storage.db import Database
 from core.storage.models import Base, Job, Tenant, utcnow
+from engine.media.guard import open_capped
 
 __all__ = [
     "MediaCharge",
@@ -75,7 +76,7 @@ def media_seconds(path: Path) -> float:
     """The duration the container declares (0 when it has none: an image, or an unreadable file, which the
     engine then refuses on its own)."""
     try:
-        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        with open_capped(path) as container:  # probing never decodes an oversized frame (engine.media.guard)
             if container.duration is not None:
                 return max(0.0, container.duration / av.time_base)
             spans = [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from core.media.spool import SpoolFull, is_disk_full
 from core.sdk.errors import InputError
 
 __all__ = ["check_url", "fetch_to_file", "Target", "FetchResult", "FetchRefused"]
@@ -149,6 +150,10 @@ def fetch_to_file(
             raise InputError("url_fetch_failed", f"more than {_MAX_REDIRECTS} redirects", 422)
     except httpx.HTTPError as exc:
         raise InputError("url_fetch_failed", f"download failed: {type(exc).__name__}", 422) from exc
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise SpoolFull() from exc
+        raise
     finally:
         part.unlink(missing_ok=True)
 

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
 
-__all__ = ["Spool"]
+from core.sdk.errors import InputError
+
+__all__ = ["Spool", "SpoolFull", "is_disk_full"]
+
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for the OSErrors of a full disk, an exhausted quota or a file-size limit."""
+    return isinstance(exc, OSError) and exc.errno in _FULL
+
+
+class SpoolFull(InputError):
+    """``507 spool_full``: the media spool has no room for this input (a job that meets it fails with the
+    same code; nothing partial is kept)."""
+
+    def __init__(self) -> None:
+        super().__init__("spool_full", "the media spool is full; try again later", 507)
 
 
 class Spool:

@@ -13,6 +13,7 @@ from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
+from core.media.spool import SpoolFull, is_disk_full
 from core.sdk.errors import InputError
 
 __all__ = ["UploadedFile", "Upload", "UploadRules", "receive_upload"]
@@ -129,9 +130,16 @@ class _Receiver:
             except UnicodeDecodeError as exc:
                 raise InputError("invalid_encoding", f"form field {self._name!r} is not UTF-8", 400) from exc
 
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
+    def close(self, quiet: bool = False) -> None:
+        """Close the open file part (``quiet``: after a failure, a second error is not worth raising)."""
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        try:
+            fh.close()
+        except OSError:
+            if not quiet:
+                raise
 
 
 async def receive_upload(request: Request, dest_for: Callable[[int], Path], rules: UploadRules) -> Upload:
@@ -150,12 +158,17 @@ async def receive_upload(request: Request, dest_for: Callable[[int], Path], rule
         async for chunk in request.stream():
             await run_in_threadpool(parser.write, chunk)  # disk writes stay off the event loop
         parser.finalize()
+        receiver.close()
     except InputError:
+        raise
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise SpoolFull() from exc
         raise
     except Exception as exc:  # noqa: BLE001 - the parser's own errors: a malformed body
         raise InputError("invalid_input", "malformed multipart body", 400) from exc
     finally:
-        receiver.close()
+        receiver.close(quiet=True)
     if not receiver.upload.files:
         raise InputError("invalid_input", f"no file part (expected one of {sorted(rules.files)})", 422)
     return receiver.upload

@@ -33,6 +33,7 @@ from core.oauth.store import ACCESS_PREFIX, REFRESH_PREFIX, OAuthStore, digest
 from core.settings import Settings
 from core.storage.models import utcnow
 from core.storage.oauth_models import OAuthClient, OAuthCode, OAuthToken, User
+from core.storage.scopes import SCOPES
 
 __all__ = ["EchoDepthAuthorizationServer", "FormRequest", "ClientModel"]
 
@@ -173,8 +174,6 @@ class EchoDepthAuthorizationServer(AuthorizationServer):
     """authlib's server wired to our tables; responses are (status, body, headers) for the route to send."""
 
     def __init__(self, store: OAuthStore, settings: Settings) -> None:
-        from core.api.scopes import SCOPES
-
         super().__init__(scopes_supported=list(SCOPES))
         self.store = store
         self.settings = settings

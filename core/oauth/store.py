@@ -18,7 +18,8 @@ from core.storage.db import Database
 from core.storage.models import Tenant, utcnow
 from core.storage.oauth_models import OAuthClient, OAuthCode, OAuthToken, User
 from core.storage.queries import changed
-from core.storage.store import ALL_SCOPES, Credential
+from core.storage.scopes import SCOPES
+from core.storage.store import Credential
 
 __all__ = ["OAuthStore", "NewClient", "digest", "ACCESS_PREFIX", "REFRESH_PREFIX"]
 
@@ -57,7 +58,7 @@ class OAuthStore:
             tenant_id=tenant_id,
             email=email.strip().lower(),
             password_hash=_hasher.hash(password),
-            scopes=list(scopes if scopes is not None else [s for s in ALL_SCOPES if s != "admin"]),
+            scopes=list(scopes if scopes is not None else [s for s in SCOPES if s != "admin"]),
         )
         with self.db.session() as s:
             s.add(user)

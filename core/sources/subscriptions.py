@@ -13,28 +13,24 @@ process that dies first leaves the action for the next periodic run.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import secrets
 import threading
-import time
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.connections.models import Connection
-from core.sdk.contracts import HookReply, Notification, ProviderSpec, Source, Subscriber
-from core.sdk.errors import ConnectorError, InputError, SkipItem
+from core.sdk.contracts import Notification, ProviderSpec, Subscriber
+from core.sdk.errors import ConnectorError, SkipItem
+from core.sources.intake import SourceIntake
 from core.sources.records import SourceSubscription
 from core.storage.models import utcnow
 from core.storage.queries import changed
 from core.vault import VaultSecret
-
-if TYPE_CHECKING:
-    from core.sources.service import Sources
 
 __all__ = ["SourceSubscriptions", "CLIENT_STATE_KIND"]
 
@@ -47,10 +43,9 @@ _ACTIONS = {"reauthorizationRequired": "renew", "subscriptionRemoved": "recreate
 class SourceSubscriptions:
     """Creates, renews and checks the subscriptions of every ``Subscriber`` Source."""
 
-    def __init__(self, sources: Sources) -> None:
+    def __init__(self, sources: SourceIntake) -> None:
         self.sources = sources
         self.settings, self.db, self.vault = sources.settings, sources.db, sources.vault
-        self._last_run: float | None = None
         self._lock = threading.Lock()
 
     def subscribers(self) -> list[tuple[str, Subscriber]]:
@@ -64,32 +59,11 @@ class SourceSubscriptions:
 
     # notifications ----------------------------------------------------------------------------
 
-    def hook(
-        self, key: str, source: Source, query: dict[str, str], headers: dict[str, str], body: bytes
-    ) -> HookReply:
-        """Answer a validation request, or check and act on each notification of the body."""
-        from core.sources.service import HOOKS
-
-        answer = source.handshake(query, headers, body, "")
-        if answer is not None:
-            HOOKS.labels(key, "handshake").inc()
-            return answer
-        assert isinstance(source, Subscriber)
-        found = source.notifications(body)
-        if found is None:
-            HOOKS.labels(key, "refused").inc()
-            raise InputError("invalid_notification", "the body is not a change-notification collection", 400)
-        outcomes = [self._one(key, n) for n in found]
-        for outcome in outcomes:
-            HOOKS.labels(key, outcome).inc()
-        if found and all(o == "refused" for o in outcomes):
-            raise InputError("invalid_client_state", "unknown subscription or wrong clientState", 401)
-        return HookReply(202, json.dumps({"outcomes": outcomes}).encode())
-
-    def _one(self, key: str, n: Notification) -> str:
+    def notified(self, key: str, n: Notification) -> str:
+        """Act on a notification naming one of this region's subscriptions with its clientState: its
+        outcome (``refused`` for any other, which may be another region's)."""
         row, conn = self._checked(key, n)
         if row is None or conn is None:
-            log.warning("%s notification refused: unknown subscription or wrong clientState", key)
             return "refused"
         if n.lifecycle is not None:
             self._request(row.id, _ACTIONS.get(n.lifecycle, "renew"))
@@ -134,17 +108,6 @@ class SourceSubscriptions:
             log.exception("subscription maintenance failed")
 
     # maintenance ------------------------------------------------------------------------------
-
-    def maintain_if_due(self) -> None:
-        """Run ``maintain`` every ``source_subscription_interval_seconds`` (called by the sweep)."""
-        now = time.monotonic()
-        if (
-            self._last_run is not None
-            and now - self._last_run < self.settings.source_subscription_interval_seconds
-        ):
-            return
-        self._last_run = now
-        self.maintain()
 
     def maintain(self, now: datetime | None = None) -> int:
         """Create missing subscriptions, renew expiring ones, run lifecycle tasks; how many changed."""

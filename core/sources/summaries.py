@@ -16,28 +16,26 @@ it was queued.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.broker import Messages
 from core.connections.models import Connection
-from core.delivery.events import envelope
 from core.delivery.models import WebhookDelivery
-from core.delivery.store import DeliveryClaim, NewEvent, ensure_endpoint
+from core.delivery.store import DeliveryClaim, DeliveryStore, NewEvent, ensure_endpoint
 from core.sdk.contracts import DeliveryReceipt, OwnerNotifier, OwnerSummary
 from core.sdk.errors import AuthError, ConnectorError, InputError
+from core.sources.access import SourceAccess
 from core.sources.models import SourceSetting
 from core.sources.records import OwnerSummaryRecord
 from core.storage.models import Job, utcnow
-
-if TYPE_CHECKING:
-    from core.sources.service import Sources
+from core.storage.outbox import envelope
 
 __all__ = ["OwnerSummaries", "OWNER", "OWNER_URL_PREFIX", "summary_text"]
 
@@ -84,10 +82,9 @@ def summary_text(result: Mapping[str, Any], topic: str, url: str) -> tuple[float
 class OwnerSummaries:
     """Owner summaries as delivery destinations, and their SLA."""
 
-    def __init__(self, sources: Sources) -> None:
-        self.sources = sources
+    def __init__(self, sources: SourceAccess, deliveries: DeliveryStore, messages: Messages) -> None:
+        self.sources, self.deliveries, self.messages = sources, deliveries, messages
         self.settings, self.db = sources.settings, sources.db
-        self._last_check: float | None = None
 
     # which recordings ---------------------------------------------------------------------------
 
@@ -212,17 +209,6 @@ class OwnerSummaries:
 
     # SLA ----------------------------------------------------------------------------------------
 
-    def check_if_due(self) -> None:
-        """Run ``check_sla`` every ``owner_summary_check_interval_seconds`` (called by the sweep)."""
-        now = time.monotonic()
-        if (
-            self._last_check is not None
-            and now - self._last_check < self.settings.owner_summary_check_interval_seconds
-        ):
-            return
-        self._last_check = now
-        self.check_sla()
-
     def sla(self, tenant_id: str, key: str) -> timedelta:
         """The tenant's SLA for ``key``'s owner summaries."""
         hours = self._tenant_settings(tenant_id, key).get("summary_sla_hours")
@@ -242,16 +228,15 @@ class OwnerSummaries:
         return alerted
 
     def _replay_dead(self, rows: list[OwnerSummaryRecord]) -> None:
-        deliveries = self.sources.connections.deliveries
         for row in rows:
             if row.delivery_id is None:
                 continue
             with self.db.session() as s:
                 found = s.get(WebhookDelivery, row.delivery_id)
             if found is not None and found.status == "dead":
-                new_id = deliveries.store.replay(row.tenant_id, found.id)
+                new_id = self.deliveries.replay(row.tenant_id, found.id)
                 self._set(row.job_id, delivery_id=new_id)
-                deliveries.send(new_id)
+                self.messages.deliver(new_id)
                 log.info("owner summary of job %s: dead delivery replayed as %s", row.job_id, new_id)
 
     def _alert(self, row: OwnerSummaryRecord, now: datetime) -> None:
@@ -276,6 +261,5 @@ class OwnerSummaries:
         )
         SLA_MISSED.labels(row.source).inc()
         self._set(row.job_id, alerted_at=now)
-        self.sources.connections.deliveries.emit(
-            NewEvent(row.tenant_id, SLA_EVENT, envelope(SLA_EVENT, data))
-        )
+        outbox_id = self.deliveries.record(NewEvent(row.tenant_id, SLA_EVENT, envelope(SLA_EVENT, data)))
+        self.messages.fan_out(outbox_id)

@@ -30,9 +30,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Database:
     """One database: its engine, a session factory and its migrations."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, regions: frozenset[str] | None = None) -> None:
         self.url = url
-        self.regions: frozenset[str] | None = None  # the tenant regions it may hold (core.storage.residency)
+        self.regions = regions  # the tenant regions it may hold (core.storage.residency); None: every one
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)

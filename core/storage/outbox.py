@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.storage.models import Base, Job, utcnow
 
-__all__ = ["OutboxEvent", "record_event", "record_job_event"]
+__all__ = ["OutboxEvent", "envelope", "record_event", "record_job_event"]
 
 
 class OutboxEvent(Base):
@@ -28,6 +28,11 @@ class OutboxEvent(Base):
     )  # no foreign key: erasing a job is fine
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of one event: ``{"type", "timestamp", "data"}``."""
+    return {"type": event_type, "timestamp": utcnow().isoformat(), "data": data}
 
 
 def record_event(s: Session, tenant_id: str, event_type: str, payload: dict[str, Any]) -> OutboxEvent:

@@ -14,13 +14,14 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.governance.policy import compliance_record
 from core.sdk.errors import InputError
+from core.storage.compliance import compliance_record
 from core.storage.db import Database
 from core.storage.models import ApiKey, Job, JobInput, Result, Tenant, utcnow
-from core.storage.outbox import record_job_event
+from core.storage.outbox import OutboxEvent, record_job_event
 from core.storage.queries import changed, newest_first_page
 from core.storage.residency import require_region
+from core.storage.scopes import SCOPES
 
 __all__ = [
     "Store",
@@ -31,20 +32,10 @@ __all__ = [
     "MediaItem",
     "Credential",
     "KEY_PREFIX",
-    "ALL_SCOPES",
 ]
 
 KEY_PREFIX = "edk_"
 _PREFIX_LEN = 12
-ALL_SCOPES: tuple[str, ...] = (  # the same list as core.api.scopes.SCOPES (storage imports nothing from api)
-    "analyse:write",
-    "results:read",
-    "results:delete",
-    "stream",
-    "webhooks:manage",
-    "connections:manage",
-    "admin",
-)
 
 
 class JobLimitReached(InputError):
@@ -158,7 +149,7 @@ class Store:
                     prefix=key[:_PREFIX_LEN],
                     key_hash=_hash_key(key),
                     name=name,
-                    scopes=list(ALL_SCOPES if scopes is None else scopes),
+                    scopes=list(SCOPES if scopes is None else scopes),
                     rate_tier=rate_tier,
                 )
             )
@@ -481,3 +472,8 @@ class Store:
                     picked.append(job_id)
             s.commit()
         return picked
+
+    def job_outbox(self, job_id: str) -> list[str]:
+        """The ids of the job's events still in the outbox (``analysis.completed`` / ``analysis.failed``)."""
+        with self.db.session() as s:
+            return list(s.scalars(select(OutboxEvent.id).where(OutboxEvent.job_id == job_id)))

@@ -29,6 +29,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,9 +38,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from core import metrics
+from core.broker import Messages
+from core.governance.policy import PolicyStore
 from core.jobs.analysis import join_participants
-from core.runtime import Runtime
 from core.sdk.schema import SCHEMA_VERSION
+from core.settings import Settings
+from core.storage.store import Store
 from core.stream.protocol import (
     KIND_FRAME,
     Chunk,
@@ -58,7 +62,7 @@ from engine.stream import StreamAnalysis
 from engine.transcripts import Cue
 from engine.voice.asr import Word
 
-__all__ = ["StreamService", "StreamSession", "MAX_ASR_PENDING", "AUDIO_QUEUE"]
+__all__ = ["StreamService", "StreamSession", "StreamStores", "MAX_ASR_PENDING", "AUDIO_QUEUE"]
 
 log = logging.getLogger("echodepth.stream")
 
@@ -68,6 +72,17 @@ FLUSH_TIMEOUT_S = 2.0
 ASR_WAIT_S = 30.0
 MAX_SPEAKER_SPANS = 20_000  # speaker messages kept per stream (a turn every 2 s for 11 h)
 ASR_NICENESS = 10  # below the API process (0): a CFS weight of 110 against 1024 while both want the CPU
+
+
+@dataclass(frozen=True)
+class StreamStores:
+    """What a stream uses of its tenant's region: settings, the job store, the tenant's policy (own mail
+    domains) and the broker's messages."""
+
+    settings: Settings
+    store: Store
+    policies: PolicyStore
+    messages: Messages
 
 
 def _cores() -> int:
@@ -110,9 +125,9 @@ class StreamService:
             self._face = ThreadPoolExecutor(_cores(), thread_name_prefix="stream-face")
         return self._face
 
-    def asr_pool(self, rt: Runtime) -> Executor | None:
+    def asr_pool(self, settings: Settings) -> Executor | None:
         """The recogniser's process (pocketsphinx holds the GIL for whole utterances, so not a thread)."""
-        if not rt.settings.stream_asr:
+        if not settings.stream_asr:
             return None
         if self._asr is None:
             self._asr = ProcessPoolExecutor(
@@ -129,7 +144,7 @@ class StreamService:
             self._face.shutdown(wait=False)
             self._face = None
 
-    async def run(self, ws: WebSocket, rt: Runtime, tenant_id: str) -> None:
+    async def run(self, ws: WebSocket, rt: StreamStores, tenant_id: str) -> None:
         """Serve one accepted, authenticated stream until it ends."""
         if self.active >= rt.settings.stream_max_sessions:
             await _refuse(
@@ -197,7 +212,7 @@ class _Throttle:
 class StreamSession:
     """The tasks of one stream: receive, analyse frames, analyse audio, emit seconds, send."""
 
-    def __init__(self, service: StreamService, ws: WebSocket, rt: Runtime, tenant_id: str) -> None:
+    def __init__(self, service: StreamService, ws: WebSocket, rt: StreamStores, tenant_id: str) -> None:
         self.service, self.ws, self.rt, self.tenant_id = service, ws, rt, tenant_id
         s = rt.settings
         self.send_q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=s.stream_send_queue)
@@ -468,7 +483,7 @@ class StreamSession:
                 self._send(msg)
 
     def _transcribe(self, utterances: list[tuple[float, bytes]]) -> None:
-        pool = self.service.asr_pool(self.rt)
+        pool = self.service.asr_pool(self.rt.settings)
         if pool is None:
             return
         for offset, pcm in utterances:
@@ -563,7 +578,8 @@ class StreamSession:
 
     def _announce(self, job_id: str) -> None:
         try:
-            self.rt.deliveries.job_finished(job_id)
+            for outbox_id in self.rt.store.job_outbox(job_id):
+                self.rt.messages.fan_out(outbox_id)
         except Exception:  # noqa: BLE001 - the outbox sweep fans the event out later
             log.exception("stream %s: webhook fan-out deferred", job_id)
 

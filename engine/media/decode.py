@@ -16,6 +16,7 @@ import av
 import numpy as np
 
 from engine.errors import MediaError
+from engine.media.guard import open_capped, reason
 
 __all__ = ["SAMPLE_RATE", "DEFAULT_MAX_SECONDS", "MediaInfo", "probe", "iter_audio", "decode_audio"]
 
@@ -73,17 +74,20 @@ def _open(path: Path) -> av.container.InputContainer:
     if os.path.getsize(path) == 0:
         raise MediaError("media_empty", "the file is empty (0 bytes)")
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        return open_capped(path)  # a video track's probe never allocates an oversized frame
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         code = "media_corrupt" if _looks_like_media(path) else "media_not_audio"
-        raise MediaError(code, f"cannot open as media: {exc}") from exc
+        raise MediaError(code, f"cannot open as media: {reason(exc)}") from exc
 
 
 def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream:
     if not container.streams.audio:
         kind = "a video without an audio track" if container.streams.video else "not audio"
         raise MediaError("media_not_audio", f"no audio stream ({kind})")
-    return container.streams.audio[0]
+    stream = container.streams.audio[0]
+    if stream.codec_context is None:  # the header names a codec FFmpeg has no decoder for
+        raise MediaError("media_corrupt", "the audio stream's codec is unknown (no decoder for it)")
+    return stream
 
 
 def _declared_duration(
@@ -125,7 +129,7 @@ def _frames(
         except av.FFmpegError as exc:
             bad += 1
             if bad > MAX_BAD_PACKETS:
-                raise MediaError("media_corrupt", f"undecodable audio data: {exc}") from exc
+                raise MediaError("media_corrupt", f"undecodable audio data: {reason(exc)}") from exc
 
 
 def _resampled(
@@ -139,7 +143,7 @@ def _resampled(
         for out in resampler.resample(None):
             yield out.to_ndarray().reshape(-1)
     except av.FFmpegError as exc:  # resampler errors on broken frame parameters
-        raise MediaError("media_corrupt", f"undecodable audio data: {exc}") from exc
+        raise MediaError("media_corrupt", f"undecodable audio data: {reason(exc)}") from exc
 
 
 def iter_audio(

@@ -15,6 +15,7 @@ import av
 import numpy as np
 
 from engine.errors import MediaError
+from engine.media.guard import check_frame_size, check_still_image, open_capped, reason
 
 __all__ = ["VideoInfo", "open_video", "iter_frames", "MAX_SIDE"]
 
@@ -48,10 +49,14 @@ def open_video(path: Path, max_seconds: float) -> VideoInfo:
     """Probe ``path``: checks it is a video within the duration cap."""
     if not path.is_file() or path.stat().st_size == 0:
         raise MediaError("media_empty", "the video file is empty or missing")
+    check_still_image(path)  # before FFmpeg: its image demuxer decodes the whole picture while probing
     with _open(path) as c:
         if not c.streams.video:
             raise MediaError("media_no_video", "no video stream in the file")
         vs = c.streams.video[0]
+        if vs.codec_context is None:  # the header names a codec FFmpeg has no decoder for
+            raise MediaError("media_corrupt", "the video stream's codec is unknown (no decoder for it)")
+        check_frame_size(vs.codec_context.width, vs.codec_context.height)
         duration = (
             float(vs.duration * vs.time_base)
             if vs.duration and vs.time_base
@@ -72,10 +77,10 @@ def open_video(path: Path, max_seconds: float) -> VideoInfo:
 
 def _open(path: Path) -> av.container.InputContainer:
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        return open_capped(path)
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         code = "media_corrupt" if _looks_like_media(path) else "media_no_video"
-        raise MediaError(code, f"cannot open as video: {exc}") from exc
+        raise MediaError(code, f"cannot open as video: {reason(exc)}") from exc
 
 
 def _size(w: int, h: int) -> tuple[int, int]:
@@ -91,7 +96,7 @@ def _decoded(c: av.container.InputContainer, vs: av.video.stream.VideoStream) ->
         except av.FFmpegError as exc:
             bad += 1
             if bad > MAX_BAD_PACKETS:
-                raise MediaError("media_corrupt", f"undecodable video data: {exc}") from exc
+                raise MediaError("media_corrupt", f"undecodable video data: {reason(exc)}") from exc
 
 
 def iter_frames(

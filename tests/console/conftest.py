@@ -19,8 +19,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from core.api.app import create_app
 from core.api.scopes import SCOPES
+from core.app import create_app
 from core.oauth.store import OAuthStore
 from core.runtime import Runtime
 from core.settings import Settings
@@ -29,6 +29,8 @@ from tests.conftest import embedded_settings
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
 ADMIN = "admin@acme.test"
+# a fake camera and microphone (a test pattern and a tone), allowed without a prompt, for the Live page
+CHROMIUM_ARGS = ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 READER = "reader@acme.test"  # results:read only: sees Jobs and results, cannot analyse or erase
 
 
@@ -51,18 +53,19 @@ def add_users(rt: Runtime, tenant: str = "acme") -> tuple[str, dict[str, str]]:
     return tenant_id, {ADMIN: admin.id, READER: reader.id}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for settings that must name the server's own URL)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[ConsoleSite]:
-    """The API with the console on uvicorn (127.0.0.1, a free port), its embedded worker running."""
+def serve(settings: Settings, port: int | None = None) -> Iterator[ConsoleSite]:
+    """The API with the console on uvicorn (127.0.0.1, ``port`` or a free one), its embedded worker on."""
     rt = Runtime(settings)
     rt.start_embedded_worker()
-    port = _free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -92,7 +95,7 @@ def browser() -> Iterator[Any]:
         pytest.skip("chromium is not installed (scripts/install_chromium.sh)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -131,7 +134,7 @@ def sign_in(page: Any, site: ConsoleSite, email: str = ADMIN, password: str = PA
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/console/(analyse|jobs|account)"))
+    page.wait_for_url(re.compile(r"/console/(analyse|jobs|live|integrations|webhooks|settings|account)"))
 
 
 @pytest.fixture

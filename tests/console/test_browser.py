@@ -64,7 +64,8 @@ def test_sign_in_lands_on_analyse_and_sign_out_ends_the_session(site: ConsoleSit
     assert page.get_by_role("alert").inner_text() == "Wrong email or password."
     watched.errors.clear()  # the 401 answer of the refused sign-in is logged by chromium; it is the point
     sign_in(page, site)
-    assert [a.inner_text() for a in page.locator("nav[aria-label=Main] a").all()] == ["Analyse", "Jobs"]
+    menu = [a.inner_text() for a in page.locator("nav[aria-label=Main] a").all()]
+    assert menu == ["Analyse", "Jobs", "Live", "Integrations", "Webhooks", "Settings"]
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/console/sign-in")
     page.goto(f"{site.url}/console/analyse")
@@ -183,7 +184,8 @@ def test_pages_render_without_console_errors_at_phone_width(site: ConsoleSite, w
     page.goto(f"{site.url}/console/sign-in")
     sign_in(page, site)
     job = site.runtime.store.create_completed_job(site.tenant_id, "text", {}, "1", {}, utcnow())
-    for path in ("/console/analyse", "/console/jobs", "/console/account", f"/console/result/{job.id}"):
+    pages = ("analyse", "jobs", "live", "integrations", "webhooks", "settings", "account", f"result/{job.id}")
+    for path in (f"/console/{name}" for name in pages):
         page.goto(site.url + path)
         page.wait_for_load_state("networkidle")
         width = page.evaluate("() => document.documentElement.scrollWidth")

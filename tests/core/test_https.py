@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from core.api.app import create_app
 from tests.conftest import ECHODEPTH_BIN, Backend
 
-ZOOM = {"zoom_client_id": "zoom-app", "zoom_client_secret": "zoom-secret"}
+ZOOM_APP = {"client_id": "zoom-app", "client_secret": "zoom-secret"}
+ZOOM = {"connectors": {"zoom": ZOOM_APP}}  # Settings overrides (connector settings: core.registry)
 
 
 def _free_port() -> int:
@@ -39,8 +40,8 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, str, trustme.CA]]:
     env.update({
         "ECHODEPTH_DATA_DIR": str(tmp_path / "var"),
         "ECHODEPTH_REQUIRE_HTTPS": "true",
-        "ECHODEPTH_ZOOM_CLIENT_ID": ZOOM["zoom_client_id"],
-        "ECHODEPTH_ZOOM_CLIENT_SECRET": ZOOM["zoom_client_secret"],
+        "ECHODEPTH_ZOOM_CLIENT_ID": ZOOM_APP["client_id"],
+        "ECHODEPTH_ZOOM_CLIENT_SECRET": ZOOM_APP["client_secret"],
     })
     key = subprocess.run(
         [ECHODEPTH_BIN, "keys", "create", "--tenant", "acme"], env=env, capture_output=True, text=True,

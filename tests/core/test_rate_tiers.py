@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from core.api.stream_slots import StreamSlots
-from core.api.tiers import load_tiers
 from core.runtime import Runtime
 from core.sdk.errors import ConfigError
 from core.settings import Settings
 from core.storage.store import NewInput
+from core.tiers import load_tiers
 from tests.conftest import ECHODEPTH_BIN, REDIS_URL, Backend, settings_env
 from tests.sdk.live import free_port
 
@@ -107,6 +107,7 @@ def two_servers(
         broker_url=REDIS_URL,
         broker_namespace=redis_namespace,
         rate_tiers_file=tiers_file,
+        default_rate_tier="unlimited",
         log_level="WARNING",
     )
     rt = Runtime(settings)  # migrates the database before the servers start

@@ -39,7 +39,7 @@
       id: name, name: name.charAt(0).toUpperCase() + name.slice(1), type: "line", yAxisIndex: axis,
       data: pairs(t, values), showSymbol: t.length <= 120, symbolSize: 5, connectNulls: false,
       lineStyle: { width: name === "credibility" ? 2.5 : 1.5 }, itemStyle: { color: COLOURS[name] },
-      sampling: t.length > 2000 ? "lttb" : undefined
+      sampling: t.length > 1000 ? "lttb" : undefined // at most a point per pixel column
     };
   }
 
@@ -218,8 +218,15 @@
     root.dataset.drawn = "true";
   }
 
+  function chartData(url) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) { throw new Error("the plots' data could not be loaded (" + r.status + ")"); }
+      return r.json();
+    });
+  }
+
   function start(root) {
-    var page = new Page(root, JSON.parse(root.dataset.charts));
+    var page = new Page(root, { job_id: root.dataset.job });
     page.setUpPlayer();
     root.addEventListener("click", function (event) {
       var button = event.target.closest("[data-seek]");
@@ -231,8 +238,12 @@
       drawn(root);
       return;
     }
-    loadECharts(root.dataset.echarts)
-      .then(function (echarts) { return page.draw(echarts); })
+    // the data and the plotting library load at the same time, after the page has painted
+    Promise.all([chartData(root.dataset.charts), loadECharts(root.dataset.echarts)])
+      .then(function (got) {
+        Object.assign(page.data, got[0]);
+        return page.draw(got[1]);
+      })
       .then(function () { drawn(root); });
   }
 

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from core.api.app import create_app
 from core.runtime import Runtime
 from core.settings import Settings
-from tests.conftest import FAST_JOB_SETTINGS, REDIS_URL, Backend
+from tests.conftest import FAST_JOB_SETTINGS, REDIS_URL, Backend, delivering
 from tests.emulators import hubspot, microsoft, salesforce, slack
 from tests.emulators.oauth import OAuthEmulator
 from tests.emulators.webhook_receiver import WebhookReceiver, webhook_receiver
@@ -129,11 +129,11 @@ def _run(tmp_path: Path, vendor: Vendor, request: pytest.FixtureRequest, scaled:
         }
     with vendor.start() as emulator:
         rt = Runtime(hub_settings(tmp_path, emulator, **extra))
-        rt.deliveries.start()
         try:
-            backend = Backend("scaled" if scaled else "embedded", rt, TestClient(create_app(rt)), "")
-            backend.key = rt.store.create_key("acme")
-            yield Hub(backend, vendor, emulator)
+            with delivering(rt):
+                backend = Backend("scaled" if scaled else "embedded", rt, TestClient(create_app(rt)), "")
+                backend.key = rt.store.create_key("acme")
+                yield Hub(backend, vendor, emulator)
         finally:
             rt.close()
 

@@ -18,7 +18,7 @@ from core.api.app import create_app
 from core.runtime import Runtime
 from core.sdk.errors import AuthError
 from core.settings import Settings
-from tests.conftest import FAST_JOB_SETTINGS, REDIS_URL, Backend
+from tests.conftest import FAST_JOB_SETTINGS, REDIS_URL, Backend, delivering
 from tests.emulators.webhook_receiver import WebhookReceiver, webhook_receiver
 from tests.emulators.zoom import ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, ZoomEmulator, zoom_emulator
 
@@ -53,9 +53,9 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, zoom: ZoomEmulator) -> I
             "broker_namespace": request.getfixturevalue("redis_namespace"),
         }
     rt = Runtime(_settings(tmp_path, zoom, **extra))
-    rt.deliveries.start()
     try:
-        yield Backend(request.param, rt, TestClient(create_app(rt)), rt.store.create_key("acme"))
+        with delivering(rt):
+            yield Backend(request.param, rt, TestClient(create_app(rt)), rt.store.create_key("acme"))
     finally:
         rt.close()
 

@@ -56,7 +56,7 @@ def _subscribe(rt: Runtime, receiver: WebhookReceiver) -> str:
 
 
 def _ended_job(rt: Runtime, tenant: str, how: str, webhook_url: str | None = None) -> str:
-    """A job a worker ended, dying before it could fan the event out (on_finished never runs)."""
+    """A job a worker ended, dying before it could send its ``fan_out`` message."""
     job = rt.store.create_job(tenant, "text", NewInput(text="x"), {}, webhook_url)
     claim = rt.store.claim(job.id, 30)
     assert claim is not None
@@ -99,9 +99,11 @@ def test_concurrent_fan_outs_of_one_event_make_one_delivery(rt: Runtime, receive
     job_id = _ended_job(rt, _subscribe(rt, receiver), "completed")
     barrier = threading.Barrier(6)
 
+    [outbox_id] = rt.store.job_outbox(job_id)
+
     def fan_out() -> None:
         barrier.wait()
-        rt.deliveries.job_finished(job_id)
+        rt.deliveries.fan_out(outbox_id)  # what each worker's fan_out message runs
 
     threads = [threading.Thread(target=fan_out) for _ in range(6)]
     for t in threads:

@@ -46,6 +46,13 @@ class TierBook(BaseModel):
         return self.costs.get(f"{method.upper()} {path_template}", 1)
 
 
+UNLIMITED = "unlimited"  # default_rate_tier naming no tier: only rate_limit_per_minute applies
+
+
+def _named_default(name: str | None) -> str | None:
+    return None if name in (None, "", UNLIMITED) else name
+
+
 def load_tiers(settings: Settings) -> TierBook:
     """Read and validate the tiers file; the default tier must exist."""
     path: Path = settings.rate_tiers_file or CONFIG_DIR / "tiers.yaml"
@@ -54,7 +61,7 @@ def load_tiers(settings: Settings) -> TierBook:
         book = TierBook(
             tiers={name: Tier(name=name, **(spec or {})) for name, spec in (raw.get("tiers") or {}).items()},
             costs={str(k): int(v) for k, v in (raw.get("costs") or {}).items()},
-            default_tier=settings.default_rate_tier,
+            default_tier=_named_default(settings.default_rate_tier),
             legacy_per_minute=settings.rate_limit_per_minute,
         )
     except (OSError, yaml.YAMLError, ValidationError, TypeError, ValueError) as exc:
