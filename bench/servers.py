@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -49,10 +51,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def bench_tiers() -> Path:
+    """A rate-tiers file with one tier, ``bench``, that limits nothing: a bench measures the server at
+    load, which the shipped tiers (10 concurrent jobs for ``standard``, the default) would answer with 429s.
+    Written in a form every tree under test reads (bench.trees: a default tier that names a tier)."""
+    path = Path(tempfile.gettempdir()) / f"echodepth-bench-tiers-{os.getpid()}.yaml"
+    if not path.exists():
+        spec = {"requests_per_minute": None, "concurrent_jobs": None, "media_minutes_per_day": None,
+                "concurrent_streams": None}
+        path.write_text(json.dumps({"tiers": {"bench": spec}}))  # JSON is YAML
+    return path
+
+
 def clean_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any ECHODEPTH_* variable, plus ``settings`` as ECHODEPTH_*."""
+    """This process's environment without any ECHODEPTH_* variable, plus ``settings`` as ECHODEPTH_*, on
+    the unlimited ``bench`` rate tier (:func:`bench_tiers`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECHODEPTH_")}
-    env.update({f"ECHODEPTH_{k.upper()}": v for k, v in settings.items()})
+    tiers = {"rate_tiers_file": str(bench_tiers()), "default_rate_tier": "bench"}
+    env.update({f"ECHODEPTH_{k.upper()}": v for k, v in {**tiers, **settings}.items()})
     return env
 
 
