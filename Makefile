@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ECHODEPTH_DATA_DIR ?= ./var
 
-.PHONY: run test lint typecheck docs chaos bench bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
+.PHONY: run test lint typecheck docs chaos bench bench-quick bench-voice bench-video bench-stream bench-crm eval eval-text calibrate schema clean sdk-sync
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,8 +52,11 @@ sdk-sync: $(VENV)/.dev-installed  # the SDK's blocking half from its asyncio hal
 chaos: $(VENV)/.dev-installed  # long versions of tests/chaos (own Redis and PostgreSQL; docs/operations.md)
 	$(BIN)/python scripts/chaos.py
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed  # one table beside baselines from the same run → docs/performance.md (~30 min)
 	$(BIN)/python -m bench
+
+bench-quick: $(VENV)/.dev-installed  # the same table from shorter runs (~10 min)
+	$(BIN)/python -m bench --quick
 
 bench-voice: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.voice_rtf

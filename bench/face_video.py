@@ -7,6 +7,7 @@ at 5 fps, audio + ASR), peak RSS for a 1-minute and a 30-minute video (each in i
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,7 @@ def face_fps(n: int = 200) -> float:
 def _make_clip(path: Path, seconds: float, size: tuple[int, int], fps: int) -> Path:
     """A talking head with speech all through (the 11 s fixture recording repeated): a clip that falls
     silent after the recording leaves the voice engine little to hold and flatters the long clip's RSS."""
-    sys.path.insert(0, str(ROOT))
+    sys.path.append(str(ROOT))  # tests/ (media factory) from this checkout; engine stays the tree's
     from tests.engine.media_factory import talking_head
 
     return talking_head(path, seconds=seconds, size=size, fps=fps, switch_s=2.0, loop_audio=True)
@@ -88,7 +89,7 @@ def peak_rss(seconds: float) -> dict[str, float]:
         clip = _make_clip(Path(tmp) / "long.mp4", seconds, (640, 360), 25)
         out = subprocess.run(
             [sys.executable, "-c", _RSS_CHILD, str(clip)],
-            cwd=ROOT,
+            cwd=os.environ.get("BENCH_TREE_ROOT") or ROOT,  # the tree under test (bench.trees)
             capture_output=True,
             text=True,
             check=True,

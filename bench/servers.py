@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -26,7 +28,8 @@ ECHODEPTH_BIN = str(Path(sys.executable).with_name("echodepth"))
 LOG_LEVEL = "warning"  # every server logs at the same level, so access logging costs all of them alike
 BENCH_TEXT = "I am really pleased with how the demo went."
 DUMMY_KEY = "edk_" + "0" * 40
-ROOT = Path(__file__).resolve().parent.parent
+# the tree under test (bench.trees sets it for a baseline commit): servers start there and read its config/
+ROOT = Path(os.environ.get("BENCH_TREE_ROOT") or Path(__file__).resolve().parent.parent)
 START_TIMEOUT_S = 60.0
 
 
@@ -37,6 +40,8 @@ class Deployment:
     name: str
     url: str
     headers: dict[str, str]
+    pid: int = 0  # the API process (profiled and measured by bench.probes)
+    database_url: str = ""  # scaled deployments: where a probe counts finished jobs
 
 
 def free_port() -> int:
@@ -46,10 +51,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def bench_tiers() -> Path:
+    """A rate-tiers file with one tier, ``bench``, that limits nothing: a bench measures the server at
+    load, which the shipped tiers (10 concurrent jobs for ``standard``, the default) would answer with 429s.
+    Written in a form every tree under test reads (bench.trees: a default tier that names a tier)."""
+    path = Path(tempfile.gettempdir()) / f"echodepth-bench-tiers-{os.getpid()}.yaml"
+    if not path.exists():
+        spec = {"requests_per_minute": None, "concurrent_jobs": None, "media_minutes_per_day": None,
+                "concurrent_streams": None}
+        path.write_text(json.dumps({"tiers": {"bench": spec}}))  # JSON is YAML
+    return path
+
+
 def clean_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any ECHODEPTH_* variable, plus ``settings`` as ECHODEPTH_*."""
+    """This process's environment without any ECHODEPTH_* variable, plus ``settings`` as ECHODEPTH_*, on
+    the unlimited ``bench`` rate tier (:func:`bench_tiers`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECHODEPTH_")}
-    env.update({f"ECHODEPTH_{k.upper()}": v for k, v in settings.items()})
+    tiers = {"rate_tiers_file": str(bench_tiers()), "default_rate_tier": "bench"}
+    env.update({f"ECHODEPTH_{k.upper()}": v for k, v in {**tiers, **settings}.items()})
     return env
 
 
@@ -120,8 +139,8 @@ def _echodepth_api(name: str, env: dict[str, str], workdir: Path) -> Iterator[De
     port = free_port()
     base = f"http://{HOST}:{port}"
     cmd = [ECHODEPTH_BIN, "serve", "--host", HOST, "--port", str(port)]
-    with process(cmd, env, workdir / "serve.log", http_ok(f"{base}/readyz")):
-        yield Deployment(name, f"{base}/v1/analyse/text", {"Authorization": f"Bearer {key}"})
+    with process(cmd, env, workdir / "serve.log", http_ok(f"{base}/readyz")) as proc:
+        yield Deployment(name, f"{base}/v1/analyse/text", {"Authorization": f"Bearer {key}"}, proc.pid)
 
 
 @contextmanager
@@ -166,16 +185,18 @@ def redis_namespace() -> Iterator[str]:
 
 
 @contextmanager
-def redis_api(workdir: Path) -> Iterator[Deployment]:
-    """``echodepth serve`` plus one ``echodepth worker`` on a temporary PostgreSQL database and Redis."""
+def redis_api(workdir: Path, workers: int = 1) -> Iterator[Deployment]:
+    """``echodepth serve`` plus ``workers`` × ``echodepth worker`` on a temporary PostgreSQL database and
+    Redis; the deployment's ``database_url`` lets a probe count finished jobs."""
     workdir.mkdir(parents=True)
-    with temp_pg_database() as db_url, redis_namespace() as ns:
+    with temp_pg_database() as db_url, redis_namespace() as ns, ExitStack() as stack:
         env = clean_env(data_dir=str(workdir / "var"), database_url=db_url, broker_url=REDIS_URL,
                         broker_namespace=ns, log_level=LOG_LEVEL)
-        worker_log = workdir / "worker.log"
-        with (process([ECHODEPTH_BIN, "worker"], env, worker_log, log_says(worker_log, b"worker ready")),
-              _echodepth_api("API Redis + PostgreSQL", env, workdir) as deployment):
-            yield deployment
+        for i in range(workers):
+            log = workdir / f"worker{i}.log"
+            stack.enter_context(process([ECHODEPTH_BIN, "worker"], env, log, log_says(log, b"worker ready")))
+        deployment = stack.enter_context(_echodepth_api("API Redis + PostgreSQL", env, workdir))
+        yield replace(deployment, database_url=db_url)
 
 
 @contextmanager
@@ -186,6 +207,7 @@ def noop_baseline(workdir: Path) -> Iterator[Deployment]:
     base = f"http://{HOST}:{port}"
     cmd = [sys.executable, "-m", "uvicorn", "bench.noop_app:app", "--host", HOST, "--port", str(port),
            "--log-level", LOG_LEVEL]
-    with process(cmd, clean_env(), workdir / "noop.log", http_ok(f"{base}/healthz")):
+    with process(cmd, clean_env(), workdir / "noop.log", http_ok(f"{base}/healthz")) as proc:
         # A key-shaped header, so the baseline receives requests of the same size as the API.
-        yield Deployment("baseline no-op FastAPI", f"{base}/noop", {"Authorization": f"Bearer {DUMMY_KEY}"})
+        headers = {"Authorization": f"Bearer {DUMMY_KEY}"}
+        yield Deployment("baseline no-op FastAPI", f"{base}/noop", headers, proc.pid)

@@ -56,7 +56,7 @@ class StreamStats:
 
 def _clip(seconds: float) -> tuple[list[bytes], bytes]:
     """JPEG frames of a 720p talking-head clip at 15 fps (encoded once, before streaming) and its PCM."""
-    sys.path.insert(0, str(ROOT))
+    sys.path.append(str(ROOT))  # tests/ (media factory) from this checkout; engine stays the tree's
     from tests.engine.media_factory import talking_head
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,6 +169,7 @@ def _row(label: str, stats: list[StreamStats], cpu: dict[str, Any]) -> dict[str,
         "p95_ms": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
         "p99_ms": round(float(np.percentile(lat, 99)), 1) if lat.size else None,
         "analysed_fps": round(sum(s.analysed for s in stats) / max(s.wall_s for s in stats) / len(stats), 2),
+        "sent": sum(s.sent for s in stats),
         "dropped": drops,
         "drop_reasons": {k: sum(s.dropped.get(k, 0) for s in stats) for s in stats for k in s.dropped},
         "summaries": sum(s.job_id is not None for s in stats),

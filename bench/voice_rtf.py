@@ -27,7 +27,7 @@ RTF_TARGET = {"prosody": 0.05, "full": 0.4}
 
 _STAGE = r"""
 import json, resource, sys, time
-sys.path.insert(0, {root!r})
+sys.path.append({root!r})  # after PYTHONPATH: the tree under test (bench.trees) first
 stage, path = sys.argv[1], sys.argv[2]
 from engine.media import iter_audio
 from engine.voice import analyse_audio

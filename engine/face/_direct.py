@@ -53,10 +53,13 @@ def direct_call(task: Any, *, video: bool) -> DirectDetect | None:
         close_result, free_error = lib.MpFaceLandmarkerCloseResult, lib.MpErrorFree
         result_type = fl.MpFaceLandmarkerResultC
         landmark_dtype = _landmark_dtype(fl.landmark_c_lib.MpNormalizedLandmarkC)
+        category_dtype = _category_dtype(fl.category_c_lib.MpCategoryC)
     except (ImportError, AttributeError):
         return None
     if not isinstance(lib, ctypes.CDLL) or handle is None:
         return None
+
+    names: dict[int, str] = {}  # blendshape index → name: fixed by the task's model, decoded once
 
     def call(image: Any, ts: int | None) -> list[RawFace]:
         result = result_type()
@@ -69,7 +72,7 @@ def direct_call(task: Any, *, video: bool) -> DirectDetect | None:
             if error.value is not None:
                 free_error(error)
         try:
-            return _faces(result, landmark_dtype)
+            return _faces(result, landmark_dtype, category_dtype, names)
         finally:
             close_result(ctypes.byref(result))
 
@@ -92,23 +95,55 @@ def _landmark_dtype(struct: type[ctypes.Structure]) -> np.dtype[Any]:
     )
 
 
-def _faces(result: Any, landmark_dtype: np.dtype[Any]) -> list[RawFace]:
+def _category_dtype(struct: type[ctypes.Structure]) -> np.dtype[Any]:
+    """index, score and the name pointer of the C category struct as a numpy record."""
+    fields = {f[0]: f[1] for f in struct._fields_}
+    kinds = {"index": ctypes.c_int, "score": ctypes.c_float, "category_name": ctypes.c_char_p}
+    if any(fields.get(k) is not v for k, v in kinds.items()) or ctypes.sizeof(ctypes.c_int) != 4:
+        raise AttributeError("category fields are not int, float and char*")
+    pointer = f"<u{ctypes.sizeof(ctypes.c_char_p)}"
+    return np.dtype(
+        {
+            "names": list(kinds),
+            "formats": ["<i4", "<f4", pointer],
+            "offsets": [getattr(struct, k).offset for k in kinds],
+            "itemsize": ctypes.sizeof(struct),
+        }
+    )
+
+
+def _records(pointer: Any, count: int, dtype: np.dtype[Any]) -> np.ndarray:
+    """A numpy view of ``count`` C structs at ``pointer`` (valid until the C result is closed)."""
+    raw = ctypes.cast(pointer, ctypes.POINTER(ctypes.c_uint8))
+    return np.ctypeslib.as_array(raw, shape=(count * dtype.itemsize,)).view(dtype)
+
+
+def _blendshapes(cats: Any, dtype: np.dtype[Any], names: dict[int, str]) -> dict[str, float]:
+    """Blendshape name → score, read as one array (scores become Python floats as ``float(c_float)`` does)."""
+    if not cats.categories_count:
+        return {}
+    records = _records(cats.categories, cats.categories_count, dtype)
+    for index, pointer in zip(records["index"].tolist(), records["category_name"].tolist(), strict=True):
+        if index not in names:
+            names[index] = (ctypes.string_at(pointer) if pointer else b"").decode()
+    keys = [names[index] for index in records["index"].tolist()]
+    return dict(zip(keys, records["score"].tolist(), strict=True))
+
+
+def _faces(
+    result: Any, landmark_dtype: np.dtype[Any], category_dtype: np.dtype[Any], names: dict[int, str]
+) -> list[RawFace]:
     faces = []
     for i in range(result.face_landmarks_count):
         points = result.face_landmarks[i]
         xyz = np.zeros((0, 3), dtype=np.float32)
         if points.landmarks_count:
-            raw = ctypes.cast(points.landmarks, ctypes.POINTER(ctypes.c_uint8))
-            size = points.landmarks_count * landmark_dtype.itemsize
-            records = np.ctypeslib.as_array(raw, shape=(size,)).view(landmark_dtype)
+            records = _records(points.landmarks, points.landmarks_count, landmark_dtype)
             # np.stack copies: the C result is freed below
             xyz = np.stack([records["x"], records["y"], records["z"]], axis=1)
         shapes: dict[str, float] = {}
         if i < result.face_blendshapes_count:
-            cats = result.face_blendshapes[i]
-            for j in range(cats.categories_count):
-                c = cats.categories[j]
-                shapes[(c.category_name or b"").decode()] = float(c.score)
+            shapes = _blendshapes(result.face_blendshapes[i], category_dtype, names)
         matrix = None
         if i < result.facial_transformation_matrixes_count:
             matrix = np.asarray(result.facial_transformation_matrixes[i].to_numpy(), dtype=np.float64)

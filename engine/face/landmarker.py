@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -78,12 +78,15 @@ class Landmarker:
         )
         self._video = video
         self._task: Any = None
+        self._image: Any = None  # mediapipe.Image and its SRGB format, bound at __enter__
         self._direct: DirectDetect | None = None
         self._last_ts = -1
 
     def __enter__(self) -> Landmarker:
+        import mediapipe as mp
         from mediapipe.tasks.python import vision
 
+        self._image = partial(mp.Image, image_format=mp.ImageFormat.SRGB)
         self._task = vision.FaceLandmarker.create_from_options(self._options)
         self._task.__enter__()
         self._direct = direct_call(self._task, video=self._video)
@@ -99,11 +102,9 @@ class Landmarker:
 
     def detect(self, rgb: np.ndarray, timestamp_s: float | None = None) -> list[FaceObservation]:
         """Faces in one RGB uint8 frame (H×W×3), largest first."""
-        import mediapipe as mp
-
         if self._task is None:
             raise RuntimeError("use Landmarker as a context manager")
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        image = self._image(data=np.ascontiguousarray(rgb))
         ts = None
         if self._video:
             ts = max(int(round((timestamp_s or 0.0) * 1000)), self._last_ts + 1)
