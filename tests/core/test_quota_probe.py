@@ -9,11 +9,15 @@ from pathlib import Path
 
 from tests.chaos.corpus import big_png
 
+# peak RSS of this process's own address space: VmHWM starts afresh at exec, while ru_maxrss keeps the
+# parent's peak across fork + exec (a pytest process that loaded the models would set it)
 _PEAK_RSS = """
-import resource, sys
+import re, sys
+def peak_mb():
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) // 1024
 from pathlib import Path
 from core.jobs.quota import media_seconds
-print(media_seconds(Path(sys.argv[1])), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(media_seconds(Path(sys.argv[1])), peak_mb())
 """
 
 

@@ -14,15 +14,19 @@ from engine.media.guard import MAX_FRAME_PIXELS, open_capped, reason
 from engine.video.frames import open_video
 from tests.chaos.corpus import big_png, small_video, write
 
+# peak RSS of this process's own address space: VmHWM starts afresh at exec, while ru_maxrss keeps the
+# parent's peak across fork + exec (a pytest process that loaded the models would set it)
 _PEAK_RSS = """
-import resource, sys
+import re, sys
+def peak_mb():
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) // 1024
 from pathlib import Path
 from engine.errors import MediaError
 from engine.video.frames import open_video
 try:
     open_video(Path(sys.argv[1]), 14400)
 except MediaError as exc:
-    print(exc.code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    print(exc.code, peak_mb())
 """
 
 
