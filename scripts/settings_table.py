@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.registry import get_registry  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from scripts._docgen import write_or_check  # noqa: E402
 
 __all__ = ["settings_models", "table", "render", "main"]
 
@@ -106,15 +107,7 @@ def render(current: str, models: Iterable[type[BaseSettings]]) -> str:
 
 def main() -> int:
     """Write the file, or with ``--check`` say whether it is current."""
-    old = DOC.read_text()
-    text = render(old, settings_models())
-    if "--check" in sys.argv[1:]:
-        current = old == text
-        print("docs/settings.md is " + ("current" if current else "stale: run scripts/settings_table.py"))
-        return 0 if current else 1
-    DOC.write_text(text)
-    print(f"wrote {DOC.relative_to(ROOT)}")
-    return 0
+    return write_or_check(DOC, render(DOC.read_text(), settings_models()), "scripts/settings_table.py", ROOT)
 
 
 if __name__ == "__main__":

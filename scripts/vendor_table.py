@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.sdk import ProviderSpec  # noqa: E402
+from scripts._docgen import write_or_check  # noqa: E402
 from tests.emulators.contract import load, vendors  # noqa: E402
 
 DOC = ROOT / "docs" / "vendors.md"
@@ -78,15 +79,7 @@ def render(current: str) -> str:
 
 def main() -> int:
     """Write the file, or with ``--check`` say whether it is current."""
-    old = DOC.read_text()
-    text = render(old)
-    if "--check" in sys.argv[1:]:
-        current = old == text
-        print("docs/vendors.md is " + ("current" if current else "stale: run scripts/vendor_table.py"))
-        return 0 if current else 1
-    DOC.write_text(text)
-    print(f"wrote {DOC.relative_to(ROOT)}")
-    return 0
+    return write_or_check(DOC, render(DOC.read_text()), "scripts/vendor_table.py", ROOT)
 
 
 if __name__ == "__main__":
